@@ -1,0 +1,79 @@
+/**
+ * @module
+ * Canonical encoding: DAG-CBOR (deterministic CBOR — map keys sorted by length then bytes,
+ * shortest integers, float64 only, no undefined/NaN/Infinity, no duplicate keys), through
+ * `@ipld/dag-cbor`, which is cborg in exactly that profile and passes the IPLD codec fixtures.
+ *
+ * `encodeMessage` adds the AO-Core rules on top: keys are lower-case strings, private keys
+ * (`priv…`) are dropped before encoding so they can never reach a hash, a store or a reply.
+ */
+import * as dagCbor from '@ipld/dag-cbor'
+import { InvalidMessageError } from './errors.js'
+import type { Message, Value } from './types.js'
+
+/** Multicodec code of DAG-CBOR, used in CIDs. */
+export const DAG_CBOR_CODE = 0x71
+
+/** Encodes any DAG-CBOR data model value canonically (no message rules applied). */
+export function encodeCanonical(value: unknown): Uint8Array {
+  try {
+    return dagCbor.encode(value)
+  } catch (cause) {
+    throw new InvalidMessageError(`codec: cannot encode: ${(cause as Error).message}`, { cause })
+  }
+}
+
+/** Decodes canonical DAG-CBOR strictly; non-canonical or malformed bytes are rejected. */
+export function decodeCanonical(bytes: Uint8Array): unknown {
+  try {
+    return dagCbor.decode(bytes)
+  } catch (cause) {
+    throw new InvalidMessageError(`codec: cannot decode: ${(cause as Error).message}`, { cause })
+  }
+}
+
+/** True for a key that is private: never encoded, hashed, stored or returned. */
+export const isPrivateKey = (key: string): boolean => key.startsWith('priv')
+
+/**
+ * Returns the public form of a value: private keys removed at every depth, keys checked.
+ * Throws InvalidMessageError for values outside the message data model.
+ */
+export function publicValue(value: Value, where = 'message'): Value {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new InvalidMessageError(`codec: ${where} holds a non-finite number`)
+    if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
+      throw new InvalidMessageError(`codec: ${where} holds an integer outside ±2^53`)
+    }
+    return value
+  }
+  if (value instanceof Uint8Array) return value
+  if (Array.isArray(value)) return value.map((v, i) => publicValue(v, `${where}[${i}]`))
+  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    const out: Message = {}
+    for (const key of Object.keys(value)) {
+      if (isPrivateKey(key)) continue
+      if (key !== key.toLowerCase()) throw new InvalidMessageError(`codec: key "${key}" in ${where} is not lower-case`)
+      const v = (value as Message)[key]
+      if (v === undefined) continue
+      out[key] = publicValue(v, `${where}.${key}`)
+    }
+    return out
+  }
+  throw new InvalidMessageError(`codec: ${where} holds an unsupported ${typeof value}`)
+}
+
+/** Canonical bytes of a message (private keys removed). */
+export function encodeMessage(message: Message): Uint8Array {
+  return encodeCanonical(publicValue(message))
+}
+
+/** Decodes a stored or received message; the top level must be a map. */
+export function decodeMessage(bytes: Uint8Array): Message {
+  const value = decodeCanonical(bytes)
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || value instanceof Uint8Array) {
+    throw new InvalidMessageError('codec: encoded value is not a message (map)')
+  }
+  return value as Message
+}

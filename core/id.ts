@@ -1,0 +1,79 @@
+/**
+ * @module
+ * Message IDs. The ID of a message is sha2-256 over its canonical DAG-CBOR encoding, private keys
+ * removed. One digest, two spellings, both accepted wherever an ID is:
+ * - the AO form: base64url without padding, 43 characters (what AO clients use and we print);
+ * - the CID form: CIDv1, codec dag-cbor (0x71), multihash sha2-256 (`bafyrei…`).
+ * The unsigned ID is the ID of the message without its `commitments` key.
+ */
+import { sha256 } from '@noble/hashes/sha2.js'
+import { CID } from 'multiformats/cid'
+import * as Digest from 'multiformats/hashes/digest'
+import { base64url } from 'multiformats/bases/base64'
+import { DAG_CBOR_CODE, encodeMessage } from './codec.js'
+import { InvalidRequestError } from './errors.js'
+import type { Message } from './types.js'
+
+const SHA2_256 = 0x12
+const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/
+
+/** base64url without padding. */
+export const toBase64Url = (bytes: Uint8Array): string => base64url.baseEncode(bytes)
+/** Inverse of toBase64Url; throws InvalidRequestError on bad input. */
+export function fromBase64Url(text: string): Uint8Array {
+  try {
+    return base64url.baseDecode(text)
+  } catch (cause) {
+    throw new InvalidRequestError(`id: "${text.slice(0, 64)}" is not base64url`, { cause })
+  }
+}
+
+/** True when `text` has the shape of a 43-char AO ID. */
+export const isAoId = (text: string): boolean => ID_PATTERN.test(text)
+
+/** True when `text` is a CIDv1 dag-cbor/sha2-256 string. */
+export function isCidId(text: string): boolean {
+  if (!text.startsWith('bafy')) return false
+  try {
+    const cid = CID.parse(text)
+    return cid.code === DAG_CBOR_CODE && cid.multihash.code === SHA2_256
+  } catch {
+    return false
+  }
+}
+
+/** True when `text` is an ID in either form. */
+export const isId = (text: string): boolean => isAoId(text) || isCidId(text)
+
+/** Normalises an ID in either form to the AO form; throws InvalidRequestError otherwise. */
+export function toAoId(text: string): string {
+  if (isAoId(text)) return text
+  if (isCidId(text)) return toBase64Url(CID.parse(text).multihash.digest)
+  throw new InvalidRequestError(`id: "${text.slice(0, 64)}" is neither a 43-char ID nor a dag-cbor CID`)
+}
+
+/** CID form of an AO ID. */
+export function toCid(aoId: string): CID {
+  return CID.createV1(DAG_CBOR_CODE, Digest.create(SHA2_256, fromBase64Url(toAoId(aoId))))
+}
+
+/** The 32-byte digest of a message. */
+export const digestOf = (message: Message): Uint8Array => sha256(encodeMessage(message))
+
+/** The ID of a message in the AO form. */
+export const idOf = (message: Message): string => toBase64Url(digestOf(message))
+
+/** The ID of a message ignoring its commitments (the same request signed or not). */
+export function unsignedIdOf(message: Message): string {
+  if (!('commitments' in message)) return idOf(message)
+  const { commitments: _ignored, ...rest } = message
+  return idOf(rest)
+}
+
+/** ID of already-encoded canonical bytes. */
+export const idOfBytes = (bytes: Uint8Array): string => toBase64Url(sha256(bytes))
+
+/** Lower-case hex sha256 of bytes (blob addresses, model identities). */
+export function sha256Hex(bytes: Uint8Array): string {
+  return Buffer.from(sha256(bytes)).toString('hex')
+}

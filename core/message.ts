@@ -1,0 +1,46 @@
+/**
+ * @module
+ * Small, pure helpers over messages: type checks, case-insensitive key access, and the wrapping
+ * of literal results so that every result has an ID.
+ */
+import type { Message, Value } from './types.js'
+
+/** True for a plain message (map), false for literals and lists. */
+export function isMessage(value: unknown): value is Message {
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) &&
+    !(value instanceof Uint8Array)
+  )
+}
+
+/** Normalises a key: AO-Core keys are case-insensitive and stored lower-case. */
+export const normalizeKey = (key: string): string => key.toLowerCase()
+
+/** Reads a key case-insensitively; undefined when absent. */
+export function getKey(message: Message, key: string): Value | undefined {
+  const k = normalizeKey(key)
+  return Object.prototype.hasOwnProperty.call(message, k) ? message[k] : undefined
+}
+
+/**
+ * A literal result (string, number, bytes…) becomes `{ao-result: 'body', body}` for hashing and
+ * storage, as HyperBEAM's `force_message` does; messages pass through unchanged.
+ */
+export function asResultMessage(value: Value): Message {
+  return isMessage(value) ? value : { 'ao-result': 'body', body: value }
+}
+
+/** Inverse of asResultMessage: the literal inside a wrapped result, or the message itself. */
+export function fromResultMessage(message: Message): Value {
+  const keys = Object.keys(message)
+  if (message['ao-result'] === 'body' && keys.length === 2 && 'body' in message) return message.body as Value
+  return message
+}
+
+/** Keys of a request that do not count as content when computing a hashpath part. */
+export const NON_CONTENT_KEYS: ReadonlySet<string> = new Set(['path', 'hashpath'])
+
+/** True when a request carries nothing but its `path` (its hashpath part is then the key name). */
+export function isBareKeyRequest(req: Message): boolean {
+  return Object.keys(req).every((k) => NON_CONTENT_KEYS.has(k) || k.startsWith('priv'))
+}
