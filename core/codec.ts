@@ -50,7 +50,8 @@ export function publicValue(value: Value, where = 'message'): Value {
   }
   if (value instanceof Uint8Array) return value
   if (Array.isArray(value)) return value.map((v, i) => publicValue(v, `${where}[${i}]`))
-  if (typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+  const proto = typeof value === 'object' ? Object.getPrototypeOf(value) : undefined
+  if (proto === Object.prototype || proto === null) {
     const out: Message = {}
     for (const key of Object.keys(value)) {
       if (isPrivateKey(key)) continue

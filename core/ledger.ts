@@ -6,9 +6,12 @@
  * content address. With the messages stored by ID, anyone holding the store can walk a hashpath
  * back to its root, recompute every link and check every message against its ID.
  */
-import { decodeCanonical, encodeCanonical } from './codec.js'
-import { InvalidMessageError } from './errors.js'
+import { decodeCanonical, decodeMessage, encodeCanonical, encodeMessage } from './codec.js'
+import { CorruptionError, NotFoundError } from './errors.js'
 import type { HashpathAlg } from './hashpath.js'
+import { idOfBytes } from './id.js'
+import { messageKey, stepKey, type BatchOp, type Store } from './store.js'
+import type { Message } from './types.js'
 
 /** One executed step. */
 export interface StepRecord {
@@ -30,19 +33,70 @@ export interface StepRecord {
   readonly alg: HashpathAlg
 }
 
-const FIELDS = ['hashpath', 'base', 'request', 'device', 'key', 'result'] as const
+const FIELDS = ['hashpath', 'base', 'request', 'device', 'key', 'result', 'alg'] as const
 
-/** Canonical bytes of a record. */
-export const encodeStep = (record: StepRecord): Uint8Array => encodeCanonical({ ...record })
+/**
+ * Canonical bytes of a record, sealed with `check` = sha256 of the other fields. Most fields are
+ * also derivable from the messages the record names, but `deterministic` is not: the seal makes
+ * any flipped byte in a record detectable, not just the ones that change a hash.
+ */
+export function encodeStep(record: StepRecord): Uint8Array {
+  const fields = pickFields(record)
+  return encodeCanonical({ ...fields, check: idOfBytes(encodeCanonical(fields)) })
+}
 
-/** Parses and checks a stored record. */
+function pickFields(record: StepRecord): Record<string, string | boolean> {
+  const out: Record<string, string | boolean> = { deterministic: record.deterministic }
+  for (const field of FIELDS) out[field] = record[field]
+  return out
+}
+
+/** Parses a stored record and checks its seal; a damaged record is a CorruptionError. */
 export function decodeStep(bytes: Uint8Array): StepRecord {
-  const value = decodeCanonical(bytes) as Record<string, unknown>
-  if (value === null || typeof value !== 'object') throw new InvalidMessageError('ledger: step record is not a map')
-  for (const field of FIELDS) {
-    if (typeof value[field] !== 'string') throw new InvalidMessageError(`ledger: step record lacks "${field}"`)
+  let value: Record<string, unknown>
+  try {
+    value = decodeCanonical(bytes) as Record<string, unknown>
+  } catch (cause) {
+    throw new CorruptionError('ledger: step record does not decode', { cause, code: 'corrupt-record' })
   }
-  if (typeof value.deterministic !== 'boolean') throw new InvalidMessageError('ledger: step record lacks "deterministic"')
-  const alg = value.alg === 'accumulate-256' ? 'accumulate-256' : 'sha-256-chain'
-  return { ...(value as unknown as StepRecord), alg }
+  if (value === null || typeof value !== 'object') throw new CorruptionError('ledger: step record is not a map', { code: 'corrupt-record' })
+  for (const field of FIELDS) {
+    if (typeof value[field] !== 'string') throw new CorruptionError(`ledger: step record lacks "${field}"`, { code: 'corrupt-record' })
+  }
+  if (typeof value.deterministic !== 'boolean') throw new CorruptionError('ledger: step record lacks "deterministic"', { code: 'corrupt-record' })
+  if (value.alg !== 'sha-256-chain' && value.alg !== 'accumulate-256') throw new CorruptionError('ledger: step record has an unknown alg', { code: 'corrupt-record' })
+  const record = value as unknown as StepRecord
+  if (value.check !== idOfBytes(encodeCanonical(pickFields(record)))) {
+    throw new CorruptionError(`ledger: step record ${String(value.hashpath).slice(0, 100)} fails its integrity check`, { code: 'corrupt-record' })
+  }
+  return pickFields(record) as unknown as StepRecord
+}
+
+/** Reads a message by ID and checks that its bytes still hash to that ID. */
+export async function loadMessage(store: Store, id: string): Promise<Message> {
+  const bytes = await store.get(messageKey(id))
+  if (bytes === undefined) throw new NotFoundError(`store: no message ${id}`, { code: 'message-not-found', detail: { id } })
+  if (idOfBytes(bytes) !== id) {
+    throw new CorruptionError(`store: message ${id} does not hash to its ID`, { detail: { id } })
+  }
+  return decodeMessage(bytes)
+}
+
+/** Reads the step record of a hashpath, or undefined. */
+export async function loadStep(store: Store, hashpath: string): Promise<StepRecord | undefined> {
+  const bytes = await store.get(stepKey(hashpath))
+  return bytes === undefined ? undefined : decodeStep(bytes)
+}
+
+/** The store writes that keep messages by ID. */
+export function messageWrites(messages: readonly Message[]): BatchOp[] {
+  return messages.map((message) => {
+    const bytes = encodeMessage(message)
+    return { type: 'put', key: messageKey(idOfBytes(bytes)), value: bytes }
+  })
+}
+
+/** The store writes that record one step: its messages by ID, then the record by hashpath. */
+export function stepWrites(messages: readonly Message[], record: StepRecord): BatchOp[] {
+  return [...messageWrites(messages), { type: 'put', key: stepKey(record.hashpath), value: encodeStep(record) }]
 }

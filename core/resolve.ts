@@ -1,0 +1,213 @@
+/**
+ * @module
+ * The resolver: a request's way through the node, as a short pipeline of named phases
+ * (DESIGN §4–6, after HyperBEAM's `hb_ao:resolve` stages):
+ *
+ *     plan → materialize base → for each step: materialize request → dispatch →
+ *            hashpath → cache lookup → execute → record step → next step
+ *
+ * A multi-step path folds: the result of step n is the base of step n+1; the first error
+ * stops the chain. A literal result is carried to the next step wrapped as
+ * `{ao-result: 'body', body}`, which is also the message its ID is computed over.
+ */
+import { CacheMissError, InternalError, InvalidRequestError, RecursionLimitError, isAoError } from './errors.js'
+import { dispatch, isDeterministic } from './dispatch.js'
+import { hashpathAlgOf, hashpathOf } from './hashpath.js'
+import { idOf } from './id.js'
+import { loadMessage, loadStep, messageWrites, stepWrites, type StepRecord } from './ledger.js'
+import { asResultMessage, fromResultMessage, isMessage } from './message.js'
+import { DEFAULT_PATH_LIMITS, isSubPath, parsePath, type HyperPath, type PathLimits } from './path.js'
+import type { Registry } from './registry.js'
+import { NO_EXTRA_KEYS, planRequest, type ExtraKeys, type KeySet, type RequestPlan } from './request.js'
+import type { Store } from './store.js'
+import type { Logger, Message, ResolveContext, ResolveResult, StreamSink, Value } from './types.js'
+
+/** How a request treats the step ledger as a cache (HTTP `cache-control`). */
+export interface CacheControl {
+  /** Recompute even when recorded; compare with the record and flag a mismatch. */
+  readonly noCache?: boolean
+  /** Write nothing to the store. */
+  readonly noStore?: boolean
+  /** Answer only from the ledger; a miss is a 504. */
+  readonly onlyIfCached?: boolean
+}
+
+export interface ResolveOptions {
+  readonly signal?: AbortSignal
+  readonly cache?: CacheControl
+  readonly stream?: StreamSink
+  readonly log?: Logger
+  /** Sub-resolution depth; callers leave it unset. */
+  readonly depth?: number
+}
+
+export interface ResolverInit {
+  readonly registry: Registry
+  readonly store: Store
+  readonly log: Logger
+  /** Public node options handed to devices; never change a deterministic result. */
+  readonly options?: Readonly<Record<string, unknown>>
+  readonly limits?: Partial<PathLimits>
+}
+
+export interface Resolver {
+  readonly registry: Registry
+  readonly store: Store
+  readonly limits: PathLimits
+  /** Parses, plans and runs a path. */
+  resolve(path: string, extra?: ExtraKeys, opts?: ResolveOptions): Promise<ResolveResult>
+  /** Runs a plan. */
+  run(plan: RequestPlan, opts?: ResolveOptions): Promise<ResolveResult>
+  /** Runs one step on a base whose hashpath is known. */
+  step(base: Message, baseHashpath: string, req: Message, opts?: ResolveOptions): Promise<ResolveResult>
+}
+
+const NEVER_ABORTED = new AbortController().signal
+
+export function createResolver(init: ResolverInit): Resolver {
+  const { registry, store } = init
+  const limits: PathLimits = { ...DEFAULT_PATH_LIMITS, ...init.limits }
+  const options = Object.freeze({ ...init.options })
+
+  const checkDepth = (depth: number) => {
+    if (depth > limits.maxDepth) throw new RecursionLimitError(`resolve: sub-resolutions nest deeper than ${limits.maxDepth}`)
+  }
+
+  /** Replaces sub-path values by their results. */
+  async function materializeKeys(keys: KeySet, opts: ResolveOptions): Promise<Message> {
+    const out: Message = {}
+    for (const [key, value] of Object.entries(keys)) {
+      out[key] = isSubPath(value) ? (await runPath(value.path, opts)).value : value
+    }
+    return out
+  }
+
+  const runPath = (path: HyperPath, opts: ResolveOptions) =>
+    run(planRequest(path), { ...opts, depth: (opts.depth ?? 0) + 1 })
+
+  async function materializeBase(plan: RequestPlan, opts: ResolveOptions): Promise<Message> {
+    const { id, device, sub, keys } = plan.base
+    let base: Message = {}
+    if (id !== undefined) base = await loadMessage(store, id)
+    else if (sub !== undefined) base = asResultMessage((await runPath(sub, opts)).value)
+    base = { ...base, ...(await materializeKeys(keys, opts)) }
+    if (device !== undefined) base.device = registry.canonical(device)
+    return base
+  }
+
+  async function materializeStep(step: RequestPlan['steps'][number], opts: ResolveOptions): Promise<Message> {
+    const keys = await materializeKeys(step.keys, opts)
+    if (step.sub !== undefined) {
+      const computed = (await runPath(step.sub, opts)).value
+      if (!isMessage(computed) || typeof computed.path !== 'string') {
+        throw new InvalidRequestError('resolve: a sub-path step must compute a message with a "path" key', { code: 'invalid-subpath-step' })
+      }
+      return { ...keys, ...computed }
+    }
+    const req: Message = { ...keys, path: step.key ?? '' }
+    if (step.device !== undefined) req['as-device'] = registry.canonical(step.device)
+    return req
+  }
+
+  async function run(plan: RequestPlan, opts: ResolveOptions = {}): Promise<ResolveResult> {
+    checkDepth(opts.depth ?? 0)
+    const meta = new Map<string, string>()
+    let value: Value = await materializeBase(plan, opts)
+    let hashpath = idOf(value as Message)
+    let id = hashpath
+    let cached = false
+    for (const stepPlan of plan.steps) {
+      const req = await materializeStep(stepPlan, opts)
+      const result = await step(asResultMessage(value), hashpath, req, opts)
+      ;({ value, hashpath, id, cached } = result)
+      for (const [k, v] of result.meta) meta.set(k, v)
+    }
+    if (plan.steps.length === 0 && opts.cache?.noStore !== true) {
+      // A bare base is still an answer worth keeping: later paths may start from its ID.
+      await store.batch(messageWrites([value as Message]))
+    }
+    return { value, hashpath, id, cached, meta }
+  }
+
+  async function step(base: Message, baseHashpath: string, req: Message, opts: ResolveOptions = {}): Promise<ResolveResult> {
+    const depth = opts.depth ?? 0
+    checkDepth(depth)
+    const key = typeof req.path === 'string' ? req.path.toLowerCase() : ''
+    if (key === '') throw new InvalidRequestError('resolve: a step needs a key', { code: 'missing-key' })
+    const chosen = dispatch(registry, base, req, key)
+    const alg = hashpathAlgOf(base)
+    const hashpath = hashpathOf(baseHashpath, req, alg)
+    const cache = opts.cache ?? {}
+    const declaredDeterministic = isDeterministic(chosen.device, key, req)
+    const meta = new Map<string, string>()
+    const log = (opts.log ?? init.log).child({ hashpath, device: chosen.device.name, key })
+
+    const recorded = declaredDeterministic ? await loadStep(store, hashpath) : undefined
+    if (recorded !== undefined && recorded.deterministic && cache.noCache !== true) {
+      const value = fromResultMessage(await loadMessage(store, recorded.result))
+      return { value, hashpath, id: recorded.result, cached: true, meta }
+    }
+    if (cache.onlyIfCached === true) {
+      throw new CacheMissError(`resolve: ${hashpath} is not cached`, { detail: { hashpath } })
+    }
+
+    let deterministic = declaredDeterministic
+    const ctx: ResolveContext = {
+      options,
+      store,
+      log,
+      signal: opts.signal ?? NEVER_ABORTED,
+      depth,
+      hashpath: baseHashpath,
+      meta,
+      ...(opts.stream === undefined ? {} : { stream: opts.stream }),
+      markNonDeterministic: () => { deterministic = false },
+      resolve: (path, sub) => {
+        const nested = { ...opts, depth: depth + 1 }
+        if (typeof path === 'string') return resolveText(path, NO_EXTRA_KEYS, nested)
+        const [first, ...rest] = path
+        const root = sub?.base ?? first ?? {}
+        const steps = sub?.base === undefined ? rest : path
+        return runMessages(root, steps, nested)
+      },
+    }
+    let value: Value
+    try {
+      value = await chosen.handler(base, req, ctx)
+    } catch (err) {
+      if (isAoError(err)) throw err
+      throw new InternalError(`resolve: ${chosen.runner.name} failed on "${key}"`, { cause: err })
+    }
+    const resultMessage = asResultMessage(value)
+    const id = idOf(resultMessage)
+    if (recorded !== undefined && recorded.result !== id) {
+      meta.set('cache-mismatch', recorded.result)
+      log.warn({ recorded: recorded.result, recomputed: id }, 'recomputed result differs from the recorded one')
+    }
+    if (cache.noStore !== true && recorded === undefined) {
+      const record: StepRecord = {
+        hashpath, base: baseHashpath, request: idOf(req), device: chosen.device.name, key, result: id, deterministic, alg,
+      }
+      const rootBase = baseHashpath.includes('/') ? [] : [base]
+      await store.batch(stepWrites([...rootBase, req, resultMessage], record))
+    }
+    return { value, hashpath, id, cached: false, meta }
+  }
+
+  async function runMessages(root: Message, reqs: readonly Message[], opts: ResolveOptions): Promise<ResolveResult> {
+    checkDepth(opts.depth ?? 0)
+    let value: Value = root
+    let hashpath = idOf(root)
+    let result: ResolveResult = { value, hashpath, id: hashpath, cached: false, meta: new Map() }
+    for (const req of reqs) {
+      result = await step(asResultMessage(value), hashpath, req, opts)
+      ;({ value, hashpath } = result)
+    }
+    return result
+  }
+
+  const resolveText = (path: string, extra: ExtraKeys = NO_EXTRA_KEYS, opts: ResolveOptions = {}) =>
+    run(planRequest(parsePath(path, limits), extra), opts)
+
+  return { registry, store, limits, resolve: resolveText, run, step }
+}

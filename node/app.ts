@@ -1,0 +1,119 @@
+/**
+ * @module
+ * The HTTP face of the node: one hono app where every path is a HyperPATH.
+ *
+ *     request → (path, query, headers, body) → plan → resolver → response
+ *
+ * Streaming: `accept: text/event-stream` or a `stream` key asks for Server-Sent Events. The
+ * `stream` flag is a transport choice, not part of the computation, so it is taken out of the
+ * request before hashing: a streamed answer has the same hashpath and ID as a plain one.
+ */
+import { randomUUID } from 'node:crypto'
+import { Hono } from 'hono'
+import { isAoError } from '../core/errors.js'
+import { parsePath } from '../core/path.js'
+import { planRequest, type ExtraKeys, type KeySet, type RequestPlan } from '../core/request.js'
+import type { Resolver, ResolveOptions } from '../core/resolve.js'
+import type { Logger, ResolveResult, StreamSink } from '../core/types.js'
+import { bodyKeys, extraKeys, parseCacheControl, readBody } from './http-request.js'
+import { errorResponse, resultResponse } from './http-response.js'
+import { toJson } from './json.js'
+
+export interface AppInit {
+  readonly resolver: Resolver
+  readonly log: Logger
+  readonly bodyLimit: number
+  /** Per-request time limit; generation is cancelled past it. */
+  readonly requestTimeoutMs?: number
+  /** Extra routes mounted before the HyperPATH catch-all (e.g. the OpenAI surface). */
+  readonly routes?: (app: Hono) => void
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5 * 60_000
+
+/** Removes the transport-only `stream` flag from every message of a plan; returns it. */
+function takeStreamFlag(plan: RequestPlan, extra: ExtraKeys): { plan: RequestPlan; stream: boolean } {
+  let stream = false
+  const strip = (keys: KeySet): KeySet => {
+    if (!('stream' in keys)) return keys
+    const { stream: flag, ...rest } = keys
+    if (flag === true || flag === 'true' || flag === '1') stream = true
+    return rest
+  }
+  if ('stream' in extra.global) strip(extra.global)
+  const stripped = { base: { ...plan.base, keys: strip(plan.base.keys) }, steps: plan.steps.map((s) => ({ ...s, keys: strip(s.keys) })) }
+  return { plan: stripped, stream }
+}
+
+/** Server-Sent Events around one resolution: device events as they come, then `result`. */
+function sseResponse(run: (sink: StreamSink, signal: AbortSignal) => Promise<ResolveResult>, requestId: string, parent: AbortSignal, log: Logger): Response {
+  const encoder = new TextEncoder()
+  const abort = new AbortController()
+  parent.addEventListener('abort', () => abort.abort(parent.reason), { once: true })
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      let open = true
+      const send = (event: string, data: unknown) => {
+        if (!open) return
+        controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`))
+      }
+      run({ write: send }, abort.signal).then(
+        (result) => send('result', { hashpath: result.hashpath, id: result.id, cached: result.cached, value: toJson(result.value), meta: Object.fromEntries(result.meta) }),
+        (err) => {
+          if (!isAoError(err)) log.error({ err, requestId }, 'stream failed')
+          send('error', isAoError(err) ? { ...err.toJSON(), 'request-id': requestId } : { status: 500, code: 'internal', 'request-id': requestId })
+        },
+      ).finally(() => {
+        open = false
+        controller.close()
+      })
+    },
+    cancel(reason) {
+      abort.abort(reason)
+    },
+  })
+  return new Response(body, {
+    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': requestId },
+  })
+}
+
+export function createApp(init: AppInit): Hono {
+  const { resolver, log, bodyLimit } = init
+  const timeoutMs = init.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
+  const app = new Hono()
+  init.routes?.(app)
+
+  app.all('*', async (c) => {
+    const requestId = randomUUID()
+    const started = performance.now()
+    const raw = c.req.raw
+    const url = new URL(raw.url)
+    const reqLog = log.child({ requestId })
+    try {
+      if (url.pathname === '/' && url.search === '') {
+        const devices = resolver.registry.list().map((d) => d.name)
+        return c.json({ name: 'hashbeam', info: '/~meta@1.0/info', devices, example: '/~message@1.0&hello=world/hello' })
+      }
+      const path = parsePath(url.pathname, resolver.limits)
+      const body = raw.method === 'GET' || raw.method === 'HEAD' ? new Uint8Array(0) : await readBody(raw, bodyLimit)
+      const extra = extraKeys(url.search.slice(1), raw.headers, bodyKeys(raw.headers.get('content-type') ?? '', body))
+      const taken = takeStreamFlag(planRequest(path, extra), extra)
+      const accept = raw.headers.get('accept') ?? ''
+      const signal = AbortSignal.any([raw.signal, AbortSignal.timeout(timeoutMs)])
+      const opts: ResolveOptions = { cache: parseCacheControl(raw.headers.get('cache-control') ?? undefined), log: reqLog, signal }
+      if (taken.stream || accept.includes('text/event-stream')) {
+        return sseResponse((stream, s) => resolver.run(taken.plan, { ...opts, stream, signal: s }), requestId, signal, reqLog)
+      }
+      const result = await resolver.run(taken.plan, opts)
+      reqLog.info({ path: url.pathname, status: 200, hashpath: result.hashpath, cached: result.cached, ms: Math.round(performance.now() - started) }, 'request')
+      return resultResponse(result, accept, requestId)
+    } catch (err) {
+      const status = isAoError(err) ? err.status : 500
+      if (status >= 500 && (!isAoError(err) || err.code === 'internal')) reqLog.error({ err, path: url.pathname }, 'request failed')
+      else reqLog.info({ path: url.pathname.slice(0, 200), status, code: isAoError(err) ? err.code : 'internal' }, 'request refused')
+      return errorResponse(err, requestId)
+    }
+  })
+  return app
+}
+

@@ -1,0 +1,91 @@
+/**
+ * @module
+ * Node configuration: embedded defaults < environment (`HASHBEAM_*`) < command-line flags.
+ * `publicConfig` is what `meta@1.0/info` shows: never paths to secrets, never the wallet.
+ */
+import { availableParallelism } from 'node:os'
+import { resolve } from 'node:path'
+import { DEFAULT_PATH_LIMITS, type PathLimits } from '../core/path.js'
+import { InvalidRequestError } from '../core/errors.js'
+
+export interface NodeConfig {
+  readonly port: number
+  readonly host: string
+  /** Data directory: store files, wallet, model hash cache. */
+  readonly dataDir: string
+  /** `lmdb` (default), `memory`, `fs`, or `redis://host:port/db`. */
+  readonly store: string
+  /** Extra device modules to load (`--device path`). */
+  readonly devicePaths: readonly string[]
+  readonly limits: PathLimits
+  /** Maximum request body in bytes (413 beyond). */
+  readonly bodyLimit: number
+  /** Inference: named models (`--model name=path`), a models directory, and engine settings. */
+  readonly models: Readonly<Record<string, string>>
+  readonly modelsDir: string | undefined
+  readonly preload: boolean
+  readonly gpu: 'auto' | 'cuda' | 'vulkan' | 'metal' | false
+  readonly threads: number
+  /** Generate and serve a tiny demo model when no model is configured. */
+  readonly demoModel: boolean
+  /** Free-form extra options (public) for custom devices. */
+  readonly extra: Readonly<Record<string, unknown>>
+}
+
+export const DEFAULT_PORT = 8734
+export const DEFAULT_BODY_LIMIT = 10 * 1024 * 1024
+
+/** Threads for llama.cpp: all cores but one, at least one (the library default is far slower). */
+export const defaultThreads = (): number => Math.max(1, availableParallelism() - 1)
+
+export function defaultConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig {
+  return {
+    port: parsePort(env.HASHBEAM_PORT ?? String(DEFAULT_PORT)),
+    host: env.HASHBEAM_HOST ?? '127.0.0.1',
+    dataDir: resolve(env.HASHBEAM_DATA ?? '.hashbeam'),
+    store: env.HASHBEAM_STORE ?? 'lmdb',
+    devicePaths: [],
+    limits: DEFAULT_PATH_LIMITS,
+    bodyLimit: DEFAULT_BODY_LIMIT,
+    models: {},
+    modelsDir: env.HASHBEAM_MODELS_DIR,
+    preload: false,
+    gpu: parseGpu(env.HASHBEAM_GPU ?? 'auto'),
+    threads: env.HASHBEAM_THREADS === undefined ? defaultThreads() : parsePositive('HASHBEAM_THREADS', env.HASHBEAM_THREADS),
+    demoModel: true,
+    extra: {},
+  }
+}
+
+export function parsePort(text: string): number {
+  const port = Number(text)
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidRequestError(`config: "${text}" is not a TCP port`, { code: 'invalid-config' })
+  return port
+}
+
+export function parsePositive(name: string, text: string): number {
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < 1) throw new InvalidRequestError(`config: ${name} must be a positive integer, got "${text}"`, { code: 'invalid-config' })
+  return n
+}
+
+export function parseGpu(text: string): NodeConfig['gpu'] {
+  if (text === 'auto' || text === 'cuda' || text === 'vulkan' || text === 'metal') return text
+  if (['false', 'off', 'none', 'cpu'].includes(text)) return false
+  throw new InvalidRequestError(`config: gpu must be auto, cuda, vulkan, metal or false; got "${text}"`, { code: 'invalid-config' })
+}
+
+/** The configuration a client may see (meta@1.0/info). */
+export function publicConfig(config: NodeConfig): Record<string, unknown> {
+  return {
+    port: config.port,
+    store: config.store.startsWith('redis://') ? 'redis' : config.store,
+    'body-limit': config.bodyLimit,
+    'max-path-bytes': config.limits.maxPathBytes,
+    'max-segment-bytes': config.limits.maxSegmentBytes,
+    'max-steps': config.limits.maxSteps,
+    'max-depth': config.limits.maxDepth,
+    gpu: config.gpu === false ? 'off' : config.gpu,
+    ...config.extra,
+  }
+}

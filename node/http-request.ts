@@ -1,0 +1,97 @@
+/**
+ * @module
+ * From an HTTP request to what the resolver needs: the path, the keys that arrived outside it
+ * (query, body, key-carrying headers), and the cache policy.
+ *
+ * Transport headers never enter a message: the hashpath depends only on the request's meaning,
+ * so the same request from curl, a browser or a proxy gives the same answer.
+ */
+import { InvalidRequestError, PayloadTooLargeError } from '../core/errors.js'
+import { decodeCanonical } from '../core/codec.js'
+import { isMessage } from '../core/message.js'
+import { addExtraKey, parseQuery, type ExtraKeys, type KeySet } from '../core/request.js'
+import type { CacheControl } from '../core/resolve.js'
+import type { Value } from '../core/types.js'
+import { fromJson } from './json.js'
+
+/** Headers that describe the transport, not the request: never keys of a message. */
+const TRANSPORT_HEADERS = new Set([
+  'host', 'user-agent', 'accept', 'connection', 'content-length', 'content-type', 'content-encoding',
+  'transfer-encoding', 'cookie', 'cache-control', 'pragma', 'origin', 'referer', 'te', 'trailer', 'upgrade',
+  'keep-alive', 'via', 'forwarded', 'dnt', 'range', 'authorization', 'proxy-authorization', 'expect',
+  'priority', 'traceparent', 'tracestate', 'baggage', 'upgrade-insecure-requests', 'x-request-id',
+  'x-real-ip', 'signature', 'signature-input', 'content-digest', 'ao-types', 'require-codec',
+  'accept-codec', 'accept-bundle', 'codec-device', 'last-event-id', 'purpose', 'x-stainless-retry-count',
+])
+const TRANSPORT_PREFIXES = ['accept-', 'sec-', 'if-', 'x-forwarded-', 'proxy-', 'x-stainless-', 'access-control-']
+
+export const isTransportHeader = (name: string): boolean =>
+  TRANSPORT_HEADERS.has(name) || TRANSPORT_PREFIXES.some((p) => name.startsWith(p))
+
+/** Parses `cache-control` into the resolver's cache policy. */
+export function parseCacheControl(header: string | undefined): CacheControl {
+  const directives = new Set((header ?? '').toLowerCase().split(',').map((d) => d.trim()))
+  return {
+    noCache: directives.has('no-cache'),
+    noStore: directives.has('no-store'),
+    onlyIfCached: directives.has('only-if-cached'),
+  }
+}
+
+/** Reads a body up to `limit` bytes; 413 beyond, checked before and while reading. */
+export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
+  const declared = Number(request.headers.get('content-length') ?? '0')
+  if (declared > limit) throw tooLarge(declared, limit)
+  if (request.body === null) return new Uint8Array(0)
+  const chunks: Uint8Array[] = []
+  let total = 0
+  const reader = request.body.getReader()
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    total += value.byteLength
+    if (total > limit) {
+      await reader.cancel().catch(() => undefined)
+      throw tooLarge(total, limit)
+    }
+    chunks.push(value)
+  }
+  return Buffer.concat(chunks)
+}
+
+const tooLarge = (size: number, limit: number) =>
+  new PayloadTooLargeError(`request: body of ${size} bytes exceeds the ${limit}-byte limit`, { code: 'body-too-large', detail: { limit } })
+
+/** Body keys by content type: JSON and CBOR maps add keys; anything else becomes `body`. */
+export function bodyKeys(contentType: string, body: Uint8Array): KeySet {
+  if (body.byteLength === 0) return {}
+  const type = contentType.split(';')[0]?.trim().toLowerCase() ?? ''
+  if (type === 'application/json') {
+    let data: unknown
+    try {
+      data = JSON.parse(Buffer.from(body).toString('utf8'))
+    } catch (cause) {
+      throw new InvalidRequestError(`request: body is not valid JSON (${(cause as Error).message})`, { code: 'invalid-json', cause })
+    }
+    const value = fromJson(data)
+    if (!isMessage(value)) throw new InvalidRequestError('request: a JSON body must be an object', { code: 'invalid-json' })
+    return value
+  }
+  if (type === 'application/cbor') {
+    const value = decodeCanonical(body)
+    if (!isMessage(value as never)) throw new InvalidRequestError('request: a CBOR body must be a map', { code: 'invalid-cbor' })
+    return fromJson(value) as KeySet
+  }
+  if (type.startsWith('text/')) return { body: Buffer.from(body).toString('utf8') }
+  return { body }
+}
+
+/** Everything outside the path: query keys, then header keys, then body keys (most specific). */
+export function extraKeys(search: string, headers: Headers, body: KeySet): ExtraKeys {
+  const extra = parseQuery(search) as { global: KeySet; scoped: Map<number, KeySet> }
+  headers.forEach((value, name) => {
+    if (!isTransportHeader(name)) addExtraKey(extra, name, value)
+  })
+  for (const [key, value] of Object.entries(body)) addExtraKey(extra, key, value as Value)
+  return extra
+}

@@ -1,0 +1,120 @@
+/**
+ * @module
+ * `createNode(config)`: the running node assembled from its parts — store, wallet, devices,
+ * registry, resolver and the HTTP app — with a lifecycle: `start` runs every device's `start`
+ * in registration order, `stop` runs them in reverse and closes the store. Both idempotent.
+ *
+ * @example
+ * ```ts
+ * const node = await createNode({ ...defaultConfig(), store: 'memory' })
+ * await node.start()
+ * const res = await node.app.request('/~message@1.0&hello=world/hello')   // body: world
+ * await node.stop()
+ * ```
+ */
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Hono } from 'hono'
+import { createRegistry, type Registry } from '../core/registry.js'
+import { createResolver, type Resolver } from '../core/resolve.js'
+import type { Store } from '../core/store.js'
+import type { Device, Logger, Message } from '../core/types.js'
+import { messageDevice } from '../devices/message/index.js'
+import { metaDevice } from '../devices/meta/index.js'
+import { replayDevice } from '../devices/replay/index.js'
+import { openStore } from '../devices/store/open.js'
+import { createApp } from './app.js'
+import { publicConfig, type NodeConfig } from './config.js'
+import { loadDeviceModules } from './device-loader.js'
+import { createLogger } from './log.js'
+import { type Wallet, walletAddress } from './wallet.js'
+import { loadOrCreateWallet } from './wallet-file.js'
+
+export interface HashbeamNode {
+  readonly config: NodeConfig
+  readonly app: Hono
+  readonly resolver: Resolver
+  readonly registry: Registry
+  readonly store: Store
+  readonly wallet: Wallet
+  readonly address: string
+  readonly log: Logger
+  start(): Promise<void>
+  stop(): Promise<void>
+}
+
+export interface NodeInit {
+  /** A logger to use instead of the default pino one. */
+  readonly log?: Logger
+  /** A store to use instead of opening `config.store` (tests). */
+  readonly store?: Store
+  /** Extra devices built by the caller, registered after the built-ins. */
+  readonly devices?: readonly Device[]
+  /** Wallet file; default `<dataDir>/wallet.json`. */
+  readonly walletPath?: string
+}
+
+const PACKAGE_ROOT = new URL('../..', import.meta.url)
+
+/** Name, version and commit of this software, for `meta@1.0/build`. */
+export function buildInfo(): Message {
+  let version = '0.0.0'
+  try {
+    version = (JSON.parse(readFileSync(new URL('package.json', PACKAGE_ROOT), 'utf8')) as { version: string }).version
+  } catch {
+    // Running from an unusual layout: the version is informational only.
+  }
+  let commit = process.env.HASHBEAM_COMMIT ?? 'unknown'
+  try {
+    const head = readFileSync(new URL('.git/HEAD', PACKAGE_ROOT), 'utf8').trim()
+    commit = head.startsWith('ref: ') ? readFileSync(new URL(`.git/${head.slice(5)}`, PACKAGE_ROOT), 'utf8').trim() : head
+  } catch {
+    // Not a git checkout (an npm install): keep the env value or "unknown".
+  }
+  return { name: 'hashbeam', version, commit, node: process.version }
+}
+
+export async function createNode(config: NodeConfig, init: NodeInit = {}): Promise<HashbeamNode> {
+  const log = init.log ?? createLogger()
+  const wallet = await loadOrCreateWallet(init.walletPath ?? join(config.dataDir, 'wallet.json'))
+  const address = walletAddress(wallet)
+  const store = init.store ?? (await openStore(config.store, { dataDir: config.dataDir, log }))
+  const options = publicConfig(config)
+  const components = { store, log, options }
+  const devices: Device[] = [
+    messageDevice(),
+    metaDevice({ publicInfo: () => ({ ...(options as Message), address }), build: buildInfo() }),
+    replayDevice(components),
+    ...(init.devices ?? []),
+    ...(await loadDeviceModules(config.devicePaths, components)),
+  ]
+  const registry = createRegistry(devices)
+  const resolver = createResolver({ registry, store, log, options, limits: config.limits })
+  const app = createApp({ resolver, log, bodyLimit: config.bodyLimit })
+
+  let state: 'new' | 'started' | 'stopped' = 'new'
+  let starting: Promise<void> | undefined
+  return {
+    config, app, resolver, registry, store, wallet, address, log,
+    async start() {
+      if (state === 'started') return
+      starting ??= (async () => {
+        for (const device of devices) await device.start?.()
+        state = 'started'
+      })()
+      await starting
+    },
+    async stop() {
+      if (state === 'stopped') return
+      state = 'stopped'
+      for (const device of [...devices].reverse()) {
+        try {
+          await device.stop?.()
+        } catch (err) {
+          log.error({ err, device: device.name }, 'device failed to stop')
+        }
+      }
+      await store.close()
+    },
+  }
+}

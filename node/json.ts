@@ -1,0 +1,46 @@
+/**
+ * @module
+ * Messages ⇄ JSON. Bytes use the DAG-JSON convention `{"/": {"bytes": "<base64>"}}` so a JSON
+ * reply can be turned back into the exact message it came from; keys are lower-cased on the
+ * way in (AO-Core keys are case-insensitive).
+ */
+import { InvalidRequestError } from '../core/errors.js'
+import type { Message, Value } from '../core/types.js'
+
+const isBytesLink = (v: Record<string, unknown>): boolean => {
+  const slash = v['/']
+  return Object.keys(v).length === 1 && typeof slash === 'object' && slash !== null &&
+    Object.keys(slash).length === 1 && typeof (slash as Record<string, unknown>).bytes === 'string'
+}
+
+/** JSON data → message value; throws InvalidRequestError for what a message cannot hold. */
+export function fromJson(value: unknown, where = 'body'): Value {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value
+  if (typeof value === 'number') {
+    if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
+      throw new InvalidRequestError(`request: ${where} holds an integer outside ±2^53`, { code: 'invalid-json' })
+    }
+    return value
+  }
+  if (Array.isArray(value)) return value.map((v, i) => fromJson(v, `${where}[${i}]`))
+  if (typeof value === 'object') {
+    const record = value as Record<string, unknown>
+    if (isBytesLink(record)) return new Uint8Array(Buffer.from((record['/'] as { bytes: string }).bytes, 'base64'))
+    const out: Message = {}
+    for (const [key, v] of Object.entries(record)) out[key.toLowerCase()] = fromJson(v, `${where}.${key}`)
+    return out
+  }
+  throw new InvalidRequestError(`request: ${where} is not JSON data`, { code: 'invalid-json' })
+}
+
+/** Message value → JSON-safe data. */
+export function toJson(value: Value): unknown {
+  if (value instanceof Uint8Array) return { '/': { bytes: Buffer.from(value).toString('base64') } }
+  if (Array.isArray(value)) return value.map(toJson)
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) out[k] = toJson(v)
+    return out
+  }
+  return value
+}
