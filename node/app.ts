@@ -45,8 +45,27 @@ function takeStreamFlag(plan: RequestPlan, extra: ExtraKeys): { plan: RequestPla
   return { plan: stripped, stream }
 }
 
+/**
+ * An AbortSignal that fires when the client goes away or the time limit passes. Built by hand:
+ * `AbortSignal.any` costs ~130 µs per request on Node 20, more than resolving a cached step.
+ */
+function linkAbort(client: AbortSignal, timeoutMs: number, cleanups: Array<() => void>): AbortSignal {
+  const controller = new AbortController()
+  const onAbort = () => controller.abort(client.reason)
+  client.addEventListener('abort', onAbort, { once: true })
+  const timer = setTimeout(() => controller.abort(new Error(`request timed out after ${timeoutMs} ms`)), timeoutMs)
+  timer.unref()
+  cleanups.push(() => {
+    clearTimeout(timer)
+    client.removeEventListener('abort', onAbort)
+  })
+  return controller.signal
+}
+
 /** Server-Sent Events around one resolution: device events as they come, then `result`. */
-function sseResponse(run: (sink: StreamSink, signal: AbortSignal) => Promise<ResolveResult>, requestId: string, parent: AbortSignal, log: Logger): Response {
+function sseResponse(
+  run: (sink: StreamSink, signal: AbortSignal) => Promise<ResolveResult>, requestId: string, parent: AbortSignal, log: Logger, onDone: () => void,
+): Response {
   const encoder = new TextEncoder()
   const abort = new AbortController()
   parent.addEventListener('abort', () => abort.abort(parent.reason), { once: true })
@@ -66,6 +85,7 @@ function sseResponse(run: (sink: StreamSink, signal: AbortSignal) => Promise<Res
       ).finally(() => {
         open = false
         controller.close()
+        onDone()
       })
     },
     cancel(reason) {
@@ -89,6 +109,7 @@ export function createApp(init: AppInit): Hono {
     const raw = c.req.raw
     const url = new URL(raw.url)
     const reqLog = log.child({ requestId })
+    const cleanups: Array<() => void> = []
     try {
       if (url.pathname === '/' && url.search === '') {
         const devices = resolver.registry.list().map((d) => d.name)
@@ -99,10 +120,12 @@ export function createApp(init: AppInit): Hono {
       const extra = extraKeys(url.search.slice(1), raw.headers, bodyKeys(raw.headers.get('content-type') ?? '', body))
       const taken = takeStreamFlag(planRequest(path, extra), extra)
       const accept = raw.headers.get('accept') ?? ''
-      const signal = AbortSignal.any([raw.signal, AbortSignal.timeout(timeoutMs)])
+      const signal = linkAbort(raw.signal, timeoutMs, cleanups)
       const opts: ResolveOptions = { cache: parseCacheControl(raw.headers.get('cache-control') ?? undefined), log: reqLog, signal }
       if (taken.stream || accept.includes('text/event-stream')) {
-        return sseResponse((stream, s) => resolver.run(taken.plan, { ...opts, stream, signal: s }), requestId, signal, reqLog)
+        // The stream outlives this handler: its abort wiring is released when the stream ends.
+        const release = cleanups.splice(0)
+        return sseResponse((stream, s) => resolver.run(taken.plan, { ...opts, stream, signal: s }), requestId, signal, reqLog, () => release.forEach((f) => f()))
       }
       const result = await resolver.run(taken.plan, opts)
       reqLog.info({ path: url.pathname, status: 200, hashpath: result.hashpath, cached: result.cached, ms: Math.round(performance.now() - started) }, 'request')
@@ -112,6 +135,8 @@ export function createApp(init: AppInit): Hono {
       if (status >= 500 && (!isAoError(err) || err.code === 'internal')) reqLog.error({ err, path: url.pathname }, 'request failed')
       else reqLog.info({ path: url.pathname.slice(0, 200), status, code: isAoError(err) ? err.code : 'internal' }, 'request refused')
       return errorResponse(err, requestId)
+    } finally {
+      for (const cleanup of cleanups) cleanup()
     }
   })
   return app

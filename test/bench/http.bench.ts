@@ -1,0 +1,74 @@
+/**
+ * HTTP benchmark (issue: foundation): requests/s of `/~message@1.0&hello=world/hello` served
+ * by a real node process, next to a bare hono hello-world served the same way, in one run;
+ * plus in-process resolves/s. Load comes from autocannon in this process; each server runs in
+ * its own child process, so on a 2-core machine client and server get one core each.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import autocannon from 'autocannon'
+import { createRegistry } from '../../core/registry.js'
+import { createResolver } from '../../core/resolve.js'
+import { messageDevice } from '../../devices/message/index.js'
+import { memoryStore } from '../../devices/store/backends/memory.js'
+import { REPO_ROOT } from './paths.js'
+
+const PATH = '/~message@1.0&hello=world/hello'
+
+async function serverProcess(args: string[]): Promise<{ url: string; stop(): Promise<void> }> {
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, HASHBEAM_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  const url = await new Promise<string>((done, fail) => {
+    const onData = (c: Buffer) => {
+      out += c.toString()
+      const m = /listening on (http:\/\/\S+)/.exec(out)
+      if (m?.[1] !== undefined) done(m[1])
+    }
+    child.stdout.on('data', onData)
+    child.stderr.on('data', onData)
+    child.once('exit', (code) => fail(new Error(`server exited ${code}: ${out}`)))
+  })
+  return { url, stop: () => new Promise((done) => { child.once('exit', () => done()); child.kill('SIGTERM') }) }
+}
+
+async function load(url: string, seconds: number): Promise<number> {
+  const result = await autocannon({ url, connections: 16, duration: seconds, pipelining: 1 })
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`bench: ${result.non2xx} non-2xx, ${result.errors} errors from ${url}`)
+  return result.requests.average
+}
+
+/** Runs the benchmark; returns a markdown table. */
+export async function benchHttp(seconds = 5): Promise<string> {
+  const data = mkdtempSync(join(tmpdir(), 'hashbeam-bench-'))
+  const rows: string[] = []
+  try {
+    const hono = await serverProcess([join(REPO_ROOT, 'dist/test/bench/bare-hono.js')])
+    const node = await serverProcess([join(REPO_ROOT, 'bin/hashbeam.js'), 'serve', '--port', '0', '--data', data])
+    try {
+      await load(hono.url + PATH, 1) // warm-up both
+      await load(node.url + PATH, 1)
+      const bare = await load(hono.url + PATH, seconds)
+      const ours = await load(node.url + PATH, seconds)
+      rows.push(`| bare hono hello-world (same adapter) | ${bare.toFixed(0)} req/s | 1.00 |`)
+      rows.push(`| hashbeam \`${PATH}\` (LMDB, cache hit) | ${ours.toFixed(0)} req/s | ${(ours / bare).toFixed(2)} |`)
+    } finally {
+      await hono.stop()
+      await node.stop()
+    }
+    const resolver = createResolver({ registry: createRegistry([messageDevice()]), store: memoryStore(), log: silentLog })
+    for (const [label, cache] of [['in-process resolve, cache hit', {}], ['in-process resolve, no-cache (executes + compares)', { noCache: true }]] as const) {
+      await resolver.resolve(PATH)
+      const n = 20_000
+      const t = performance.now()
+      for (let i = 0; i < n; i++) await resolver.resolve(PATH, undefined, { cache })
+      rows.push(`| ${label} | ${(n / ((performance.now() - t) / 1000)).toFixed(0)} resolves/s | — |`)
+    }
+  } finally {
+    rmSync(data, { recursive: true, force: true })
+  }
+  return ['| what | rate | ratio to bare hono |', '| --- | --- | --- |', ...rows].join('\n')
+}
+
+const silentLog = { debug() {}, info() {}, warn() {}, error() {}, child() { return silentLog } }
