@@ -32,6 +32,13 @@ export function decodeCanonical(bytes: Uint8Array): unknown {
   }
 }
 
+/**
+ * Keys are lower-case, except 43-character IDs (commitment IDs, process IDs used as keys), which
+ * are case-sensitive by nature: HyperBEAM never lower-cases them either.
+ */
+export const ID_SHAPED_KEY = /^[A-Za-z0-9_-]{43}$/
+export const isValidKeyCase = (key: string): boolean => key === key.toLowerCase() || ID_SHAPED_KEY.test(key)
+
 /** True for a key that is private: never encoded, hashed, stored or returned. */
 export const isPrivateKey = (key: string): boolean => key.startsWith('priv')
 
@@ -55,7 +62,7 @@ export function publicValue(value: Value, where = 'message'): Value {
     const out: Message = {}
     for (const key of Object.keys(value)) {
       if (isPrivateKey(key)) continue
-      if (key !== key.toLowerCase()) throw new InvalidMessageError(`codec: key "${key}" in ${where} is not lower-case`)
+      if (!isValidKeyCase(key)) throw new InvalidMessageError(`codec: key "${key}" in ${where} is not lower-case`)
       const v = (value as Message)[key]
       if (v === undefined) continue
       out[key] = publicValue(v, `${where}.${key}`)

@@ -3,6 +3,7 @@
  * Small, pure helpers over messages: type checks, case-insensitive key access, and the wrapping
  * of literal results so that every result has an ID.
  */
+import { ID_SHAPED_KEY } from './codec.js'
 import type { Message, Value } from './types.js'
 
 /** True for a plain message (map), false for literals and lists. */
@@ -13,8 +14,8 @@ export function isMessage(value: unknown): value is Message {
   )
 }
 
-/** Normalises a key: AO-Core keys are case-insensitive and stored lower-case. */
-export const normalizeKey = (key: string): string => key.toLowerCase()
+/** Normalises a key: AO-Core keys are case-insensitive and stored lower-case; IDs keep their case. */
+export const normalizeKey = (key: string): string => (ID_SHAPED_KEY.test(key) ? key : key.toLowerCase())
 
 /** Reads a key case-insensitively; undefined when absent. */
 export function getKey(message: Message, key: string): Value | undefined {

@@ -15,6 +15,7 @@
  */
 import { InvalidRequestError, PathTooLongError, RecursionLimitError } from './errors.js'
 import { isId, toAoId } from './id.js'
+import { normalizeKey } from './message.js'
 import { decodeTypedValue, splitTypedKey } from './typed.js'
 import type { Value } from './types.js'
 
@@ -97,7 +98,7 @@ export function splitOutsideParens(text: string, sep: string): string[] {
 export function normalizeKeyName(raw: string): string {
   if (raw === '') throw invalid('empty key', 'invalid-key')
   if (!KEY_CHARS.test(raw)) throw invalid(`key "${raw.slice(0, 80)}" has forbidden characters`, 'invalid-key')
-  return raw.toLowerCase()
+  return normalizeKey(raw)
 }
 
 function normalizeDevice(raw: string): string {

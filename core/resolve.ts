@@ -15,7 +15,7 @@ import { dispatch, isDeterministic } from './dispatch.js'
 import { hashpathAlgOf, hashpathOf } from './hashpath.js'
 import { idOf } from './id.js'
 import { loadMessage, loadStep, messageWrites, stepWrites, type StepRecord } from './ledger.js'
-import { asResultMessage, fromResultMessage, isMessage } from './message.js'
+import { asResultMessage, fromResultMessage, isMessage, normalizeKey } from './message.js'
 import { DEFAULT_PATH_LIMITS, isSubPath, parsePath, type HyperPath, type PathLimits } from './path.js'
 import type { Registry } from './registry.js'
 import { NO_EXTRA_KEYS, planRequest, type ExtraKeys, type KeySet, type RequestPlan } from './request.js'
@@ -132,7 +132,7 @@ export function createResolver(init: ResolverInit): Resolver {
   async function step(base: Message, baseHashpath: string, req: Message, opts: ResolveOptions = {}): Promise<ResolveResult> {
     const depth = opts.depth ?? 0
     checkDepth(depth)
-    const key = typeof req.path === 'string' ? req.path.toLowerCase() : ''
+    const key = typeof req.path === 'string' ? normalizeKey(req.path) : ''
     if (key === '') throw new InvalidRequestError('resolve: a step needs a key', { code: 'missing-key' })
     const chosen = dispatch(registry, base, req, key)
     const alg = hashpathAlgOf(base)

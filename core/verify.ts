@@ -13,6 +13,7 @@ import { loadMessage, loadStep, type StepRecord } from './ledger.js'
 import type { Store } from './store.js'
 import type { Message } from './types.js'
 import { MESSAGE_DEVICE } from './dispatch.js'
+import { normalizeKey } from './message.js'
 
 /** Why a step failed verification. */
 export type VerifyFailureReason =
@@ -115,7 +116,7 @@ export async function verifyHashpath(store: Store, hashpath: string, maxChain = 
         throw new StepFailure('hashpath-mismatch', `recomputed ${expected}, recorded ${record.hashpath}`)
       }
       const device = typeof req['as-device'] === 'string' ? req['as-device'] : typeof base.device === 'string' ? base.device : MESSAGE_DEVICE
-      const key = typeof req.path === 'string' ? req.path.toLowerCase() : ''
+      const key = typeof req.path === 'string' ? normalizeKey(req.path) : ''
       if (record.device !== device || record.key !== key || record.alg !== hashpathAlgOf(base)) {
         throw new StepFailure('record-mismatch', `record says ${record.device} "${record.key}", the messages say ${device} "${key}"`)
       }
