@@ -2,11 +2,10 @@
  * Wallet: key generation, the Arweave address rule (checked against AO's own JS signer), RSA-PSS
  * with the maximum salt, Ed25519, JWK validation, and the atomic 0600 keyfile.
  */
-import { constants, createPublicKey, verify as cryptoVerify } from 'node:crypto'
+import { constants, createHash, createPublicKey, verify as cryptoVerify } from 'node:crypto'
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { createSigner } from '@permaweb/aoconnect'

@@ -1,0 +1,31 @@
+/**
+ * @module
+ * httpsig@1.0: RFC 9421 HTTP Message Signatures as AO nodes and clients use them.
+ *
+ * The pure/crypto layer the HTTP app wires in:
+ * - `verifyRequestSignatures(req, opts)` checks every signature and the Content-Digest of an
+ *   incoming request, and says which message keys are committed (400 on anything bad);
+ * - `commitmentsFromSignatures(result)` turns that into the message's `commitments`;
+ * - `decodeTypedFields(headers)` turns the committed headers into typed message values
+ *   (`ao-types`);
+ * - `signRequest(wallet, req)` signs a request or reply the way aoconnect does.
+ * Lower-level pieces (signature bases, algorithms, key resolution) are exported for tests and
+ * for other codecs.
+ */
+export { SIGNATURE_ALGORITHMS, HTTPSIG_DEVICE, CODE, TYPES_CODE, type SignatureAlgorithm } from './constants.js'
+export {
+  verifyRequestSignatures, verifyMessageSignatures,
+  type HttpRequestLike, type VerifiedSignature, type VerifyResult, type VerifyOptions,
+} from './verify.js'
+export { signRequest, createSignature, aoconnectLabel, type SignRequestOptions, type SignedRequest, type CreatedSignature } from './sign.js'
+export { commitmentsFromSignatures, commitmentOf, commitmentId } from './commitments.js'
+export { parseAoTypes, decodeTypedValue, decodeTypedFields } from './ao-types.js'
+export { checkContentDigest, contentDigestField, digestBody, type DigestAlgorithm } from './content-digest.js'
+export {
+  buildSignatureBase, componentValue, componentId, serializeComponentId, serializeSignatureParams,
+  type HttpMessageView, type ComponentId,
+} from './components.js'
+export { parseSignatureFields, serializeSignatureFields, type SignatureEntry } from './signature-fields.js'
+export { signBytes, verifyBytes, eip191Hash, type SigningKey, type VerificationKey } from './algorithms.js'
+export { resolveAoKey, type KeyResolver, type ResolvedKey } from './keys.js'
+export { decodeBase64Any } from './encoding.js'
