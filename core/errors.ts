@@ -76,6 +76,14 @@ export class NotFoundError extends AoError {
   }
 }
 
+/** Thrown when a computation was cancelled: the client left or the time limit passed (408). */
+export class RequestAbortedError extends AoError {
+  constructor(message: string, options?: AoErrorOptions) {
+    super(408, 'request-aborted', message, options)
+    this.name = 'RequestAbortedError'
+  }
+}
+
 /** Thrown when a request body exceeds its limit (413). */
 export class PayloadTooLargeError extends AoError {
   constructor(message: string, options?: AoErrorOptions) {

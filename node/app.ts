@@ -69,9 +69,9 @@ function sseResponse(
   const encoder = new TextEncoder()
   const abort = new AbortController()
   parent.addEventListener('abort', () => abort.abort(parent.reason), { once: true })
+  let open = true
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
-      let open = true
       const send = (event: string, data: unknown) => {
         if (!open) return
         controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`))
@@ -80,15 +80,17 @@ function sseResponse(
         (result) => send('result', { hashpath: result.hashpath, id: result.id, cached: result.cached, value: toJson(result.value), meta: Object.fromEntries(result.meta) }),
         (err) => {
           if (!isAoError(err)) log.error({ err, requestId }, 'stream failed')
+          else log.info({ requestId, status: err.status, code: err.code }, 'stream ended with an error')
           send('error', isAoError(err) ? { ...err.toJSON(), 'request-id': requestId } : { status: 500, code: 'internal', 'request-id': requestId })
         },
       ).finally(() => {
+        if (open) controller.close()
         open = false
-        controller.close()
         onDone()
       })
     },
     cancel(reason) {
+      open = false
       abort.abort(reason)
     },
   })

@@ -13,7 +13,9 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { isAoError } from '../core/errors.js'
 import { verifyHashpath } from '../core/verify.js'
 import { openStore } from '../devices/store/open.js'
-import { defaultConfig, parsePort, type NodeConfig } from './config.js'
+import { defaultConfig, parseGpu, parsePort, parsePositive, type NodeConfig } from './config.js'
+import { DEMO_MODEL_NAME, parseModelFlags } from './models.js'
+import { writeGguf, type GgufSize } from '../devices/gpu-infer/gguf.js'
 import { buildInfo, createNode } from './index.js'
 import { createLogger } from './log.js'
 import { closeOnSignals, listen } from './server.js'
@@ -23,6 +25,7 @@ const USAGE = `usage: hashbeam <command> [options]
 commands:
   serve                 run the node (default port 8734, embedded LMDB store in ./.hashbeam)
   verify <hashpath>     check a hashpath against the store: every link recomputed, every message re-hashed
+  model gen             write a generated GGUF model: --size tiny|medium --out FILE [--seed N] [--no-chat-template]
   help                  this text
 
 serve options:
@@ -32,6 +35,19 @@ serve options:
   --store KIND          lmdb (default) | memory | fs | redis://host:port/db (env HASHBEAM_STORE)
   --device PATH         load a custom device module (repeatable)
   --wallet PATH         node wallet (default DATA/wallet.json, created on first start)
+
+inference options (gpu-infer@1.0):
+  --model NAME=PATH     serve a GGUF model under NAME (repeatable); none → a generated demo model
+  --models-dir DIR      serve every *.gguf in DIR, named after the file
+  --preload             load models at start instead of on first use
+  --gpu MODE            auto (default) | cuda | vulkan | metal | off   (env HASHBEAM_GPU)
+  --threads N           llama.cpp threads (default: cores − 1; env HASHBEAM_THREADS)
+  --context-size N      tokens per context (default 2048)
+  --batch-size N        prompt batch size (default 512)
+  --flash-attention     enable flash attention (changes numerics; recorded in the profile)
+  --max-queue N         requests waiting per model before 503 (default 8)
+  --max-tokens-cap N    largest max-tokens a request may ask for (default 2048)
+  --no-demo-model       do not generate the demo model when no model is configured
 `
 
 const COMMON = {
@@ -46,6 +62,17 @@ const SERVE = {
   host: { type: 'string' },
   device: { type: 'string', multiple: true },
   wallet: { type: 'string' },
+  model: { type: 'string', multiple: true },
+  'models-dir': { type: 'string' },
+  preload: { type: 'boolean' },
+  gpu: { type: 'string' },
+  threads: { type: 'string' },
+  'context-size': { type: 'string' },
+  'batch-size': { type: 'string' },
+  'flash-attention': { type: 'boolean' },
+  'max-queue': { type: 'string' },
+  'max-tokens-cap': { type: 'string' },
+  'no-demo-model': { type: 'boolean' },
 } as const satisfies ParseArgsConfig['options']
 
 class UsageError extends Error {}
@@ -57,6 +84,7 @@ export function configFrom(values: Values, env: NodeJS.ProcessEnv = process.env)
   const base = defaultConfig(env)
   const str = (key: string) => (typeof values[key] === 'string' ? (values[key] as string) : undefined)
   const port = str('port')
+  const int = (key: string) => (str(key) === undefined ? undefined : parsePositive(`--${key}`, str(key) as string))
   return {
     ...base,
     port: port === undefined ? base.port : parsePort(port),
@@ -64,6 +92,17 @@ export function configFrom(values: Values, env: NodeJS.ProcessEnv = process.env)
     dataDir: resolve(str('data') ?? base.dataDir),
     store: str('store') ?? base.store,
     devicePaths: ((values.device as string[] | undefined) ?? []).slice(),
+    models: { ...base.models, ...parseModelFlags((values.model as string[] | undefined) ?? []) },
+    modelsDir: str('models-dir') === undefined ? base.modelsDir : resolve(str('models-dir') as string),
+    preload: values.preload === true || base.preload,
+    gpu: str('gpu') === undefined ? base.gpu : parseGpu(str('gpu') as string),
+    threads: int('threads') ?? base.threads,
+    contextSize: int('context-size') ?? base.contextSize,
+    batchSize: int('batch-size') ?? base.batchSize,
+    flashAttention: values['flash-attention'] === true || base.flashAttention,
+    maxQueue: int('max-queue') ?? base.maxQueue,
+    maxTokensCap: int('max-tokens-cap') ?? base.maxTokensCap,
+    demoModel: values['no-demo-model'] !== true && base.demoModel,
   }
 }
 
@@ -73,19 +112,27 @@ async function serveCommand(args: string[]): Promise<number> {
   const config = configFrom(values)
   const node = await createNode(config, typeof values.wallet === 'string' ? { walletPath: values.wallet } : {})
   const server = await listen(node)
-  process.stderr.write(banner(server.url, node.address, config))
+  process.stderr.write(banner(server.url, node.address, config, node.models))
   closeOnSignals(server, () => process.exit(0))
   return new Promise<number>(() => undefined)
 }
 
-function banner(url: string, address: string, config: NodeConfig): string {
+function banner(url: string, address: string, config: NodeConfig, models: Readonly<Record<string, string>>): string {
+  const names = Object.keys(models)
+  const modelLine = names.length === 1 && names[0] === DEMO_MODEL_NAME && config.models[DEMO_MODEL_NAME] === undefined
+    ? `  model "demo": a tiny generated model with random weights — its output is gibberish. Serve a real one with --model name=/path/to/model.gguf`
+    : `  models ${names.length === 0 ? '(none)' : names.join(', ')}`
+  const model = names[0] ?? DEMO_MODEL_NAME
   return [
     `hashbeam ${String(buildInfo().version)} listening on ${url}`,
     `  address ${address}   store ${config.store} in ${config.dataDir}`,
+    modelLine,
     '  try:',
     `    curl '${url}/~message@1.0&hello=world/hello'`,
     `    curl '${url}/~message@1.0&a+integer=41/a'`,
     `    curl '${url}/~meta@1.0/info'`,
+    `    curl '${url}/~gpu-infer@1.0/run&model=${model}&prompt=hello&max-tokens+integer=16'`,
+    `    curl ${url}/~gpu-infer@1.0/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${model}","messages":[{"role":"user","content":"hi"}],"max_tokens":16}'`,
     `    hashbeam verify <the hashpath header of any answer> --data ${config.dataDir}`,
     '',
   ].join('\n')
@@ -112,9 +159,33 @@ function usage(code: number): number {
   return code
 }
 
+const MODEL_GEN = {
+  size: { type: 'string', default: 'tiny' },
+  out: { type: 'string' },
+  seed: { type: 'string', default: '1' },
+  'chat-template': { type: 'boolean', default: true },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options']
+
+/** `hashbeam model gen --size tiny|medium --out file.gguf [--seed N] [--no-chat-template]` */
+async function modelCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args
+  if (sub !== 'gen') throw new UsageError('model takes a subcommand: gen')
+  const { values } = parseArgs({ args: rest, options: MODEL_GEN, allowNegative: true })
+  if (values.help === true) return usage(0)
+  if (values.out === undefined) throw new UsageError('model gen needs --out <file.gguf>')
+  if (values.size !== 'tiny' && values.size !== 'medium') throw new UsageError('--size is tiny or medium')
+  const seed = Number(values.seed)
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UsageError('--seed is an integer from 0 to 4294967295')
+  const bytes = await writeGguf(resolve(values.out), { size: values.size as GgufSize, seed, chatTemplate: values['chat-template'] })
+  process.stdout.write(`${resolve(values.out)} (${bytes} bytes, ${values.size}, seed ${values.seed})\n`)
+  return 0
+}
+
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   serve: serveCommand,
   verify: verifyCommand,
+  model: modelCommand,
 }
 
 /** Runs the CLI; resolves to the exit code. */

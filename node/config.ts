@@ -28,6 +28,16 @@ export interface NodeConfig {
   readonly threads: number
   /** Generate and serve a tiny demo model when no model is configured. */
   readonly demoModel: boolean
+  /** llama.cpp settings, all recorded in every inference result's profile. */
+  readonly batchSize: number
+  readonly contextSize: number
+  readonly flashAttention: boolean
+  /** Inference requests allowed to wait per model; beyond → 503 with retry-after. */
+  readonly maxQueue: number
+  /** The largest max-tokens a request may ask for. */
+  readonly maxTokensCap: number
+  /** Per-request time limit (ms); generation is cancelled past it. */
+  readonly requestTimeoutMs: number
   /** Free-form extra options (public) for custom devices. */
   readonly extra: Readonly<Record<string, unknown>>
 }
@@ -53,6 +63,12 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig 
     gpu: parseGpu(env.HASHBEAM_GPU ?? 'auto'),
     threads: env.HASHBEAM_THREADS === undefined ? defaultThreads() : parsePositive('HASHBEAM_THREADS', env.HASHBEAM_THREADS),
     demoModel: true,
+    batchSize: 512,
+    contextSize: 2048,
+    flashAttention: false,
+    maxQueue: 8,
+    maxTokensCap: 2048,
+    requestTimeoutMs: 5 * 60_000,
     extra: {},
   }
 }
@@ -86,6 +102,8 @@ export function publicConfig(config: NodeConfig): Record<string, unknown> {
     'max-steps': config.limits.maxSteps,
     'max-depth': config.limits.maxDepth,
     gpu: config.gpu === false ? 'off' : config.gpu,
+    'max-tokens-cap': config.maxTokensCap,
+    'max-queue': config.maxQueue,
     ...config.extra,
   }
 }

@@ -21,12 +21,16 @@ import type { Store } from '../core/store.js'
 import type { Device, Logger, Message } from '../core/types.js'
 import { messageDevice } from '../devices/message/index.js'
 import { metaDevice } from '../devices/meta/index.js'
+import { createEngine } from '../devices/gpu-infer/engine.js'
+import { gpuInferDevice } from '../devices/gpu-infer/index.js'
 import { replayDevice } from '../devices/replay/index.js'
 import { openStore } from '../devices/store/open.js'
 import { createApp } from './app.js'
 import { publicConfig, type NodeConfig } from './config.js'
 import { loadDeviceModules } from './device-loader.js'
 import { createLogger } from './log.js'
+import { DEMO_MODEL_NAME, ensureDemoModel, fileHashCache, scanModelsDir } from './models.js'
+import { mountOpenAi } from './openai.js'
 import { type Wallet, walletAddress } from './wallet.js'
 import { loadOrCreateWallet } from './wallet-file.js'
 
@@ -39,6 +43,8 @@ export interface HashbeamNode {
   readonly wallet: Wallet
   readonly address: string
   readonly log: Logger
+  /** Models served by gpu-infer: name → path (the demo model when none was configured). */
+  readonly models: Readonly<Record<string, string>>
   start(): Promise<void>
   stop(): Promise<void>
 }
@@ -74,6 +80,13 @@ export function buildInfo(): Message {
   return { name: 'hashbeam', version, commit, node: process.version }
 }
 
+/** The configured models, or the generated demo model when there are none and it is allowed. */
+async function configuredModels(config: NodeConfig): Promise<Record<string, string>> {
+  const models = { ...(await scanModelsDir(config.modelsDir)), ...config.models }
+  if (Object.keys(models).length === 0 && config.demoModel) models[DEMO_MODEL_NAME] = await ensureDemoModel(config.dataDir)
+  return models
+}
+
 export async function createNode(config: NodeConfig, init: NodeInit = {}): Promise<HashbeamNode> {
   const log = init.log ?? createLogger()
   const wallet = await loadOrCreateWallet(init.walletPath ?? join(config.dataDir, 'wallet.json'))
@@ -81,21 +94,34 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
   const store = init.store ?? (await openStore(config.store, { dataDir: config.dataDir, log }))
   const options = publicConfig(config)
   const components = { store, log, options }
+  const models = await configuredModels(config)
+  const engine = createEngine({
+    gpu: config.gpu, threads: config.threads, batchSize: config.batchSize, contextSize: config.contextSize,
+    flashAttention: config.flashAttention, maxQueue: config.maxQueue, maxTokensCap: config.maxTokensCap,
+    log: log.child({ device: 'gpu-infer' }), hashCache: fileHashCache(join(config.dataDir, 'model-hashes.json')),
+  })
   const devices: Device[] = [
     messageDevice(),
     metaDevice({ publicInfo: () => ({ ...(options as Message), address }), build: buildInfo() }),
     replayDevice(components),
+    gpuInferDevice({
+      engine, models, preload: config.preload ? Object.keys(models) : [],
+      storedModels: { store, cacheDir: join(config.dataDir, 'models', 'from-store') },
+    }),
     ...(init.devices ?? []),
     ...(await loadDeviceModules(config.devicePaths, components)),
   ]
   const registry = createRegistry(devices)
   const resolver = createResolver({ registry, store, log, options, limits: config.limits })
-  const app = createApp({ resolver, log, bodyLimit: config.bodyLimit })
+  const app = createApp({
+    resolver, log, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeoutMs,
+    routes: (a) => mountOpenAi(a, { resolver, log, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeoutMs }),
+  })
 
   let state: 'new' | 'started' | 'stopped' = 'new'
   let starting: Promise<void> | undefined
   return {
-    config, app, resolver, registry, store, wallet, address, log,
+    config, app, resolver, registry, store, wallet, address, log, models,
     async start() {
       if (state === 'started') return
       starting ??= (async () => {

@@ -20,7 +20,7 @@ export const sharedWalletPath = (): string => inject('walletPath')
 /** A node on a memory store (unless `config.store` says otherwise) with the shared wallet. */
 export async function testNode(opts: { config?: Partial<NodeConfig>; devices?: Device[] } = {}): Promise<HashbeamNode & { logs: ReturnType<typeof memoryLogger>['entries'] }> {
   const { dir } = tempDir()
-  const config: NodeConfig = { ...defaultConfig({}), dataDir: dir, store: 'memory', port: 0, ...opts.config }
+  const config: NodeConfig = { ...defaultConfig({}), dataDir: dir, store: 'memory', port: 0, demoModel: false, ...opts.config }
   const log = memoryLogger()
   const node = await createNode(config, {
     log,

@@ -1,0 +1,57 @@
+/**
+ * @module
+ * Fixed values of the gpu-infer engine and model generator. Anything here that feeds a
+ * computation (sampler defaults, the ChatML template, the chat fallback format) is part of the
+ * determinism contract: changing it changes outputs, so treat edits as a version bump.
+ */
+
+/** ChatML, the template generated models carry when asked for one (node-llama-cpp reads it). */
+export const CHATML_TEMPLATE =
+  "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
+  "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+
+/** Chat fallback for models without a template: `role: content` lines, then `assistant:`. */
+export const FALLBACK_TURN_SEPARATOR = '\n'
+export const FALLBACK_ASSISTANT_PREFIX = 'assistant:'
+
+/** Roles accepted in chat messages. */
+export const CHAT_ROLES = ['system', 'user', 'assistant'] as const
+
+/** Sampler defaults (node-llama-cpp's own, except temperature: greedy unless asked). */
+export const SAMPLER_DEFAULTS = {
+  temperature: 0,
+  topK: 40,
+  topP: 0.95,
+  minP: 0,
+  /** 1 = off. A penalty changes outputs, so it is opt-in. */
+  repeatPenalty: 1,
+} as const
+
+/** How many recent generated tokens the repeat penalty looks at (llama.cpp's default). */
+export const REPEAT_PENALTY_LAST_TOKENS = 64
+
+/** Engine defaults when the caller leaves an option out. */
+export const ENGINE_DEFAULTS = {
+  defaultMaxTokens: 256,
+  /** Largest `maxTokens` a request may ask for (further bounded by the context). */
+  maxTokensCap: 4096,
+  /** Bytes of model files kept loaded before the least recently used one is unloaded. */
+  memoryBudgetBytes: 8 * 1024 ** 3,
+  /** Used for `retryAfterSeconds` before any request has finished. */
+  initialRequestSecondsEstimate: 2,
+} as const
+
+/** Request limits (keep hostile input cheap to reject). */
+export const LIMITS = {
+  maxStopSequences: 16,
+  maxStopLength: 256,
+  maxMessages: 1024,
+  /** JSON schemas nest at most this deep (the grammar compiler recurses). */
+  maxSchemaDepth: 32,
+  /** Unbounded strings / arrays in a JSON schema get these caps, so output always terminates. */
+  schemaStringCap: 256,
+  schemaArrayCap: 32,
+} as const
+
+/** UTF-8 replacement character: a detokenized piece ending in it is an incomplete sequence. */
+export const REPLACEMENT_CHAR = '\uFFFD'

@@ -1,0 +1,235 @@
+/**
+ * @module
+ * The inference engine: registered GGUF models served through llama.cpp (node-llama-cpp).
+ *
+ * Determinism is the product (DESIGN §8). What makes a result reproducible here:
+ * - one context per model with ONE sequence, and one request at a time per model: a request is
+ *   always evaluated alone, so batching with other requests can never change its numerics
+ *   (llama.cpp's results depend on batch composition; research/llama.md §8). Concurrency comes
+ *   from different models, not from sharing a batch;
+ * - every request starts from an empty sequence (its KV cells are freed after each request);
+ * - greedy at temperature 0; with temperature > 0 a seed is always used and reported (drawn
+ *   here only when the caller gave none);
+ * - the runtime profile (backend, llama.cpp build, CPU variant, batch/context size, flash
+ *   attention, threads) is exposed so a replay can tell "other profile" from "wrong result";
+ * - the model is named by the sha256 of its bytes, re-checked when it is loaded.
+ * Timings are reported separately from the result and never influence it.
+ */
+import { randomInt } from 'node:crypto'
+import type { Llama, LlamaGrammar } from 'node-llama-cpp'
+import { InvalidRequestError, PayloadTooLargeError, UnavailableError, isAoError } from '../../core/errors.js'
+import { ENGINE_DEFAULTS } from './constants.js'
+import { checkEngineOptions, describeBackend, startLlama } from './engine-backend.js'
+import { generate } from './engine-generate.js'
+import { renderChat, renderCompletion } from './engine-prompt.js'
+import { checkMessages, checkPrompt, resolveSampler, type ChatRequest, type CompleteRequest, type GenerateParams } from './engine-request.js'
+import { boundJsonSchema, tightenNumberRules } from './engine-schema.js'
+import { createSlotManager, type Slot } from './engine-slots.js'
+import type { Engine, EngineOptions, EngineProfile, InferResult, ModelInfo } from './engine-types.js'
+import { createModelRegistry, defaultHashCache, type ModelIdentity } from './models.js'
+
+export type * from './engine-types.js'
+export type { ChatMessage, ChatRequest, CompleteRequest, GenerateParams, SamplerSettings } from './engine-request.js'
+
+type JsonGrammar = { check: { parse(json: string): unknown }; sample: LlamaGrammar }
+
+export function createEngine(opts: EngineOptions): Engine {
+  checkEngineOptions(opts)
+  const log = opts.log.child({ component: 'gpu-infer' })
+  const limits = {
+    defaultMaxTokens: opts.defaultMaxTokens ?? ENGINE_DEFAULTS.defaultMaxTokens,
+    maxTokensCap: opts.maxTokensCap ?? ENGINE_DEFAULTS.maxTokensCap,
+  }
+  const registry = createModelRegistry({ hashCache: opts.hashCache ?? defaultHashCache })
+  const shutdown = new AbortController()
+  const active = new Set<Promise<unknown>>()
+  const grammars = new Map<string, Promise<JsonGrammar>>() // by bounded-schema JSON, small LRU
+  let backend: Promise<{ llama: Llama; profile: EngineProfile }> | undefined
+  let profile: EngineProfile | undefined
+  let closing: Promise<void> | undefined
+
+  const ensureOpen = () => {
+    if (closing !== undefined) throw new UnavailableError('gpu-infer: engine is closed', { code: 'engine-closed' })
+  }
+
+  const init = () => {
+    ensureOpen()
+    backend ??= (async () => {
+      const llama = await startLlama(opts, log)
+      profile = await describeBackend(llama, opts)
+      log.info({ profile }, 'gpu-infer: llama.cpp ready')
+      return { llama, profile }
+    })().catch((err: unknown) => { backend = undefined; throw err })
+    return backend
+  }
+
+  const slots = createSlotManager({
+    llama: init, registry, log, maxQueue: opts.maxQueue,
+    memoryBudgetBytes: opts.memoryBudgetBytes ?? ENGINE_DEFAULTS.memoryBudgetBytes,
+    initialEstimateSeconds: ENGINE_DEFAULTS.initialRequestSecondsEstimate,
+  })
+
+  const modelName = (ref: string | undefined): string => {
+    if (ref !== undefined) return registry.resolve(ref).name
+    const fallback = opts.defaultModel ?? (registry.list().length === 1 ? registry.list()[0]!.name : undefined)
+    if (fallback === undefined) throw new InvalidRequestError('gpu-infer: no model given and no default model', { code: 'model-required' })
+    return registry.resolve(fallback).name
+  }
+
+  const jsonGrammar = (llama: Llama, schema: unknown): Promise<JsonGrammar> => {
+    const bounded = boundJsonSchema(schema)
+    const key = JSON.stringify(bounded)
+    let g = grammars.get(key)
+    if (g === undefined) {
+      g = (async () => {
+        const check = await llama.createGrammarForJsonSchema(bounded as never)
+        const sample = await llama.createGrammar({ grammar: tightenNumberRules(check.grammar), trimWhitespaceSuffix: true })
+        return { check, sample }
+      })()
+      g.catch(() => grammars.delete(key))
+      grammars.set(key, g)
+      if (grammars.size > 32) grammars.delete(grammars.keys().next().value!)
+    }
+    return g.catch((err: unknown) => {
+      if (isAoError(err)) throw err
+      throw new InvalidRequestError(`gpu-infer: json-schema cannot be compiled: ${(err as Error).message}`, { code: 'invalid-json-schema', cause: err })
+    })
+  }
+
+  type Prompt = { kind: 'text'; prompt: string } | { kind: 'chat'; messages: ReturnType<typeof checkMessages> }
+
+  const infer = async (params: GenerateParams, prompt: Prompt): Promise<InferResult> => {
+    ensureOpen()
+    const began = performance.now()
+    const sampler = resolveSampler(params, limits)
+    const slot: Slot = slots.slot(modelName(params.model))
+    const { llama } = await init()
+    const grammar = params.jsonSchema === undefined ? undefined : await jsonGrammar(llama, params.jsonSchema)
+    const signal = params.signal === undefined ? shutdown.signal : AbortSignal.any([params.signal, shutdown.signal])
+    // Greedy draws no random number: its seed is null, so equal computations record equally.
+    const seed = sampler.temperature > 0 ? sampler.seed ?? randomInt(0, 2 ** 32 - 1) : null
+    const { stop, ...settings } = sampler
+    const samplerOut = { ...settings, seed }
+
+    const task = async (): Promise<InferResult> => {
+      const queueMs = performance.now() - began
+      const { loaded, loadMs } = await slots.ensureLoaded(slot)
+      const { model, context } = loaded
+      const rendered = prompt.kind === 'text' ? renderCompletion(model, prompt.prompt) : renderChat(model, loaded.wrapper, prompt.messages)
+      const promptTokens = rendered.tokens.length
+      if (promptTokens >= context.contextSize) {
+        throw new PayloadTooLargeError(`gpu-infer: prompt is ${promptTokens} tokens; the context holds ${context.contextSize}`, {
+          code: 'prompt-too-long', detail: { promptTokens, contextSize: context.contextSize },
+        })
+      }
+      const maxTokens = Math.min(sampler.maxTokens, context.contextSize - promptTokens)
+      const evalStart = performance.now()
+      const sequence = context.getSequence()
+      let gen
+      try {
+        gen = await generate({
+          model, sequence, prompt: rendered, maxTokens, stop, signal, sampler: samplerOut,
+          ...(grammar === undefined ? {} : { grammar: grammar.sample, grammarStops: ['\n\n\n\n'], trimEnd: true }),
+          ...(params.onToken === undefined ? {} : { onToken: params.onToken }),
+        })
+      } finally {
+        await sequence.dispose() // frees the KV cells: the next request starts from nothing
+      }
+      if (gen.sinkError !== undefined) log.warn({ err: String(gen.sinkError) }, 'gpu-infer: onToken threw; generation stopped')
+      let json: unknown
+      let jsonOk = false
+      if (grammar !== undefined && gen.finishReason === 'stop') {
+        try { json = grammar.check.parse(gen.output); jsonOk = true } catch (err) {
+          log.warn({ err: String(err) }, 'gpu-infer: constrained output did not validate')
+        }
+      }
+      const firstTokenAt = gen.firstTokenAt ?? gen.endedAt
+      const n = gen.tokens.length
+      return {
+        output: gen.output,
+        finishReason: gen.finishReason,
+        usage: { promptTokens, completionTokens: n, totalTokens: promptTokens + n },
+        timings: {
+          queueMs, loadMs,
+          firstTokenMs: firstTokenAt - evalStart,
+          totalMs: performance.now() - began,
+          tokensPerSecond: n > 1 && gen.endedAt > firstTokenAt ? (n - 1) / ((gen.endedAt - firstTokenAt) / 1000) : 0,
+        },
+        model: loaded.identity,
+        sampler: samplerOut,
+        tokens: gen.tokens,
+        promptFormat: rendered.format,
+        ...(gen.stopSequence === undefined ? {} : { stopSequence: gen.stopSequence }),
+        ...(jsonOk ? { json } : {}),
+      }
+    }
+
+    const run = slot.queue.run(task, { signal }).catch((err: unknown) => {
+      // Aborted while waiting: an empty, aborted result (no tokens were evaluated).
+      if (!signal.aborted || isAoError(err)) throw err
+      if (closing !== undefined) throw new UnavailableError('gpu-infer: engine is closed', { code: 'engine-closed' })
+      const ms = performance.now() - began
+      return {
+        output: '', finishReason: 'abort', usage: { promptTokens: 0, completionTokens: 0, totalTokens: 0 },
+        timings: { queueMs: ms, loadMs: 0, firstTokenMs: 0, totalMs: ms, tokensPerSecond: 0 },
+        model: identity(slot.name), sampler: samplerOut, tokens: [], promptFormat: prompt.kind,
+      } satisfies InferResult
+    })
+    active.add(run)
+    run.finally(() => active.delete(run)).catch(() => {})
+    return run
+  }
+
+  // Identity only: a model's path never leaves the engine.
+  const identity = (name: string): ModelIdentity => {
+    const rec = registry.resolve(name)
+    return { name: rec.name, sha256: rec.sha256, bytes: rec.bytes }
+  }
+  const info = (name: string): ModelInfo => ({ ...identity(name), loaded: slots.slot(name).loaded !== undefined })
+
+  return {
+    init: async () => (await init()).profile,
+    profile() {
+      if (profile === undefined) throw new UnavailableError('gpu-infer: engine not initialised (call init())', { code: 'engine-not-ready' })
+      return profile
+    },
+    async addModel(name, path) {
+      ensureOpen()
+      await registry.add(name, path)
+      slots.slot(name)
+      return info(name)
+    },
+    async preload(ref, preloadOpts = {}) {
+      ensureOpen()
+      const slot = slots.slot(modelName(ref))
+      await slots.ensureLoaded(slot, preloadOpts.onProgress)
+      return info(slot.name)
+    },
+    async unload(ref) {
+      const slot = slots.slot(modelName(ref))
+      if (slot.queue.busy) return false
+      return slots.unload(slot)
+    },
+    listModels: () => registry.list().map((r) => info(r.name)),
+    resolveModel: (ref) => identity(modelName(ref)),
+    complete: async (req: CompleteRequest) => infer(req, { kind: 'text', prompt: checkPrompt(req?.prompt) }),
+    chat: async (req: ChatRequest) => infer(req, { kind: 'chat', messages: checkMessages(req?.messages) }),
+    stats: () => slots.all().map((s) => ({ name: s.name, loaded: s.loaded !== undefined, running: s.queue.running, waiting: s.queue.waiting })),
+    close() {
+      closing ??= (async () => {
+        const closed = new UnavailableError('gpu-infer: engine is closed', { code: 'engine-closed' })
+        for (const s of slots.all()) s.queue.drain(closed)
+        shutdown.abort(closed) // running generations stop at their next token
+        await Promise.allSettled([...active])
+        for (const s of slots.all()) {
+          await s.loading?.catch(() => {})
+          await slots.unload(s)
+        }
+        const b = await backend?.catch(() => undefined)
+        await b?.llama.dispose()
+        log.info('gpu-infer: engine closed')
+      })()
+      return closing
+    },
+  }
+}

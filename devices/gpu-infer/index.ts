@@ -1,0 +1,155 @@
+/**
+ * @packageDocumentation
+ * `gpu-infer@1.0`: deterministic, replayable LLM inference on llama.cpp (node-llama-cpp), on a
+ * GPU when one is present. A result holds only what the computation determines — output,
+ * finish reason, usage, the model's identity and the runtime profile — so the same request gives
+ * the same result ID and hashpath on any node with the same profile. Timings go to response
+ * headers (`hashbeam-timing-*`) and logs, never into the result.
+ *
+ * @example
+ * ```sh
+ * curl 'localhost:8734/~gpu-infer@1.0/run&prompt=hello&max-tokens+integer=16'
+ * curl 'localhost:8734/~gpu-infer/run&prompt=hello&stream=true'          # SSE, newest version
+ * curl localhost:8734/~gpu-infer@1.0/v1/chat/completions -H 'content-type: application/json' \
+ *      -d '{"model":"demo","messages":[{"role":"user","content":"hi"}]}'
+ * ```
+ */
+import { RequestAbortedError } from '../../core/errors.js'
+import { idOf } from '../../core/id.js'
+import type { Device, Message, ResolveContext } from '../../core/types.js'
+import type { Engine, EngineProfile, InferResult } from './engine.js'
+import { generateParams, messagesOf, promptOf } from './device-request.js'
+import { resolveStoredModel, type StoredModelSource } from './stored-models.js'
+
+export const GPU_INFER_DEVICE_NAME = 'gpu-infer@1.0'
+
+export interface GpuInferInit {
+  readonly engine: Engine
+  /** Models to register at start: name → path. */
+  readonly models?: Readonly<Record<string, string>>
+  /** Load these models at start instead of on first use. */
+  readonly preload?: readonly string[]
+  /** Where GGUFs put into the store are found (`model=<sha256>`); absent = names only. */
+  readonly storedModels?: StoredModelSource
+}
+
+/** The profile as it enters a result: every field that can change numerics. */
+export function profileMessage(profile: EngineProfile, sampler: InferResult['sampler']): Message {
+  return {
+    backend: profile.backend,
+    'llama-cpp-build': profile.llamaCppBuild,
+    'node-llama-cpp': profile.nodeLlamaCpp,
+    binary: profile.binary,
+    'cpu-variant': profile.cpuVariant,
+    gpu: profile.gpu,
+    'gpu-layers': profile.gpuLayers,
+    threads: profile.threads,
+    'batch-size': profile.batchSize,
+    'context-size': profile.contextSize,
+    'flash-attention': profile.flashAttention,
+    'sequences-per-context': profile.sequencesPerContext,
+    sampler: {
+      temperature: sampler.temperature, 'top-k': sampler.topK, 'top-p': sampler.topP, 'min-p': sampler.minP,
+      'repeat-penalty': sampler.repeatPenalty, 'max-tokens': sampler.maxTokens,
+    },
+    seed: sampler.seed,
+  }
+}
+
+/** The deterministic result message of one inference. */
+export function resultMessage(result: InferResult, profile: EngineProfile): Message {
+  const prof = profileMessage(profile, result.sampler)
+  return {
+    output: result.output,
+    'finish-reason': result.finishReason,
+    usage: { 'prompt-tokens': result.usage.promptTokens, 'completion-tokens': result.usage.completionTokens, 'total-tokens': result.usage.totalTokens },
+    model: { name: result.model.name, sha256: result.model.sha256, bytes: result.model.bytes },
+    profile: prof,
+    'profile-id': idOf(prof),
+  }
+}
+
+function reportTimings(ctx: ResolveContext, result: InferResult): void {
+  const t = result.timings
+  ctx.meta.set('timing-queue-ms', t.queueMs.toFixed(1))
+  ctx.meta.set('timing-load-ms', t.loadMs.toFixed(1))
+  ctx.meta.set('timing-first-token-ms', t.firstTokenMs.toFixed(1))
+  ctx.meta.set('timing-total-ms', t.totalMs.toFixed(1))
+  ctx.meta.set('tokens-per-second', t.tokensPerSecond.toFixed(1))
+  ctx.log.info({ model: result.model.name, usage: result.usage, timings: t, finish: result.finishReason }, 'gpu-infer: done')
+}
+
+export function gpuInferDevice(init: GpuInferInit): Device {
+  const { engine } = init
+  let started: Promise<void> | undefined
+
+  async function infer(kind: 'run' | 'chat', req: Message, ctx: ResolveContext): Promise<Message> {
+    await ready()
+    const params = generateParams(req)
+    if (params.model !== undefined && init.storedModels !== undefined) {
+      params.model = await resolveStoredModel(engine, init.storedModels, params.model)
+    }
+    const common = {
+      ...params,
+      signal: ctx.signal,
+      ...(ctx.stream === undefined ? {} : { onToken: (text: string) => ctx.stream?.write('token', { text }) }),
+    }
+    const result = kind === 'run'
+      ? await engine.complete({ ...common, prompt: promptOf(req) as string })
+      : await engine.chat({ ...common, messages: messagesOf(req) })
+    if (result.finishReason === 'abort') {
+      // A cut-off output is not the answer to the request: never recorded, never cached.
+      throw new RequestAbortedError('gpu-infer: generation was cancelled (client gone or time limit reached)')
+    }
+    reportTimings(ctx, result)
+    return resultMessage(result, engine.profile())
+  }
+
+  /** Loads llama.cpp and registers the models, once; a failure is retried by the next call. */
+  async function ready(): Promise<void> {
+    started ??= (async () => {
+      await engine.init()
+      for (const [name, path] of Object.entries(init.models ?? {})) await engine.addModel(name, path)
+      for (const name of init.preload ?? []) await engine.preload(name)
+    })()
+    try {
+      await started
+    } catch (err) {
+      started = undefined
+      throw err
+    }
+  }
+
+  return {
+    name: GPU_INFER_DEVICE_NAME,
+    info: { description: 'Deterministic, replayable LLM inference on llama.cpp (GPU when present).' },
+    keys: {
+      run: (_base, req, ctx) => infer('run', req, ctx),
+      chat: (_base, req, ctx) => infer('chat', req, ctx),
+      async models(_base, _req, ctx) {
+        await ready()
+        // Which models are loaded changes over time: this answer is never cached.
+        ctx.markNonDeterministic()
+        return engine.listModels().map((m) => ({ name: m.name, sha256: m.sha256, bytes: m.bytes, loaded: m.loaded }))
+      },
+      async profile(_base, _req, ctx) {
+        await ready()
+        ctx.markNonDeterministic()
+        const p = engine.profile()
+        return { ...profileMessage(p, { temperature: 0, topK: 0, topP: 1, minP: 0, repeatPenalty: 1, maxTokens: 0, seed: null }), sampler: null, seed: null }
+      },
+    },
+    // Without --preload, llama.cpp loads on the first request, so a node that never infers
+    // never pays for it.
+    start: async () => {
+      if ((init.preload ?? []).length > 0) await ready()
+    },
+    async stop() {
+      if (started === undefined) return
+      started = undefined
+      await engine.close()
+    },
+  }
+}
+
+export default gpuInferDevice

@@ -1,0 +1,147 @@
+/**
+ * @module
+ * The OpenAI-compatible surface of gpu-infer, so existing clients work unchanged when pointed at
+ * `http://host:8734/~gpu-infer@1.0/v1`:
+ *
+ *     POST /~gpu-infer@1.0/v1/chat/completions     → gpu-infer `chat`
+ *     POST /~gpu-infer@1.0/v1/completions          → gpu-infer `run`
+ *     GET  /~gpu-infer@1.0/v1/models               → the configured models
+ *
+ * Each call is translated into an AO-Core request message and resolved like any path: it gets a
+ * hashpath, a step record and cache semantics. The OpenAI answer carries them in the `hashpath`
+ * and `ao-id` headers (and a `hashbeam` field on the last stream chunk); `system_fingerprint`
+ * is the result's `profile-id`. Errors use OpenAI's `{error: {message, type, code}}` shape.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Context, Hono } from 'hono'
+import { InvalidRequestError, isAoError } from '../core/errors.js'
+import { idOf } from '../core/id.js'
+import type { Resolver, ResolveOptions } from '../core/resolve.js'
+import type { Logger, Message, ResolveResult } from '../core/types.js'
+import { parseCacheControl, readBody } from './http-request.js'
+import { eventStreamResponse, linkAbort } from './http-stream.js'
+import { chatRequestMessage, completionRequestMessage } from './openai-request.js'
+
+export interface OpenAiInit {
+  readonly resolver: Resolver
+  readonly log: Logger
+  readonly bodyLimit: number
+  readonly requestTimeoutMs: number
+}
+
+type Kind = 'chat' | 'completion'
+
+function openAiError(err: unknown, requestId: string, log: Logger): Response {
+  const status = isAoError(err) ? err.status : 500
+  if (!isAoError(err)) log.error({ err, requestId }, 'openai: request failed')
+  const type = status === 404 ? 'not_found_error' : status < 500 ? 'invalid_request_error' : status === 503 ? 'overloaded_error' : 'api_error'
+  const message = isAoError(err) && status < 500 ? err.message : isAoError(err) ? err.message : `internal error (request ${requestId})`
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': requestId }
+  const retry = (err as { retryAfterSeconds?: number }).retryAfterSeconds
+  if (retry !== undefined) headers['retry-after'] = String(retry)
+  return new Response(JSON.stringify({ error: { message, type, code: isAoError(err) ? err.code : 'internal', param: null } }), { status, headers })
+}
+
+const usageOf = (m: Message) => {
+  const u = (m.usage ?? {}) as Message
+  return { prompt_tokens: u['prompt-tokens'], completion_tokens: u['completion-tokens'], total_tokens: u['total-tokens'] }
+}
+const modelName = (m: Message) => String((m.model as Message | undefined)?.name ?? '')
+const finishOf = (m: Message) => String(m['finish-reason'])
+
+/** The OpenAI body of a finished result. */
+function completionBody(kind: Kind, result: ResolveResult, created: number): unknown {
+  const m = result.value as Message
+  const common = { id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${result.id}`, created, model: modelName(m), system_fingerprint: String(m['profile-id']), usage: usageOf(m) }
+  if (kind === 'chat') {
+    return { ...common, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: m.output }, finish_reason: finishOf(m), logprobs: null }] }
+  }
+  return { ...common, object: 'text_completion', choices: [{ index: 0, text: m.output, finish_reason: finishOf(m), logprobs: null }] }
+}
+
+export function mountOpenAi(app: Hono, init: OpenAiInit): void {
+  const { resolver, log } = init
+
+  async function complete(c: Context, deviceName: string, kind: Kind): Promise<Response> {
+    const requestId = randomUUID()
+    const cleanups: Array<() => void> = []
+    try {
+      const raw = c.req.raw
+      const body = parseJsonObject(await readBody(raw, init.bodyLimit))
+      const device = resolver.registry.canonical(deviceName)
+      const req = kind === 'chat' ? chatRequestMessage(body) : completionRequestMessage(body)
+      const base: Message = { device }
+      const signal = linkAbort(raw.signal, init.requestTimeoutMs, cleanups)
+      const opts: ResolveOptions = { cache: parseCacheControl(raw.headers.get('cache-control') ?? undefined), log: log.child({ requestId }), signal }
+      const created = Math.floor(Date.now() / 1000)
+      const headers = { 'x-request-id': requestId }
+      if (body.stream !== true) {
+        const result = await resolver.step(base, idOf(base), req, opts)
+        const resultHeaders = { ...headers, hashpath: result.hashpath, 'ao-id': result.id, 'ao-cache': result.cached ? 'hit' : 'miss' }
+        for (const [k, v] of result.meta) (resultHeaders as Record<string, string>)[`hashbeam-${k}`] = v
+        return c.json(completionBody(kind, result, created), 200, resultHeaders)
+      }
+      const release = cleanups.splice(0)
+      return eventStreamResponse(async (send, streamSignal) => {
+        const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${requestId}`
+        const object = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion'
+        const chunk = (choice: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+          send(JSON.stringify({ id, object, created, model: String(req.model ?? ''), choices: [{ index: 0, ...choice }], ...extra }))
+        const piece = (text: string, finish: string | null) =>
+          kind === 'chat' ? chunk({ delta: { content: text }, finish_reason: finish }) : chunk({ text, finish_reason: finish, logprobs: null })
+        if (kind === 'chat') chunk({ delta: { role: 'assistant', content: '' }, finish_reason: null })
+        let streamed = false
+        try {
+          const result = await resolver.step(base, idOf(base), req, {
+            ...opts, signal: streamSignal,
+            stream: { write: (event, data) => { if (event === 'token') { streamed = true; piece(String((data as { text: string }).text), null) } } },
+          })
+          const m = result.value as Message
+          if (!streamed && typeof m.output === 'string' && m.output !== '') piece(m.output, null) // a cache hit streams whole
+          piece('', finishOf(m))
+          send(JSON.stringify({ id, object, created, model: modelName(m), choices: [], usage: usageOf(m), system_fingerprint: String(m['profile-id']), hashbeam: { hashpath: result.hashpath, id: result.id, cached: result.cached } }))
+        } catch (err) {
+          if (!isAoError(err)) log.error({ err, requestId }, 'openai: stream failed')
+          send(JSON.stringify({ error: { message: isAoError(err) ? err.message : 'internal error', type: 'api_error', code: isAoError(err) ? err.code : 'internal' } }))
+        }
+        send('[DONE]')
+      }, signal, headers, () => release.forEach((f) => f()))
+    } catch (err) {
+      return openAiError(err, requestId, log)
+    } finally {
+      for (const cleanup of cleanups) cleanup()
+    }
+  }
+
+  async function models(c: Context, deviceName: string): Promise<Response> {
+    const requestId = randomUUID()
+    try {
+      const device = resolver.registry.canonical(deviceName)
+      const result = await resolver.resolve(`/~${device}/models`)
+      const list = (result.value as Message[]).map((m) => ({ id: m.name, object: 'model', created: 0, owned_by: 'hashbeam', sha256: m.sha256, bytes: m.bytes, loaded: m.loaded }))
+      return c.json({ object: 'list', data: list }, 200, { 'x-request-id': requestId })
+    } catch (err) {
+      return openAiError(err, requestId, log)
+    }
+  }
+
+  // `~gpu-infer` (newest version) or `~gpu-infer@1.0`; the `~` is stripped from the name.
+  const prefix = '/:device{~gpu-infer(?:@[0-9.]+)?}/v1'
+  app.post(`${prefix}/chat/completions`, (c) => complete(c, deviceOf(c), 'chat'))
+  app.post(`${prefix}/completions`, (c) => complete(c, deviceOf(c), 'completion'))
+  app.get(`${prefix}/models`, (c) => models(c, deviceOf(c)))
+}
+
+/** The raw JSON object: kept as sent, because a JSON schema's property names are case-sensitive. */
+function parseJsonObject(bytes: Uint8Array): Record<string, unknown> {
+  let data: unknown
+  try {
+    data = JSON.parse(Buffer.from(bytes).toString('utf8'))
+  } catch (cause) {
+    throw new InvalidRequestError(`openai: body is not valid JSON (${(cause as Error).message})`, { code: 'invalid-json', cause })
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new InvalidRequestError('openai: the body must be a JSON object', { code: 'invalid-json' })
+  return data as Record<string, unknown>
+}
+
+const deviceOf = (c: Context): string => (c.req.param('device') ?? '~gpu-infer').slice(1)
