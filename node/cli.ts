@@ -8,7 +8,7 @@
  *
  * Exit codes: 0 success, 1 verification failed or runtime error, 2 bad usage.
  */
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { isAoError } from '../core/errors.js'
 import { verifyHashpath } from '../core/verify.js'
@@ -19,6 +19,8 @@ import { writeGguf, type GgufSize } from '../devices/gpu-infer/gguf.js'
 import { buildInfo, createNode } from './index.js'
 import { createLogger } from './log.js'
 import { closeOnSignals, listen } from './server.js'
+import { walletAddress, type WalletKind } from './wallet.js'
+import { loadOrCreateWallet, loadWallet } from './wallet-file.js'
 
 const USAGE = `usage: hashbeam <command> [options]
 
@@ -26,6 +28,7 @@ commands:
   serve                 run the node (default port 8734, embedded LMDB store in ./.hashbeam)
   verify <hashpath>     check a hashpath against the store: every link recomputed, every message re-hashed
   model gen             write a generated GGUF model: --size tiny|medium --out FILE [--seed N] [--no-chat-template]
+  keygen                create a wallet: [--out FILE] [--kind rsa|ed25519]; prints its address
   help                  this text
 
 serve options:
@@ -35,6 +38,9 @@ serve options:
   --store KIND          lmdb (default) | memory | fs | redis://host:port/db (env HASHBEAM_STORE)
   --device PATH         load a custom device module (repeatable)
   --wallet PATH         node wallet (default DATA/wallet.json, created on first start)
+  --wallet-kind KIND    rsa (default, RSA-4096 Arweave keyfile) | ed25519: the kind created on first start
+  --operator ADDRESS    who may change settings with a signed POST /~meta@1.0/info
+                        (env HASHBEAM_OPERATOR; default the node's own address)
 
 inference options (gpu-infer@1.0):
   --model NAME=PATH     serve a GGUF model under NAME (repeatable); none → a generated demo model
@@ -62,6 +68,8 @@ const SERVE = {
   host: { type: 'string' },
   device: { type: 'string', multiple: true },
   wallet: { type: 'string' },
+  'wallet-kind': { type: 'string' },
+  operator: { type: 'string' },
   model: { type: 'string', multiple: true },
   'models-dir': { type: 'string' },
   preload: { type: 'boolean' },
@@ -103,6 +111,8 @@ export function configFrom(values: Values, env: NodeJS.ProcessEnv = process.env)
     maxQueue: int('max-queue') ?? base.maxQueue,
     maxTokensCap: int('max-tokens-cap') ?? base.maxTokensCap,
     demoModel: values['no-demo-model'] !== true && base.demoModel,
+    operator: str('operator') ?? base.operator,
+    walletKind: parseWalletKind(str('wallet-kind') ?? base.walletKind ?? 'rsa'),
   }
 }
 
@@ -110,11 +120,21 @@ async function serveCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: SERVE, allowPositionals: false })
   if (values.help === true) return usage(0)
   const config = configFrom(values)
-  const node = await createNode(config, typeof values.wallet === 'string' ? { walletPath: values.wallet } : {})
+  const node = await createNode(config, {
+    ...(typeof values.wallet === 'string' ? { walletPath: values.wallet } : {}),
+    ...(process.stderr.isTTY ? { onModelProgress: progressBar } : {}),
+  })
   const server = await listen(node)
   process.stderr.write(banner(server.url, node.address, config, node.models))
   closeOnSignals(server, () => process.exit(0))
   return new Promise<number>(() => undefined)
+}
+
+/** A one-line progress bar on the terminal (log lines are written when not on a TTY). */
+function progressBar(model: string, fraction: number): void {
+  const width = 30
+  const filled = Math.round(Math.min(1, Math.max(0, fraction)) * width)
+  process.stderr.write(`\r  loading ${model} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${Math.round(fraction * 100)}%${fraction >= 1 ? '\n' : ''}`)
 }
 
 function banner(url: string, address: string, config: NodeConfig, models: Readonly<Record<string, string>>): string {
@@ -182,9 +202,38 @@ async function modelCommand(args: string[]): Promise<number> {
   return 0
 }
 
+function parseWalletKind(kind: string): WalletKind {
+  if (kind !== 'rsa' && kind !== 'ed25519') throw new UsageError(`wallet kind is rsa or ed25519, not "${kind}"`)
+  return kind
+}
+
+const KEYGEN = {
+  ...COMMON,
+  out: { type: 'string' },
+  kind: { type: 'string', default: 'rsa' },
+} as const satisfies ParseArgsConfig['options']
+
+/** `hashbeam keygen [--out FILE] [--kind rsa|ed25519]`: a new 0600 wallet; never overwrites one. */
+async function keygenCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: KEYGEN, allowPositionals: false })
+  if (values.help === true) return usage(0)
+  const kind = parseWalletKind(values.kind)
+  const file = resolve(values.out ?? join(configFrom(values).dataDir, 'wallet.json'))
+  const existing = await loadWallet(file)
+  if (existing !== undefined) {
+    process.stderr.write(`hashbeam: ${file} already holds a wallet (address ${walletAddress(existing)}); not overwriting it\n`)
+    return 1
+  }
+  const wallet = await loadOrCreateWallet(file, kind)
+  process.stdout.write(`${walletAddress(wallet)}\n`)
+  process.stderr.write(`wrote a ${kind === 'rsa' ? 'RSA-4096' : 'Ed25519'} wallet to ${file} (mode 0600)\n`)
+  return 0
+}
+
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   serve: serveCommand,
   verify: verifyCommand,
+  keygen: keygenCommand,
   model: modelCommand,
 }
 

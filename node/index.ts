@@ -31,6 +31,7 @@ import { loadDeviceModules } from './device-loader.js'
 import { createLogger } from './log.js'
 import { DEMO_MODEL_NAME, ensureDemoModel, fileHashCache, scanModelsDir } from './models.js'
 import { mountOpenAi } from './openai.js'
+import { loadSettings, type NodeSettings } from './settings.js'
 import { type Wallet, walletAddress } from './wallet.js'
 import { loadOrCreateWallet } from './wallet-file.js'
 
@@ -43,6 +44,8 @@ export interface HashbeamNode {
   readonly wallet: Wallet
   readonly address: string
   readonly log: Logger
+  /** Runtime settings the operator may change (node/settings.ts). */
+  readonly settings: NodeSettings
   /** Models served by gpu-infer: name → path (the demo model when none was configured). */
   readonly models: Readonly<Record<string, string>>
   start(): Promise<void>
@@ -58,6 +61,8 @@ export interface NodeInit {
   readonly devices?: readonly Device[]
   /** Wallet file; default `<dataDir>/wallet.json`. */
   readonly walletPath?: string
+  /** Progress of models loaded at start (`--preload`). */
+  readonly onModelProgress?: (model: string, fraction: number) => void
 }
 
 const PACKAGE_ROOT = new URL('../..', import.meta.url)
@@ -89,11 +94,14 @@ async function configuredModels(config: NodeConfig): Promise<Record<string, stri
 
 export async function createNode(config: NodeConfig, init: NodeInit = {}): Promise<HashbeamNode> {
   const log = init.log ?? createLogger()
-  const wallet = await loadOrCreateWallet(init.walletPath ?? join(config.dataDir, 'wallet.json'))
+  const wallet = await loadOrCreateWallet(init.walletPath ?? join(config.dataDir, 'wallet.json'), config.walletKind ?? 'rsa')
   const address = walletAddress(wallet)
   const store = init.store ?? (await openStore(config.store, { dataDir: config.dataDir, log }))
   const options = publicConfig(config)
   const components = { store, log, options }
+  // Runtime settings (operator, name, initialized…) live outside `options`: no device sees
+  // them, so an operator's change can never alter a deterministic result.
+  const settings = await loadSettings({ dataDir: config.dataDir, address, operator: config.operator, fixed: options, log })
   const models = await configuredModels(config)
   const engine = createEngine({
     gpu: config.gpu, threads: config.threads, batchSize: config.batchSize, contextSize: config.contextSize,
@@ -101,12 +109,13 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
     log: log.child({ device: 'gpu-infer' }), hashCache: fileHashCache(join(config.dataDir, 'model-hashes.json')),
   })
   const devices: Device[] = [
-    messageDevice(),
-    metaDevice({ publicInfo: () => ({ ...(options as Message), address }), build: buildInfo() }),
+    messageDevice({ wallet }),
+    metaDevice({ publicInfo: () => ({ ...(options as Message), ...settings.current(), address }), build: buildInfo(), settings }),
     replayDevice(components),
     gpuInferDevice({
       engine, models, preload: config.preload ? Object.keys(models) : [],
       storedModels: { store, cacheDir: join(config.dataDir, 'models', 'from-store') },
+      ...(init.onModelProgress === undefined ? {} : { onLoadProgress: init.onModelProgress }),
     }),
     ...(init.devices ?? []),
     ...(await loadDeviceModules(config.devicePaths, components)),
@@ -115,13 +124,14 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
   const resolver = createResolver({ registry, store, log, options, limits: config.limits })
   const app = createApp({
     resolver, log, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeoutMs,
+    identity: { wallet, signReplies: () => settings.signReplies() },
     routes: (a) => mountOpenAi(a, { resolver, log, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeoutMs }),
   })
 
   let state: 'new' | 'started' | 'stopped' = 'new'
   let starting: Promise<void> | undefined
   return {
-    config, app, resolver, registry, store, wallet, address, log, models,
+    config, app, resolver, registry, store, wallet, address, log, models, settings,
     async start() {
       if (state === 'started') return
       starting ??= (async () => {

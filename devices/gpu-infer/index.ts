@@ -31,6 +31,8 @@ export interface GpuInferInit {
   readonly preload?: readonly string[]
   /** Where GGUFs put into the store are found (`model=<sha256>`); absent = names only. */
   readonly storedModels?: StoredModelSource
+  /** Load progress of preloaded models (the CLI draws a bar on a terminal). */
+  readonly onLoadProgress?: (model: string, fraction: number) => void
 }
 
 /** The profile as it enters a result: every field that can change numerics. */
@@ -110,7 +112,10 @@ export function gpuInferDevice(init: GpuInferInit): Device {
     started ??= (async () => {
       await engine.init()
       for (const [name, path] of Object.entries(init.models ?? {})) await engine.addModel(name, path)
-      for (const name of init.preload ?? []) await engine.preload(name)
+      for (const name of init.preload ?? []) {
+        const progress = init.onLoadProgress
+        await engine.preload(name, progress === undefined ? {} : { onProgress: (fraction) => progress(name, fraction) })
+      }
     })()
     try {
       await started
