@@ -39,6 +39,11 @@ export const ENGINE_DEFAULTS = {
   memoryBudgetBytes: 8 * 1024 ** 3,
   /** Used for `retryAfterSeconds` before any request has finished. */
   initialRequestSecondsEstimate: 2,
+  /**
+   * How long close() waits for llama.cpp to release. node-llama-cpp 3.21 leaks a dispose guard
+   * when a model fails to load, and `llama.dispose()` then never settles; close must still end.
+   */
+  disposeTimeoutMs: 3000,
 } as const
 
 /** Request limits (keep hostile input cheap to reject). */

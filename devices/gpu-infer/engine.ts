@@ -33,6 +33,17 @@ export type { ChatMessage, ChatRequest, CompleteRequest, GenerateParams, Sampler
 
 type JsonGrammar = { check: { parse(json: string): unknown }; sample: LlamaGrammar }
 
+/** True when `p` settles within `ms` (the timer never keeps the process alive). */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<false>((r) => { timer = setTimeout(() => r(false), ms); timer.unref() })
+  try {
+    return await Promise.race([p.then(() => true, () => true), late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 export function createEngine(opts: EngineOptions): Engine {
   checkEngineOptions(opts)
   const log = opts.log.child({ component: 'gpu-infer' })
@@ -107,7 +118,7 @@ export function createEngine(opts: EngineOptions): Engine {
     const grammar = params.jsonSchema === undefined ? undefined : await jsonGrammar(llama, params.jsonSchema)
     const signal = params.signal === undefined ? shutdown.signal : AbortSignal.any([params.signal, shutdown.signal])
     // Greedy draws no random number: its seed is null, so equal computations record equally.
-    const seed = sampler.temperature > 0 ? sampler.seed ?? randomInt(0, 2 ** 32 - 1) : null
+    const seed = sampler.temperature > 0 ? sampler.seed ?? randomInt(0, 2 ** 32) : null
     const { stop, ...settings } = sampler
     const samplerOut = { ...settings, seed }
 
@@ -226,7 +237,9 @@ export function createEngine(opts: EngineOptions): Engine {
           await slots.unload(s)
         }
         const b = await backend?.catch(() => undefined)
-        await b?.llama.dispose()
+        if (b !== undefined && !(await settlesWithin(b.llama.dispose(), ENGINE_DEFAULTS.disposeTimeoutMs))) {
+          log.warn({ ms: ENGINE_DEFAULTS.disposeTimeoutMs }, 'gpu-infer: llama.cpp did not release in time (a failed model load leaks a handle); closing anyway')
+        }
         log.info('gpu-infer: engine closed')
       })()
       return closing
