@@ -18,6 +18,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { getLlama, LlamaLogLevel, type Token } from 'node-llama-cpp'
 import { writeGguf, type GgufSize } from '../../devices/gpu-infer/gguf.js'
+import { startNodeProcess, viaHttp } from './infer-http.js'
 import { createEngine } from '../../devices/gpu-infer/engine.js'
 import type { Logger } from '../../core/types.js'
 
@@ -33,7 +34,7 @@ export interface BenchInferOptions {
   prompt?: string
 }
 
-interface Run { firstTokenMs: number; tokensPerSecond: number; totalMs: number; tokens: number[] }
+interface Run { firstTokenMs: number; tokensPerSecond: number; totalMs: number; tokens: number[]; text?: string }
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
@@ -65,6 +66,8 @@ export async function benchInfer(opts: BenchInferOptions = {}): Promise<string> 
     const context = await model.createContext({ contextSize: o.contextSize, batchSize: o.batchSize, threads: o.threads,
       flashAttention: o.flashAttention, sequences: 1 })
     const promptTokens: Token[] = [model.tokens.bos!, ...model.tokenize(o.prompt, false)]
+    // The whole device over HTTP: a real node process with the same model and settings.
+    const node = await startNodeProcess(path, dir, o)
 
     const viaEngine = async (): Promise<Run> => {
       const r = await engine.complete({ model: 'bench', prompt: o.prompt, maxTokens: o.maxTokens, temperature: 0 })
@@ -85,12 +88,19 @@ export async function benchInfer(opts: BenchInferOptions = {}): Promise<string> 
       return { firstTokenMs: first - began, tokensPerSecond: (tokens.length - 1) / ((end - first) / 1000), totalMs: end - began, tokens }
     }
 
-    await viaEngine(); await direct() // warm-up
-    const runs = { engine: [] as Run[], direct: [] as Run[] }
-    for (let i = 0; i < o.repeats; i++) {
-      runs.engine.push(await viaEngine())
-      runs.direct.push(await direct())
+    const http = () => viaHttp(node.url, o.prompt, o.maxTokens)
+    await viaEngine(); await direct(); await http() // warm-up
+    const runs = { engine: [] as Run[], direct: [] as Run[], http: [] as Run[] }
+    try {
+      for (let i = 0; i < o.repeats; i++) {
+        runs.engine.push(await viaEngine())
+        runs.direct.push(await direct())
+        runs.http.push(await http())
+      }
+    } finally {
+      await node.stop()
     }
+    const sameText = runs.http.every((r) => r.text === runs.http[0]!.text)
     const same = runs.engine.every((r) => r.tokens.join() === runs.direct[0]!.tokens.join()) &&
       runs.direct.every((r) => r.tokens.join() === runs.direct[0]!.tokens.join())
     const row = (name: string, rs: Run[]) =>
@@ -98,6 +108,7 @@ export async function benchInfer(opts: BenchInferOptions = {}): Promise<string> 
       `${fmt(median(rs.map((r) => r.totalMs)))} | ${rs[0]!.tokens.length} |`
     const e = median(runs.engine.map((r) => r.tokensPerSecond))
     const d = median(runs.direct.map((r) => r.tokensPerSecond))
+    const h = median(runs.http.map((r) => r.tokensPerSecond))
     return [
       `### gpu-infer engine vs node-llama-cpp direct (${o.size}, ${(bytes / 1e6).toFixed(1)} MB, generated in ${fmt(genMs, 0)} ms)`,
       '',
@@ -108,9 +119,11 @@ export async function benchInfer(opts: BenchInferOptions = {}): Promise<string> 
       '| path | tokens/s (decode) | first token ms | total ms | tokens |',
       '| --- | --- | --- | --- | --- |',
       row('engine', runs.engine),
+      row('gpu-infer device over HTTP (SSE, no-cache)', runs.http),
       row('node-llama-cpp direct', runs.direct),
       '',
-      `engine/direct decode speed: ${fmt((e / d) * 100, 0)}%; identical tokens on both paths: ${same ? 'yes' : 'NO'}`,
+      `decode speed relative to direct: device over HTTP ${fmt((h / d) * 100, 0)}%, engine ${fmt((e / d) * 100, 0)}%; ` +
+        `identical tokens engine/direct: ${same ? 'yes' : 'NO'}; identical output over HTTP every run: ${sameText ? 'yes' : 'NO'}`,
     ].join('\n')
   } finally {
     await engine.close()

@@ -4,9 +4,11 @@
  */
 import { cpus, totalmem } from 'node:os'
 import { benchHttp } from './http.bench.js'
+import { benchInfer } from './infer.bench.js'
 
 const BENCHES: Record<string, () => Promise<string>> = {
   http: () => benchHttp(),
+  infer: () => benchInfer(),
 }
 
 async function main(): Promise<void> {
