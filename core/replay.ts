@@ -1,0 +1,118 @@
+/**
+ * @module
+ * replay(hashpath): re-execute every step of a chain from its stored inputs with this node's
+ * devices, and compare result IDs (DESIGN §5). Where verify proves the ledger is intact, replay
+ * proves the computation: the same inputs through the same devices give the same outputs.
+ *
+ * Each step is judged on its own recorded inputs, so one divergence does not hide the rest:
+ * - verified      the recomputed result ID equals the recorded one;
+ * - unverifiable  the step was recorded as non-deterministic (a clock read, …): never "passing";
+ * - divergent     a reason: `output-mismatch` (same profile, different result: a fault),
+ *                 `profile-mismatch` (the result names a runtime profile other than ours: a
+ *                 difference of machines, not a fault), `missing-input`, `device-missing`.
+ * The report gives the counts and the first divergence.
+ */
+import { isAoError } from './errors.js'
+import { loadMessage, loadStep, type StepRecord } from './ledger.js'
+import { isMessage } from './message.js'
+import type { Resolver } from './resolve.js'
+import type { Message } from './types.js'
+import { verifyHashpath } from './verify.js'
+
+export type DivergenceReason = 'output-mismatch' | 'profile-mismatch' | 'missing-input' | 'device-missing'
+
+export interface Divergence {
+  readonly step: number
+  readonly hashpath: string
+  readonly expected: string
+  readonly got: string | null
+  readonly reason: DivergenceReason
+  readonly detail?: string
+}
+
+export interface ReplayReport {
+  readonly hashpath: string
+  readonly steps: number
+  readonly verified: number
+  readonly unverifiable: number
+  readonly divergent: number
+  readonly firstDivergence: Divergence | null
+  /** Replay only runs on an intact ledger: the verify report when it was not. */
+  readonly ledger?: { valid: false; reason: string; message: string }
+}
+
+/** The chain of records from the root to `hashpath`, oldest first. */
+export async function chainOf(resolver: Resolver, hashpath: string): Promise<StepRecord[]> {
+  const chain: StepRecord[] = []
+  let at: string | undefined = hashpath
+  while (at !== undefined) {
+    const record = await loadStep(resolver.store, at)
+    if (record === undefined) break
+    chain.push(record)
+    at = record.base.includes('/') ? record.base : undefined
+  }
+  return chain.reverse()
+}
+
+const profileIdOf = (m: Message | undefined): string | undefined =>
+  m !== undefined && typeof m['profile-id'] === 'string' ? m['profile-id'] : undefined
+
+/** Re-executes one recorded step; null when it reproduced the recorded result. */
+async function replayStep(resolver: Resolver, record: StepRecord, base: Message, step: number): Promise<Divergence | null> {
+  const diverge = (reason: DivergenceReason, got: string | null, detail?: string): Divergence => ({
+    step, hashpath: record.hashpath, expected: record.result, got, reason, ...(detail === undefined ? {} : { detail }),
+  })
+  if (!resolver.registry.has(record.device)) return diverge('device-missing', null, `this node has no ${record.device}`)
+  let req: Message
+  try {
+    req = await loadMessage(resolver.store, record.request)
+  } catch (err) {
+    return diverge('missing-input', null, (err as Error).message)
+  }
+  let got: string
+  let value: unknown
+  try {
+    const result = await resolver.step(base, record.base, req, { cache: { noCache: true, noStore: true } })
+    got = result.id
+    value = result.value
+  } catch (err) {
+    if (isAoError(err) && err.status === 404 && err.code === 'unknown-model') return diverge('missing-input', null, err.message)
+    return diverge('output-mismatch', null, `re-execution failed: ${(err as Error).message}`)
+  }
+  if (got === record.result) return null
+  const recorded = await loadMessage(resolver.store, record.result).catch(() => undefined)
+  const ours = profileIdOf(isMessage(value as Message) ? (value as Message) : undefined)
+  const theirs = profileIdOf(recorded)
+  if (ours !== undefined && theirs !== undefined && ours !== theirs) {
+    return diverge('profile-mismatch', got, `recorded on profile ${theirs}, replayed on ${ours}`)
+  }
+  return diverge('output-mismatch', got)
+}
+
+/** Replays a hashpath against this node's devices. */
+export async function replayHashpath(resolver: Resolver, hashpath: string): Promise<ReplayReport> {
+  const ledger = await verifyHashpath(resolver.store, hashpath)
+  if (!ledger.valid) {
+    const failure = ledger.failure
+    return {
+      hashpath, steps: ledger.steps, verified: 0, unverifiable: 0, divergent: 0, firstDivergence: null,
+      ledger: { valid: false, reason: failure?.reason ?? 'unknown', message: failure?.message ?? '' },
+    }
+  }
+  const chain = await chainOf(resolver, hashpath)
+  let verified = 0
+  let unverifiable = 0
+  const divergences: Divergence[] = []
+  let base = await loadMessage(resolver.store, chain[0]?.base ?? hashpath)
+  for (const [i, record] of chain.entries()) {
+    if (!record.deterministic) unverifiable++
+    else {
+      const divergence = await replayStep(resolver, record, base, i + 1)
+      if (divergence === null) verified++
+      else divergences.push(divergence)
+    }
+    // The next step runs on the *recorded* result, so each step is judged on its own inputs.
+    base = await loadMessage(resolver.store, record.result)
+  }
+  return { hashpath, steps: chain.length, verified, unverifiable, divergent: divergences.length, firstDivergence: divergences[0] ?? null }
+}
