@@ -9,7 +9,6 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
-import { base64url } from 'multiformats/bases/base64'
 import { DAG_CBOR_CODE, encodeMessage } from './codec.js'
 import { InvalidRequestError } from './errors.js'
 import type { Message } from './types.js'
@@ -18,14 +17,22 @@ const SHA2_256 = 0x12
 const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/
 
 /** base64url without padding. */
-export const toBase64Url = (bytes: Uint8Array): string => base64url.baseEncode(bytes)
-/** Inverse of toBase64Url; throws InvalidRequestError on bad input. */
+export const toBase64Url = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url')
+
+const BASE64URL = /^[A-Za-z0-9_-]*$/
+
+/**
+ * Inverse of toBase64Url; throws InvalidRequestError on bad input. Strict: Node's decoder
+ * ignores stray trailing bits, so the text must also be the canonical spelling of its bytes
+ * (otherwise two spellings would name one digest).
+ */
 export function fromBase64Url(text: string): Uint8Array {
-  try {
-    return base64url.baseDecode(text)
-  } catch (cause) {
-    throw new InvalidRequestError(`id: "${text.slice(0, 64)}" is not base64url`, { cause })
+  const bytes = BASE64URL.test(text) && text.length % 4 !== 1 ? new Uint8Array(Buffer.from(text, 'base64url')) : undefined
+  if (bytes === undefined || toBase64Url(bytes) !== text) {
+    throw new InvalidRequestError(`id: "${text.slice(0, 64)}" is not canonical base64url`)
   }
+  return bytes
 }
 
 /** True when `text` has the shape of a 43-char AO ID. */

@@ -36,13 +36,21 @@ export interface StepRecord {
 const FIELDS = ['hashpath', 'base', 'request', 'device', 'key', 'result', 'alg'] as const
 
 /**
- * Canonical bytes of a record, sealed with `check` = sha256 of the other fields. Most fields are
- * also derivable from the messages the record names, but `deterministic` is not: the seal makes
- * any flipped byte in a record detectable, not just the ones that change a hash.
+ * Canonical bytes of a record, sealed with `check`. Most fields are also derivable from the
+ * messages the record names, but `deterministic` is not: the seal makes any flipped byte in a
+ * record detectable, not just the ones that change a hash. The seal is sha256 over the fields
+ * joined by newlines in a fixed order (none may contain one), so checking it costs one small
+ * hash, not a re-encoding: verify reads a record per step and must stay fast.
  */
 export function encodeStep(record: StepRecord): Uint8Array {
-  const fields = pickFields(record)
-  return encodeCanonical({ ...fields, check: idOfBytes(encodeCanonical(fields)) })
+  return encodeCanonical({ ...pickFields(record), check: sealOf(record) })
+}
+
+const TEXT = new TextEncoder()
+function sealOf(record: StepRecord): string {
+  const parts = FIELDS.map((f) => record[f])
+  if (parts.some((p) => p.includes('\n'))) throw new CorruptionError('ledger: a step record field holds a newline', { code: 'corrupt-record' })
+  return idOfBytes(TEXT.encode(`${parts.join('\n')}\n${String(record.deterministic)}`))
 }
 
 function pickFields(record: StepRecord): Record<string, string | boolean> {
@@ -66,7 +74,7 @@ export function decodeStep(bytes: Uint8Array): StepRecord {
   if (typeof value.deterministic !== 'boolean') throw new CorruptionError('ledger: step record lacks "deterministic"', { code: 'corrupt-record' })
   if (value.alg !== 'sha-256-chain' && value.alg !== 'accumulate-256') throw new CorruptionError('ledger: step record has an unknown alg', { code: 'corrupt-record' })
   const record = value as unknown as StepRecord
-  if (value.check !== idOfBytes(encodeCanonical(pickFields(record)))) {
+  if (value.check !== sealOf(record)) {
     throw new CorruptionError(`ledger: step record ${String(value.hashpath).slice(0, 100)} fails its integrity check`, { code: 'corrupt-record' })
   }
   return pickFields(record) as unknown as StepRecord

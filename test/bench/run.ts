@@ -5,10 +5,12 @@
 import { cpus, totalmem } from 'node:os'
 import { benchHttp } from './http.bench.js'
 import { benchInfer } from './infer.bench.js'
+import { benchReplay } from './replay.bench.js'
 
 const BENCHES: Record<string, () => Promise<string>> = {
   http: () => benchHttp(),
   infer: () => benchInfer(),
+  replay: () => benchReplay(),
 }
 
 async function main(): Promise<void> {
