@@ -45,3 +45,16 @@ export const NON_CONTENT_KEYS: ReadonlySet<string> = new Set(['path', 'hashpath'
 export function isBareKeyRequest(req: Message): boolean {
   return Object.keys(req).every((k) => NON_CONTENT_KEYS.has(k) || k.startsWith('priv'))
 }
+
+/**
+ * A message with `keys` laid over it (request keys over a stored base). `commitments` are merged
+ * by commitment ID rather than replaced: a signed request to a stored signed message adds its
+ * signatures next to the message's own instead of erasing them.
+ */
+export function overlayKeys(base: Message, keys: Message): Message {
+  const out: Message = { ...base, ...keys }
+  const own = base.commitments
+  const added = keys.commitments
+  if (isMessage(own) && isMessage(added)) out.commitments = { ...own, ...added }
+  return out
+}

@@ -15,7 +15,7 @@ import { dispatch, isDeterministic } from './dispatch.js'
 import { hashpathAlgOf, hashpathOf } from './hashpath.js'
 import { idOf } from './id.js'
 import { loadMessage, loadStep, messageWrites, stepWrites, type StepRecord } from './ledger.js'
-import { asResultMessage, fromResultMessage, isMessage, normalizeKey } from './message.js'
+import { asResultMessage, fromResultMessage, isMessage, normalizeKey, overlayKeys } from './message.js'
 import { DEFAULT_PATH_LIMITS, isSubPath, parsePath, type HyperPath, type PathLimits } from './path.js'
 import type { Registry } from './registry.js'
 import { NO_EXTRA_KEYS, planRequest, type ExtraKeys, type KeySet, type RequestPlan } from './request.js'
@@ -39,6 +39,8 @@ export interface ResolveOptions {
   readonly log?: Logger
   /** Sub-resolution depth; callers leave it unset. */
   readonly depth?: number
+  /** The transport method, shown to top-level steps as `ctx.method` (never hashed). */
+  readonly method?: string
 }
 
 export interface ResolverInit {
@@ -90,7 +92,7 @@ export function createResolver(init: ResolverInit): Resolver {
     let base: Message = {}
     if (id !== undefined) base = await loadMessage(store, id)
     else if (sub !== undefined) base = asResultMessage((await runPath(sub, opts)).value)
-    base = { ...base, ...(await materializeKeys(keys, opts)) }
+    base = overlayKeys(base, await materializeKeys(keys, opts))
     if (device !== undefined) base.device = registry.canonical(device)
     return base
   }
@@ -116,9 +118,12 @@ export function createResolver(init: ResolverInit): Resolver {
     let hashpath = idOf(value as Message)
     let id = hashpath
     let cached = false
+    let deterministic = true
     for (const stepPlan of plan.steps) {
       const req = await materializeStep(stepPlan, opts)
-      const result = await step(asResultMessage(value), hashpath, req, opts)
+      const outcome = await execStep(asResultMessage(value), hashpath, req, opts, deterministic)
+      const result = outcome.result
+      deterministic = outcome.deterministic
       ;({ value, hashpath, id, cached } = result)
       for (const [k, v] of result.meta) meta.set(k, v)
     }
@@ -129,7 +134,18 @@ export function createResolver(init: ResolverInit): Resolver {
     return { value, hashpath, id, cached, meta }
   }
 
-  async function step(base: Message, baseHashpath: string, req: Message, opts: ResolveOptions = {}): Promise<ResolveResult> {
+  const step = async (base: Message, baseHashpath: string, req: Message, opts: ResolveOptions = {}): Promise<ResolveResult> =>
+    (await execStep(base, baseHashpath, req, opts, true)).result
+
+  /**
+   * One step. `baseDeterministic` is false when the base came out of a non-deterministic step
+   * earlier in the chain: a hashpath names inputs, not outputs, so the same hashpath then
+   * stands for different bases, and the step may neither be answered from the ledger nor be
+   * recorded as reproducible (e.g. `/commit/id`, `/~meta@1.0/info/name`).
+   */
+  async function execStep(
+    base: Message, baseHashpath: string, req: Message, opts: ResolveOptions, baseDeterministic: boolean,
+  ): Promise<{ result: ResolveResult; deterministic: boolean }> {
     const depth = opts.depth ?? 0
     checkDepth(depth)
     const key = typeof req.path === 'string' ? normalizeKey(req.path) : ''
@@ -138,14 +154,14 @@ export function createResolver(init: ResolverInit): Resolver {
     const alg = hashpathAlgOf(base)
     const hashpath = hashpathOf(baseHashpath, req, alg)
     const cache = opts.cache ?? {}
-    const declaredDeterministic = isDeterministic(chosen.device, key, req)
+    const declaredDeterministic = baseDeterministic && isDeterministic(chosen.device, key, req)
     const meta = new Map<string, string>()
     const log = (opts.log ?? init.log).child({ hashpath, device: chosen.device.name, key })
 
     const recorded = declaredDeterministic ? await loadStep(store, hashpath) : undefined
     if (recorded !== undefined && recorded.deterministic && cache.noCache !== true) {
       const value = fromResultMessage(await loadMessage(store, recorded.result))
-      return { value, hashpath, id: recorded.result, cached: true, meta }
+      return { result: { value, hashpath, id: recorded.result, cached: true, meta }, deterministic: true }
     }
     if (cache.onlyIfCached === true) {
       throw new CacheMissError(`resolve: ${hashpath} is not cached`, { detail: { hashpath } })
@@ -161,6 +177,7 @@ export function createResolver(init: ResolverInit): Resolver {
       hashpath: baseHashpath,
       meta,
       ...(opts.stream === undefined ? {} : { stream: opts.stream }),
+      ...(depth === 0 && opts.method !== undefined ? { method: opts.method } : {}),
       markNonDeterministic: () => { deterministic = false },
       resolve: (path, sub) => {
         const nested = { ...opts, depth: depth + 1 }
@@ -191,7 +208,7 @@ export function createResolver(init: ResolverInit): Resolver {
       const rootBase = baseHashpath.includes('/') ? [] : [base]
       await store.batch(stepWrites([...rootBase, req, resultMessage], record))
     }
-    return { value, hashpath, id, cached: false, meta }
+    return { result: { value, hashpath, id, cached: false, meta }, deterministic }
   }
 
   async function runMessages(root: Message, reqs: readonly Message[], opts: ResolveOptions): Promise<ResolveResult> {
@@ -199,8 +216,10 @@ export function createResolver(init: ResolverInit): Resolver {
     let value: Value = root
     let hashpath = idOf(root)
     let result: ResolveResult = { value, hashpath, id: hashpath, cached: false, meta: new Map() }
+    let deterministic = true
     for (const req of reqs) {
-      result = await step(asResultMessage(value), hashpath, req, opts)
+      const outcome = await execStep(asResultMessage(value), hashpath, req, opts, deterministic)
+      ;({ result, deterministic } = outcome)
       ;({ value, hashpath } = result)
     }
     return result

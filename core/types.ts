@@ -45,6 +45,13 @@ export interface ResolveContext {
   markNonDeterministic(): void
   /** Streaming sink, present when the client asked for a stream (SSE). */
   readonly stream?: StreamSink
+  /**
+   * The transport method (`GET`, `POST`) of the request that started this resolution, on
+   * top-level steps only (never inside a sub-path). It is not part of any hash: a device may use
+   * it only to choose a side effect whose result is never cached, as meta@1.0 does for a config
+   * update (`POST /~meta@1.0/info`).
+   */
+  readonly method?: string
 }
 
 /** A handler's way to push partial output to a client while it computes. */

@@ -6,17 +6,24 @@
  *
  * Streaming: `accept: text/event-stream` or a `stream` key asks for Server-Sent Events. The
  * `stream` flag is a transport choice, not part of the computation, so it is taken out of the
- * request before hashing: a streamed answer has the same hashpath and ID as a plain one.
+ * request before hashing: a streamed answer has the same hashpath and ID as a plain one. The
+ * reply codec keys (`accept-codec`, `require-codec`) are treated the same way (negotiate.ts).
+ *
+ * Identity: signatures (RFC 9421 headers or an ANS-104 body) are verified before the request
+ * is planned, and become the `commitments` of every message of the chain (http-identity.ts).
  */
 import { randomUUID } from 'node:crypto'
 import { Hono } from 'hono'
 import { isAoError } from '../core/errors.js'
 import { parsePath } from '../core/path.js'
-import { planRequest, type ExtraKeys, type KeySet, type RequestPlan } from '../core/request.js'
+import { planRequest } from '../core/request.js'
 import type { Resolver, ResolveOptions } from '../core/resolve.js'
 import type { Logger, ResolveResult, StreamSink } from '../core/types.js'
-import { bodyKeys, extraKeys, parseCacheControl, readBody } from './http-request.js'
+import { attachCommitments, incomingKeys } from './http-identity.js'
+import { parseCacheControl, readBody } from './http-request.js'
 import { errorResponse, resultResponse } from './http-response.js'
+import { chooseCodec, takeTransportKeys, wantsStream } from './negotiate.js'
+import type { Wallet } from './wallet.js'
 import { toJson } from './json.js'
 
 export interface AppInit {
@@ -27,23 +34,14 @@ export interface AppInit {
   readonly requestTimeoutMs?: number
   /** Extra routes mounted before the HyperPATH catch-all (e.g. the OpenAI surface). */
   readonly routes?: (app: Hono) => void
+  /**
+   * The node's identity, for signed replies: httpsig replies are signed when `signReplies()`
+   * says so, or when the request carries RFC 9421's `accept-signature`.
+   */
+  readonly identity?: { readonly wallet: Wallet; signReplies(): boolean }
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5 * 60_000
-
-/** Removes the transport-only `stream` flag from every message of a plan; returns it. */
-function takeStreamFlag(plan: RequestPlan, extra: ExtraKeys): { plan: RequestPlan; stream: boolean } {
-  let stream = false
-  const strip = (keys: KeySet): KeySet => {
-    if (!('stream' in keys)) return keys
-    const { stream: flag, ...rest } = keys
-    if (flag === true || flag === 'true' || flag === '1') stream = true
-    return rest
-  }
-  if ('stream' in extra.global) strip(extra.global)
-  const stripped = { base: { ...plan.base, keys: strip(plan.base.keys) }, steps: plan.steps.map((s) => ({ ...s, keys: strip(s.keys) })) }
-  return { plan: stripped, stream }
-}
 
 /**
  * An AbortSignal that fires when the client goes away or the time limit passes. Built by hand:
@@ -119,19 +117,25 @@ export function createApp(init: AppInit): Hono {
       }
       const path = parsePath(url.pathname, resolver.limits)
       const body = raw.method === 'GET' || raw.method === 'HEAD' ? new Uint8Array(0) : await readBody(raw, bodyLimit)
-      const extra = extraKeys(url.search.slice(1), raw.headers, bodyKeys(raw.headers.get('content-type') ?? '', body))
-      const taken = takeStreamFlag(planRequest(path, extra), extra)
+      // Signatures are checked before anything runs: a bad one is a 400, never ignored.
+      const incoming = incomingKeys(raw, body)
+      const taken = takeTransportKeys(planRequest(path, incoming.extra), incoming.extra.global, incoming.committed)
+      const plan = attachCommitments(taken.plan, incoming)
       const accept = raw.headers.get('accept') ?? ''
+      const codec = chooseCodec(raw.headers, taken.keys)
       const signal = linkAbort(raw.signal, timeoutMs, cleanups)
-      const opts: ResolveOptions = { cache: parseCacheControl(raw.headers.get('cache-control') ?? undefined), log: reqLog, signal }
-      if (taken.stream || accept.includes('text/event-stream')) {
+      const opts: ResolveOptions = {
+        cache: parseCacheControl(raw.headers.get('cache-control') ?? undefined), log: reqLog, signal, method: raw.method,
+      }
+      if (wantsStream(taken.keys, accept)) {
         // The stream outlives this handler: its abort wiring is released when the stream ends.
         const release = cleanups.splice(0)
-        return sseResponse((stream, s) => resolver.run(taken.plan, { ...opts, stream, signal: s }), requestId, signal, reqLog, () => release.forEach((f) => f()))
+        return sseResponse((stream, s) => resolver.run(plan, { ...opts, stream, signal: s }), requestId, signal, reqLog, () => release.forEach((f) => f()))
       }
-      const result = await resolver.run(taken.plan, opts)
+      const result = await resolver.run(plan, opts)
       reqLog.info({ path: url.pathname, status: 200, hashpath: result.hashpath, cached: result.cached, ms: Math.round(performance.now() - started) }, 'request')
-      return resultResponse(result, accept, requestId)
+      const sign = init.identity !== undefined && (init.identity.signReplies() || raw.headers.has('accept-signature'))
+      return resultResponse(result, { codec, signer: sign ? init.identity?.wallet : undefined }, requestId)
     } catch (err) {
       const status = isAoError(err) ? err.status : 500
       if (status >= 500 && (!isAoError(err) || err.code === 'internal')) reqLog.error({ err, path: url.pathname }, 'request failed')

@@ -8,7 +8,7 @@
  *
  * Exit codes: 0 success, 1 verification failed or runtime error, 2 bad usage.
  */
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { isAoError } from '../core/errors.js'
 import { verifyHashpath } from '../core/verify.js'
@@ -16,17 +16,23 @@ import { openStore } from '../devices/store/open.js'
 import { defaultConfig, parseGpu, parsePort, parsePositive, type NodeConfig } from './config.js'
 import { DEMO_MODEL_NAME, parseModelFlags } from './models.js'
 import { writeGguf, type GgufSize } from '../devices/gpu-infer/gguf.js'
-import { buildInfo, createNode } from './index.js'
+import { buildInfo, createNode, type HashbeamNode } from './index.js'
+import { createReadStream } from 'node:fs'
+import { writeFile } from 'node:fs/promises'
+import { replayHashpath } from '../core/replay.js'
+import { exportChain, importChain } from '../devices/replay/car.js'
 import { createLogger } from './log.js'
 import { closeOnSignals, listen } from './server.js'
-import { walletAddress, type WalletKind } from './wallet.js'
-import { loadOrCreateWallet, loadWallet } from './wallet-file.js'
+import { keygenCommand, parseWalletKind } from './keygen.js'
 
 const USAGE = `usage: hashbeam <command> [options]
 
 commands:
   serve                 run the node (default port 8734, embedded LMDB store in ./.hashbeam)
   verify <hashpath>     check a hashpath against the store: every link recomputed, every message re-hashed
+  replay <hashpath>     re-execute every step with this node's devices and compare result IDs
+  export <hashpath> --out FILE.car    write the chain as a CAR file
+  import FILE.car       check every block of a CAR against its hash, store the chain, verify it
   model gen             write a generated GGUF model: --size tiny|medium --out FILE [--seed N] [--no-chat-template]
   keygen                create a wallet: [--out FILE] [--kind rsa|ed25519]; prints its address
   help                  this text
@@ -41,6 +47,10 @@ serve options:
   --wallet-kind KIND    rsa (default, RSA-4096 Arweave keyfile) | ed25519: the kind created on first start
   --operator ADDRESS    who may change settings with a signed POST /~meta@1.0/info
                         (env HASHBEAM_OPERATOR; default the node's own address)
+
+store options (store@1.0):
+  --max-blob-bytes N    largest blob a put accepts (default 8 GiB; 413 beyond)
+  --store-open          let anyone delete from the store (default: only operator-signed requests)
 
 inference options (gpu-infer@1.0):
   --model NAME=PATH     serve a GGUF model under NAME (repeatable); none → a generated demo model
@@ -70,6 +80,8 @@ const SERVE = {
   wallet: { type: 'string' },
   'wallet-kind': { type: 'string' },
   operator: { type: 'string' },
+  'max-blob-bytes': { type: 'string' },
+  'store-open': { type: 'boolean' },
   model: { type: 'string', multiple: true },
   'models-dir': { type: 'string' },
   preload: { type: 'boolean' },
@@ -112,7 +124,9 @@ export function configFrom(values: Values, env: NodeJS.ProcessEnv = process.env)
     maxTokensCap: int('max-tokens-cap') ?? base.maxTokensCap,
     demoModel: values['no-demo-model'] !== true && base.demoModel,
     operator: str('operator') ?? base.operator,
-    walletKind: parseWalletKind(str('wallet-kind') ?? base.walletKind ?? 'rsa'),
+    maxBlobBytes: int('max-blob-bytes') ?? base.maxBlobBytes,
+    storeOpen: values['store-open'] === true || base.storeOpen,
+    ...(str('wallet-kind') === undefined ? {} : { walletKind: parseWalletKind(str('wallet-kind')!) }),
   }
 }
 
@@ -150,7 +164,7 @@ function banner(url: string, address: string, config: NodeConfig, models: Readon
     '  try:',
     `    curl '${url}/~message@1.0&hello=world/hello'`,
     `    curl '${url}/~message@1.0&a+integer=41/a'`,
-    `    curl '${url}/~meta@1.0/info'`,
+    `    curl -H 'accept: application/json' '${url}/~meta@1.0/info'`,
     `    curl '${url}/~gpu-infer@1.0/run&model=${model}&prompt=hello&max-tokens+integer=16'`,
     `    curl ${url}/~gpu-infer@1.0/v1/chat/completions -H 'content-type: application/json' -d '{"model":"${model}","messages":[{"role":"user","content":"hi"}],"max_tokens":16}'`,
     `    hashbeam verify <the hashpath header of any answer> --data ${config.dataDir}`,
@@ -202,37 +216,66 @@ async function modelCommand(args: string[]): Promise<number> {
   return 0
 }
 
-function parseWalletKind(kind: string): WalletKind {
-  if (kind !== 'rsa' && kind !== 'ed25519') throw new UsageError(`wallet kind is rsa or ed25519, not "${kind}"`)
-  return kind
-}
-
-const KEYGEN = {
-  ...COMMON,
-  out: { type: 'string' },
-  kind: { type: 'string', default: 'rsa' },
+const CHAIN = {
+  ...SERVE,
+  out: { type: 'string', short: 'o' },
 } as const satisfies ParseArgsConfig['options']
 
-/** `hashbeam keygen [--out FILE] [--kind rsa|ed25519]`: a new 0600 wallet; never overwrites one. */
-async function keygenCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: KEYGEN, allowPositionals: false })
-  if (values.help === true) return usage(0)
-  const kind = parseWalletKind(values.kind)
-  const file = resolve(values.out ?? join(configFrom(values).dataDir, 'wallet.json'))
-  const existing = await loadWallet(file)
-  if (existing !== undefined) {
-    process.stderr.write(`hashbeam: ${file} already holds a wallet (address ${walletAddress(existing)}); not overwriting it\n`)
-    return 1
+/** A node without HTTP, for commands that re-execute or move chains; closed after `use`. */
+async function withNode<T>(values: Values, use: (node: HashbeamNode) => Promise<T>): Promise<T> {
+  const node = await createNode(configFrom(values), {
+    log: createLogger({ fd: 2, level: process.env.HASHBEAM_LOG_LEVEL ?? 'warn' }),
+    ...(typeof values.wallet === 'string' ? { walletPath: values.wallet } : {}),
+  })
+  try {
+    await node.start()
+    return await use(node)
+  } finally {
+    await node.stop()
   }
-  const wallet = await loadOrCreateWallet(file, kind)
-  process.stdout.write(`${walletAddress(wallet)}\n`)
-  process.stderr.write(`wrote a ${kind === 'rsa' ? 'RSA-4096' : 'Ed25519'} wallet to ${file} (mode 0600)\n`)
+}
+
+/** `hashbeam replay <hashpath>`: re-execute and compare; exit 1 on any divergence. */
+async function replayCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: CHAIN, allowPositionals: true })
+  if (positionals.length !== 1) throw new UsageError('replay takes exactly one hashpath')
+  const report = await withNode(values, (node) => replayHashpath(node.resolver, positionals[0]!))
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+  return report.divergent === 0 && report.ledger === undefined ? 0 : 1
+}
+
+/** `hashbeam export <hashpath> --out chain.car` */
+async function exportCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: CHAIN, allowPositionals: true })
+  if (positionals.length !== 1 || values.out === undefined) throw new UsageError('export takes one hashpath and --out FILE.car')
+  const bytes = await withNode(values, (node) => exportChain(node.resolver, positionals[0]!))
+  await writeFile(resolve(values.out), bytes)
+  process.stdout.write(`${resolve(values.out)} (${bytes.byteLength} bytes)\n`)
   return 0
+}
+
+/** `hashbeam import chain.car`: every block checked against its hash, then the chain verified. */
+async function importCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: COMMON, allowPositionals: true })
+  if (positionals.length !== 1) throw new UsageError('import takes exactly one CAR file')
+  const config = configFrom(values)
+  const store = await openStore(config.store, { dataDir: config.dataDir, log: createLogger({ fd: 2, level: 'warn' }) })
+  try {
+    const imported = await importChain(store, createReadStream(resolve(positionals[0]!)))
+    const verify = await verifyHashpath(store, imported.hashpath)
+    process.stdout.write(`${JSON.stringify({ ...imported, verify }, null, 2)}\n`)
+    return verify.valid ? 0 : 1
+  } finally {
+    await store.close()
+  }
 }
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   serve: serveCommand,
   verify: verifyCommand,
+  replay: replayCommand,
+  export: exportCommand,
+  import: importCommand,
   keygen: keygenCommand,
   model: modelCommand,
 }

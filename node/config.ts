@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { DEFAULT_PATH_LIMITS, type PathLimits } from '../core/path.js'
 import { InvalidRequestError } from '../core/errors.js'
+import { DEFAULT_MAX_BLOB_BYTES } from '../devices/store/constants.js'
 
 export interface NodeConfig {
   readonly port: number
@@ -38,12 +39,21 @@ export interface NodeConfig {
   readonly maxTokensCap: number
   /** Per-request time limit (ms); generation is cancelled past it. */
   readonly requestTimeoutMs: number
+  /** The address allowed to change settings over HTTP (default: the node's own). */
+  readonly operator?: string | undefined
+  /** The kind of wallet created on first start; when set, an existing wallet must be of it. */
+  readonly walletKind?: 'rsa' | 'ed25519'
+  /** store@1.0: anyone may delete (else only the operator, by a signed request). */
+  readonly storeOpen: boolean
+  /** store@1.0: the largest blob accepted, in bytes (413 beyond). */
+  readonly maxBlobBytes: number
   /** Free-form extra options (public) for custom devices. */
   readonly extra: Readonly<Record<string, unknown>>
 }
 
 export const DEFAULT_PORT = 8734
 export const DEFAULT_BODY_LIMIT = 10 * 1024 * 1024
+export { DEFAULT_MAX_BLOB_BYTES }
 
 /** Threads for llama.cpp: all cores but one, at least one (the library default is far slower). */
 export const defaultThreads = (): number => Math.max(1, availableParallelism() - 1)
@@ -69,6 +79,9 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig 
     maxQueue: 8,
     maxTokensCap: 2048,
     requestTimeoutMs: 5 * 60_000,
+    operator: env.HASHBEAM_OPERATOR,
+    storeOpen: false,
+    maxBlobBytes: DEFAULT_MAX_BLOB_BYTES,
     extra: {},
   }
 }
@@ -104,6 +117,8 @@ export function publicConfig(config: NodeConfig): Record<string, unknown> {
     gpu: config.gpu === false ? 'off' : config.gpu,
     'max-tokens-cap': config.maxTokensCap,
     'max-queue': config.maxQueue,
+    'store-open': config.storeOpen,
+    'max-blob-bytes': config.maxBlobBytes,
     ...config.extra,
   }
 }

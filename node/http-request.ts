@@ -4,14 +4,14 @@
  * (query, body, key-carrying headers), and the cache policy.
  *
  * Transport headers never enter a message: the hashpath depends only on the request's meaning,
- * so the same request from curl, a browser or a proxy gives the same answer.
+ * so the same request from curl, a browser or a proxy gives the same answer. Signed requests
+ * are assembled in http-identity.ts, which uses these pieces.
  */
 import { InvalidRequestError, PayloadTooLargeError } from '../core/errors.js'
 import { decodeCanonical } from '../core/codec.js'
 import { isMessage } from '../core/message.js'
-import { addExtraKey, parseQuery, type ExtraKeys, type KeySet } from '../core/request.js'
+import type { KeySet } from '../core/request.js'
 import type { CacheControl } from '../core/resolve.js'
-import type { Value } from '../core/types.js'
 import { fromJson } from './json.js'
 
 /** Headers that describe the transport, not the request: never keys of a message. */
@@ -84,14 +84,4 @@ export function bodyKeys(contentType: string, body: Uint8Array): KeySet {
   }
   if (type.startsWith('text/')) return { body: Buffer.from(body).toString('utf8') }
   return { body }
-}
-
-/** Everything outside the path: query keys, then header keys, then body keys (most specific). */
-export function extraKeys(search: string, headers: Headers, body: KeySet): ExtraKeys {
-  const extra = parseQuery(search) as { global: KeySet; scoped: Map<number, KeySet> }
-  headers.forEach((value, name) => {
-    if (!isTransportHeader(name)) addExtraKey(extra, name, value)
-  })
-  for (const [key, value] of Object.entries(body)) addExtraKey(extra, key, value as Value)
-  return extra
 }

@@ -1,14 +1,30 @@
 /**
  * @module
- * From a resolution to an HTTP response (DESIGN §4 HTTP mapping): a literal is the raw body,
- * a message or list is JSON (CBOR on `accept: application/cbor`), and every answer carries
- * `hashpath` and `ao-id` so the client can check it later. Errors are JSON
+ * From a resolution to an HTTP response (DESIGN §4 HTTP mapping). By result:
+ * - a string or bytes is the raw body (`text/plain` / `application/octet-stream`), whatever
+ *   codec was asked for;
+ * - a number, boolean, null or list is JSON (CBOR when `cbor@1.0` was negotiated);
+ * - a message is encoded by the negotiated codec (node/negotiate.ts): `httpsig@1.0` by default,
+ *   as HyperBEAM replies — keys as header fields plus a deterministic multipart body when needed
+ *   (devices/httpsig/message-codec.ts) — or JSON, or CBOR.
+ * An httpsig reply may be signed by the node (RFC 9421, `rsa-pss-sha512` or `ed25519`, keyid =
+ * the node's public key, `tag` = the hashpath): the signature covers every field the message
+ * became, and the body through `content-digest`, so a client holding the node's address can
+ * check that this node answered exactly this for exactly this hashpath.
+ * Every answer carries `hashpath` and `ao-id` so the client can check it later. Errors are JSON
  * `{status, code, message}` with the error's own status.
  */
+import { sha256 } from '@noble/hashes/sha2.js'
 import { encodeCanonical, publicValue } from '../core/codec.js'
 import { isAoError, UnavailableError } from '../core/errors.js'
-import type { ResolveResult, Value } from '../core/types.js'
+import { toBase64Url } from '../core/id.js'
+import { isMessage } from '../core/message.js'
+import type { Message, ResolveResult, Value } from '../core/types.js'
+import { createSignature, serializeSignatureFields, type SigningKey } from '../devices/httpsig/index.js'
+import { encodeMessage } from '../devices/httpsig/message-codec.js'
 import { toJson } from './json.js'
+import type { ReplyCodec } from './negotiate.js'
+import { privateKeyObject, publicKeyBytes, type Wallet } from './wallet.js'
 
 const JSON_TYPE = 'application/json; charset=utf-8'
 
@@ -35,17 +51,48 @@ export function resultHeaders(result: ResolveResult, requestId: string): Record<
   return headers
 }
 
-/** Encodes a value as a response body with its content type. */
-export function encodeBody(value: Value, accept: string): { body: Uint8Array | string; type: string } {
+/** How to answer: the negotiated codec, and the wallet to sign an httpsig reply with. */
+export interface ReplyOptions {
+  readonly codec: ReplyCodec
+  readonly signer?: Wallet | undefined
+}
+
+/** Encodes a non-httpsig value as a response body with its content type. */
+export function encodeBody(value: Value, codec: ReplyCodec): { body: Uint8Array | string; type: string } {
   if (typeof value === 'string') return { body: value, type: 'text/plain; charset=utf-8' }
   if (value instanceof Uint8Array) return { body: value, type: 'application/octet-stream' }
-  if (accept.includes('application/cbor')) return { body: encodeCanonical(publicValue(value)), type: 'application/cbor' }
+  if (codec === 'cbor@1.0') return { body: encodeCanonical(publicValue(value)), type: 'application/cbor' }
   return { body: JSON.stringify(toJson(publicValue(value))), type: JSON_TYPE }
 }
 
-export function resultResponse(result: ResolveResult, accept: string, requestId: string): Response {
-  const { body, type } = encodeBody(result.value, accept)
-  return new Response(body as BodyInit, { status: 200, headers: { ...resultHeaders(result, requestId), 'content-type': type } })
+export function resultResponse(result: ResolveResult, reply: ReplyOptions, requestId: string): Response {
+  const headers = resultHeaders(result, requestId)
+  if (reply.codec === 'httpsig@1.0' && isMessage(result.value)) {
+    const { fields, body } = encodeMessage(publicValue(result.value) as Message)
+    const signature = reply.signer === undefined ? {} : signReply(reply.signer, fields, result.hashpath)
+    return new Response(body.length === 0 ? null : (body as BodyInit), {
+      status: 200, headers: { ...headers, 'codec-device': 'httpsig@1.0', ...Object.fromEntries(fields), ...signature },
+    })
+  }
+  const { body, type } = encodeBody(result.value, reply.codec)
+  if (isMessage(result.value)) headers['codec-device'] = reply.codec
+  return new Response(body as BodyInit, { status: 200, headers: { ...headers, 'content-type': type } })
+}
+
+/**
+ * `signature` and `signature-input` for a reply's fields, labelled as HyperBEAM labels them:
+ * `sig-` + the commitment ID (base64url(sha256(signature))), lower-cased.
+ */
+export function signReply(wallet: Wallet, fields: ReadonlyArray<readonly [string, string]>, hashpath: string): Record<string, string> {
+  const alg = wallet.kind === 'rsa' ? 'rsa-pss-sha512' : 'ed25519'
+  const key: SigningKey = { alg, key: privateKeyObject(wallet) }
+  const created = createSignature({ status: 200, fields }, key, {
+    label: 'sig',
+    components: fields.map(([name]) => name),
+    params: [['alg', alg], ['keyid', toBase64Url(publicKeyBytes(wallet))], ['tag', hashpath]],
+  })
+  const label = `sig-${toBase64Url(sha256(created.signature)).toLowerCase()}`
+  return serializeSignatureFields([{ ...created, label }])
 }
 
 /** The JSON error body and status; unexpected errors become a 500 that names the request id. */

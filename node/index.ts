@@ -25,12 +25,14 @@ import { createEngine } from '../devices/gpu-infer/engine.js'
 import { gpuInferDevice } from '../devices/gpu-infer/index.js'
 import { replayDevice } from '../devices/replay/index.js'
 import { openStore } from '../devices/store/open.js'
+import { storeDevice } from '../devices/store/index.js'
 import { createApp } from './app.js'
 import { publicConfig, type NodeConfig } from './config.js'
 import { loadDeviceModules } from './device-loader.js'
 import { createLogger } from './log.js'
 import { DEMO_MODEL_NAME, ensureDemoModel, fileHashCache, scanModelsDir } from './models.js'
 import { mountOpenAi } from './openai.js'
+import { mountStore } from './store-http.js'
 import { loadSettings, type NodeSettings } from './settings.js'
 import { type Wallet, walletAddress } from './wallet.js'
 import { loadOrCreateWallet } from './wallet-file.js'
@@ -94,7 +96,7 @@ async function configuredModels(config: NodeConfig): Promise<Record<string, stri
 
 export async function createNode(config: NodeConfig, init: NodeInit = {}): Promise<HashbeamNode> {
   const log = init.log ?? createLogger()
-  const wallet = await loadOrCreateWallet(init.walletPath ?? join(config.dataDir, 'wallet.json'), config.walletKind ?? 'rsa')
+  const wallet = await loadOrCreateWallet(init.walletPath ?? join(config.dataDir, 'wallet.json'), config.walletKind)
   const address = walletAddress(wallet)
   const store = init.store ?? (await openStore(config.store, { dataDir: config.dataDir, log }))
   const options = publicConfig(config)
@@ -111,7 +113,8 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
   const devices: Device[] = [
     messageDevice({ wallet }),
     metaDevice({ publicInfo: () => ({ ...(options as Message), ...settings.current(), address }), build: buildInfo(), settings }),
-    replayDevice(components),
+    replayDevice({ ...components, resolver: () => resolver }),
+    storeDevice({ store, log, operator: () => settings.operator(), open: config.storeOpen, maxBlobBytes: config.maxBlobBytes }),
     gpuInferDevice({
       engine, models, preload: config.preload ? Object.keys(models) : [],
       storedModels: { store, cacheDir: join(config.dataDir, 'models', 'from-store') },
@@ -125,7 +128,10 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
   const app = createApp({
     resolver, log, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeoutMs,
     identity: { wallet, signReplies: () => settings.signReplies() },
-    routes: (a) => mountOpenAi(a, { resolver, log, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeoutMs }),
+    routes: (a) => {
+      mountStore(a, { resolver, store, log, maxBlobBytes: config.maxBlobBytes })
+      mountOpenAi(a, { resolver, log, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeoutMs })
+    },
   })
 
   let state: 'new' | 'started' | 'stopped' = 'new'

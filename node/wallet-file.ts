@@ -15,13 +15,14 @@ import { InternalError } from '../core/errors.js'
 import { createWallet, walletFromJwk, type Wallet, type WalletKind } from './wallet.js'
 
 /**
- * Loads the wallet at `file`, or creates one of `kind` there. A file holding another kind of key
- * than asked for is an error: a node must not silently change its identity's algorithm.
+ * Loads the wallet at `file`, or creates one of `kind` there (RSA when no kind is asked for). A
+ * file holding another kind of key than explicitly asked for is an error: a node must not
+ * silently change its identity's algorithm.
  */
-export async function loadOrCreateWallet(file: string, kind: WalletKind = 'rsa'): Promise<Wallet> {
+export async function loadOrCreateWallet(file: string, kind?: WalletKind): Promise<Wallet> {
   const existing = await loadWallet(file)
   if (existing !== undefined) return expectKind(existing, kind, file)
-  const created = await createWallet(kind)
+  const created = await createWallet(kind ?? 'rsa')
   const won = await writeIfAbsent(file, JSON.stringify(created.jwk))
   return won ? created : expectKind(await loadExisting(file), kind, file)
 }
@@ -50,8 +51,8 @@ async function loadExisting(file: string): Promise<Wallet> {
   return wallet
 }
 
-function expectKind(wallet: Wallet, kind: WalletKind, file: string): Wallet {
-  if (wallet.kind === kind) return wallet
+function expectKind(wallet: Wallet, kind: WalletKind | undefined, file: string): Wallet {
+  if (kind === undefined || wallet.kind === kind) return wallet
   throw new InternalError(`wallet: ${file} holds an ${wallet.kind} key, but an ${kind} wallet was asked for`, {
     code: 'wallet-kind-mismatch',
   })

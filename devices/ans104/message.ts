@@ -9,8 +9,9 @@
  * - the data, when not empty, is the body, as bytes;
  * - precedence on a clash: data, then target/anchor, then tags (HyperBEAM's order);
  * - `commitments` holds one `ans104@1.0` commitment keyed by the item ID (sha256 of the
- *   signature) with the committer, `keyid` = `publickey:<owner>`, and `original-tags` when tag
- *   names were not already lower-case, so the exact item can be rebuilt.
+ *   signature) with the committer, `keyid` = `publickey:<owner>`, and `original-tags` (the tags
+ *   in their signed order and case, whenever there are tags), so the exact item can be rebuilt
+ *   and its signature checked again from the message alone (verify-commitment.ts).
  */
 import { InvalidRequestError, InvalidSignatureError } from '../../core/errors.js'
 import { toBase64Url } from '../../core/id.js'
@@ -40,7 +41,7 @@ export function dataItemToMessage(item: DataItem): Message {
     committed: Object.keys(message).sort(),
     signature: toBase64Url(item.signature),
   }
-  if (item.tags.some((t) => t.name !== t.name.toLowerCase())) {
+  if (item.tags.length > 0) {
     commitment['original-tags'] = Object.fromEntries(item.tags.map((t, i) => [String(i + 1), { name: t.name, value: t.value }]))
   }
   return { ...message, commitments: { [item.id]: commitment } }

@@ -16,6 +16,7 @@
  */
 import { parseDictionary, parseList, Token, type BareItem } from 'structured-headers'
 import { InvalidRequestError } from '../../core/errors.js'
+import { normalizeKey } from '../../core/message.js'
 import type { Message, Value } from '../../core/types.js'
 import { HEADER, TYPES_CODE } from './constants.js'
 
@@ -148,10 +149,13 @@ function splitOutsideQuotes(text: string): string[] {
   return [...parts, current]
 }
 
-/** ao-types keys are percent-escaped when not valid sf keys (HyperBEAM's `hb_escape`). */
+/**
+ * ao-types keys are percent-escaped when not valid sf keys (HyperBEAM's `hb_escape`); keys are
+ * case-insensitive except 43-character IDs, which keep their case (core/message.ts).
+ */
 function decodeKey(key: string): string {
   try {
-    return decodeURIComponent(key).toLowerCase()
+    return normalizeKey(decodeURIComponent(key))
   } catch {
     throw badTypes(`ao-types key "${key}" is not valid percent-encoding`)
   }

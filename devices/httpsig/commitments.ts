@@ -14,6 +14,11 @@
  *   signed, since it is part of the signature base.
  * - The other signature parameters (`created`, `expires`, `nonce`, `tag`) are kept, so the
  *   commitment says everything that was signed. `committed` lists message keys, not headers.
+ * - `signature-base` (a Hashbeam addition) is the exact text that was signed (RFC 9421 §2.5).
+ *   Clients encode typed values in different dialects (interop.md §1.4), so the header text
+ *   cannot be regenerated from the decoded message; keeping it lets `message@1.0/verify` check a
+ *   stored commitment later: the signature over the base, and every header line of the base
+ *   against the value the message holds (verify-commitment.ts).
  */
 import { sha256 } from '@noble/hashes/sha2.js'
 import type { Message } from '../../core/types.js'
@@ -33,6 +38,7 @@ export function commitmentOf(signature: VerifiedSignature): Message {
     type: signature.alg,
     committed: [...signature.committed],
     signature: toBase64Url(signature.signature),
+    'signature-base': signature.signatureBase,
   }
   if (signature.keyid !== undefined) commitment.keyid = signature.keyid
   if (signature.committer !== undefined) commitment.committer = signature.committer

@@ -8,7 +8,10 @@
  * - `commitmentsFromSignatures(result)` turns that into the message's `commitments`;
  * - `decodeTypedFields(headers)` turns the committed headers into typed message values
  *   (`ao-types`);
- * - `signRequest(wallet, req)` signs a request or reply the way aoconnect does.
+ * - `signRequest(wallet, req)` signs a request or reply the way aoconnect does;
+ * - `encodeHttpsigMessage` / `decodeHttpsigMessage`: a message ⇄ header fields plus a
+ *   deterministic multipart body (the node's default reply codec), and
+ *   `verifyHttpsigCommitment` re-checks a stored commitment against its message.
  * Lower-level pieces (signature bases, algorithms, key resolution) are exported for tests and
  * for other codecs.
  */
@@ -29,3 +32,6 @@ export { parseSignatureFields, serializeSignatureFields, type SignatureEntry } f
 export { signBytes, verifyBytes, eip191Hash, type SigningKey, type VerificationKey } from './algorithms.js'
 export { resolveAoKey, type KeyResolver, type ResolvedKey } from './keys.js'
 export { decodeBase64Any } from './encoding.js'
+export { encodeMessage as encodeHttpsigMessage, decodeMessage as decodeHttpsigMessage, isReservedReplyField } from './message-codec.js'
+export { encodeMultipart, decodeMultipart, boundaryOf, type Part } from './multipart.js'
+export { verifyHttpsigCommitment, sameValue, type CommitmentCheck } from './verify-commitment.js'

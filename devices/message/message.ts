@@ -7,8 +7,11 @@ import { idOf, unsignedIdOf } from '../../core/id.js'
 import { getKey as readKey } from '../../core/message.js'
 import type { Message, Value } from '../../core/types.js'
 
-/** Keys of a request that steer resolution rather than carry data. */
-const CONTROL_KEYS = new Set(['path', 'as-device'])
+/**
+ * Keys of a request that steer resolution rather than carry data. A request's `commitments`
+ * are its own signatures (a signed HTTP request), not something to copy into the result.
+ */
+const CONTROL_KEYS = new Set(['path', 'as-device', 'commitments'])
 
 /** `get&key=k`: the value of `k` in the base (case-insensitive); 404 when absent. */
 export function getKey(base: Message, req: Message): Value {
@@ -29,8 +32,9 @@ export function setKeys(base: Message, req: Message): Message {
     changed = true
   }
   if (!changed) throw new UnprocessableError('message: set needs at least one key to set', { code: 'nothing-to-set' })
-  // Overwriting signed content invalidates the signatures, so they go (as in HyperBEAM).
-  if ('commitments' in out && !('commitments' in req)) delete out.commitments
+  // Overwriting signed content invalidates the signatures, so they go (as in HyperBEAM);
+  // `commit` signs the new message again when a signed result is wanted.
+  delete out.commitments
   return out
 }
 

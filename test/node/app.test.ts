@@ -7,6 +7,8 @@ import { testNode } from '../helpers/node.js'
 
 let node: HashbeamNode
 const get = (path: string, init?: RequestInit) => node.app.request(path, init)
+/** Map results answer httpsig by default (as HyperBEAM); JSON is one header away. */
+const JSON_ACCEPT = { headers: { accept: 'application/json' } }
 const HASHPATH = /^[A-Za-z0-9_-]{43}\/([a-z0-9-]+|[A-Za-z0-9_-]{43})$/
 
 beforeAll(async () => {
@@ -32,16 +34,17 @@ describe('HTTP: answers', () => {
     expect(res.headers.get('ao-type')).toBe('integer')
     expect(await res.json()).toBe(41)
   })
-  it('meta info is JSON with the address and only public config', async () => {
-    const info = (await (await get('/~meta@1.0/info')).json()) as Record<string, unknown>
+  it('meta info (JSON on accept) has the address, the operator and only public config', async () => {
+    const info = (await (await get('/~meta@1.0/info', JSON_ACCEPT)).json()) as Record<string, unknown>
     expect(info.address).toBe(node.address)
+    expect(info.operator).toBe(node.address)
     expect(JSON.stringify(info)).not.toMatch(/wallet|dataDir|data-dir|\/tmp/)
     const address = await get('/~meta@1.0/info/address')
     expect(address.headers.get('content-type')).toBe('text/plain; charset=utf-8')
     expect(await address.text()).toMatch(/^[A-Za-z0-9_-]{43}$/)
   })
   it('meta build names the software', async () => {
-    expect(await (await get('/~meta@1.0/build')).json()).toMatchObject({ name: 'hashbeam', version: expect.any(String) })
+    expect(await (await get('/~meta@1.0/build', JSON_ACCEPT)).json()).toMatchObject({ name: 'hashbeam', version: expect.any(String) })
   })
   it('a JSON body adds keys; transport headers never do', async () => {
     const a = await get('/~message@1.0/set/greeting', { method: 'POST', body: JSON.stringify({ Greeting: 'hi', n: 2 }), headers: { 'content-type': 'application/json', 'user-agent': 'one' } })
@@ -84,7 +87,7 @@ describe('HTTP: verify over the ledger', () => {
   it('a 3-step path verifies by /~replay@1.0/verify; a flipped byte fails and names the step', async () => {
     const res = await get('/~message@1.0&a=1/set&b=2/set&c=3/c')
     const hashpath = res.headers.get('hashpath') ?? ''
-    const verify = async () => (await (await get(`/~replay@1.0/verify&hashpath=${encodeURIComponent(hashpath)}`)).json()) as Record<string, any>
+    const verify = async () => (await (await get(`/~replay@1.0/verify&hashpath=${encodeURIComponent(hashpath)}`, JSON_ACCEPT)).json()) as Record<string, any>
     expect(await verify()).toMatchObject({ valid: true, steps: 3 })
 
     const middle = await loadStep(node.store, (await loadStep(node.store, hashpath))?.base ?? '')

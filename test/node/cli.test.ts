@@ -41,7 +41,7 @@ describe('hashbeam serve + verify on LMDB', () => {
     const again = await fetch(`${server.url}/~message@1.0&a=1/set&b=2/set&c=3/c`)
     expect([again.headers.get('hashpath'), again.headers.get('ao-cache')]).toEqual([hashpaths[0], 'hit'])
     expect(await (await fetch(`${server.url}/~calc@1.0/add&a+integer=2&b+integer=3`)).text()).toBe('5')
-    const verify = await fetch(`${server.url}/~replay@1.0/verify&hashpath=${encodeURIComponent(hashpaths[0] ?? '')}`)
+    const verify = await fetch(`${server.url}/~replay@1.0/verify&hashpath=${encodeURIComponent(hashpaths[0] ?? '')}`, { headers: { accept: 'application/json' } })
     expect(await verify.json()).toMatchObject({ valid: true })
     expect(await server.stop('SIGINT')).toBe(0)
   })

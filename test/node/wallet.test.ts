@@ -127,6 +127,8 @@ describe('wallet file', () => {
     const file = path.join(dir, 'ed.json')
     await loadOrCreateWallet(file, 'ed25519')
     await expect(loadOrCreateWallet(file, 'rsa')).rejects.toMatchObject({ code: 'wallet-kind-mismatch' })
+    // Without an explicit kind (no --wallet-kind), an existing key of either kind is the identity.
+    expect((await loadOrCreateWallet(file)).kind).toBe('ed25519')
     const corrupt = path.join(dir, 'corrupt.json')
     await writeFile(corrupt, '{"kty": "RSA", ')
     await expect(loadOrCreateWallet(corrupt, 'rsa')).rejects.toMatchObject({ code: 'invalid-wallet' })

@@ -101,6 +101,7 @@ describe('aoconnect httpsig requests signed with an RSA wallet (createSigner)', 
       [id]: {
         'commitment-device': 'httpsig@1.0', type: 'rsa-pss-sha512', keyid: wallet.jwk.n, committer: walletAddress(wallet),
         committed: ['signing-format', 'x-test'], signature: Buffer.from(raw).toString('base64url'),
+        'signature-base': result.signatures[0]!.signatureBase,
       },
     })
   })

@@ -35,7 +35,7 @@ describe('commitments', () => {
       [id]: {
         'commitment-device': 'httpsig@1.0', type: 'ed25519', keyid: wallet.jwk.x, committer: walletAddress(wallet),
         committed: ['x-a'], signature: Buffer.from(signed.signature).toString('base64url'),
-        created: 1700000000, nonce: 'n-1', tag: 'hashpath-x',
+        created: 1700000000, nonce: 'n-1', tag: 'hashpath-x', 'signature-base': signed.signatureBase,
       },
     })
   })

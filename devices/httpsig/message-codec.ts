@@ -1,0 +1,229 @@
+/**
+ * @module
+ * `httpsig@1.0` as a message codec (HyperBEAM's `dev_codec_httpsig_conv`, our dialect): a
+ * message ⇄ HTTP header fields plus, when needed, a deterministic `multipart/form-data` body.
+ *
+ * At each level of the message (the top level, then each nested message):
+ * - a short printable text value whose key is a plain header name becomes a field;
+ * - integers, floats, booleans and null become fields too, their type in that level's
+ *   `ao-types` (`n="integer"`, `ok="atom"`); `""`, `[]` and `{}` are only a type
+ *   (`empty-binary`, `empty-list`, `empty-message`);
+ * - a list of such scalars is a field holding an sf-list of strings, non-text members written
+ *   `"(ao-type-integer) 1"` as HyperBEAM does, typed `list`;
+ * - everything else is a part named by its key path (`a/b`, each key percent-encoded): a
+ *   nested message is a part whose fields are its keys (and so on down); a long, non-ASCII or
+ *   oddly named scalar is a part whose body is the value; bytes are parts typed `binary`
+ *   (Hashbeam tells text from bytes, HyperBEAM reads both as binaries); a list that cannot be
+ *   a field is a message of its members keyed 1, 2, … typed `list`.
+ * Field names that mean something to HTTP clients (`content-*`, `set-cookie`, `location`,
+ * `cache-control`, …) are never produced from keys, whatever a message holds: such keys travel
+ * as parts. Decoding reverses every rule, so `decode(encode(m))` has the ID of `m`.
+ */
+import { serializeList, type Item } from 'structured-headers'
+import { InvalidRequestError } from '../../core/errors.js'
+import type { Message, Value } from '../../core/types.js'
+import { isMessage } from '../../core/message.js'
+import { decodeTypedValue, parseAoTypes } from './ao-types.js'
+import { contentDigestField } from './content-digest.js'
+import { HEADER } from './constants.js'
+import { utf8 } from './encoding.js'
+import { boundaryOf, decodeMultipart, encodeMultipart, type Part } from './multipart.js'
+
+/** Largest value written as a field (HyperBEAM's MAX_HEADER_LENGTH). */
+export const MAX_FIELD_BYTES = 4096
+/** Top-level fields stop here; later keys become parts (clients cap header blocks at ~16 KiB). */
+export const MAX_HEADER_BLOCK_BYTES = 8192
+
+const REPLY_FIELDS = new Set([
+  'ao-types', 'codec-device', 'hashpath', 'ao-id', 'ao-cache', 'ao-type', 'x-request-id', 'signature', 'signature-input',
+  'set-cookie', 'set-cookie2', 'location', 'refresh', 'link', 'www-authenticate', 'proxy-authenticate', 'cache-control',
+  'expires', 'pragma', 'age', 'etag', 'last-modified', 'vary', 'date', 'server', 'connection', 'keep-alive',
+  'transfer-encoding', 'te', 'trailer', 'upgrade', 'via', 'warning', 'allow', 'retry-after', 'accept-ranges', 'alt-svc',
+  'clear-site-data', 'strict-transport-security', 'permissions-policy', 'referrer-policy', 'x-frame-options',
+  'x-content-type-options', 'x-xss-protection', 'server-timing', 'timing-allow-origin', 'host', 'status',
+])
+const REPLY_PREFIXES = ['content-', 'access-control-', 'cross-origin-', 'sec-', 'proxy-', 'hashbeam-', 'x-forwarded-']
+
+/** Header fields of a reply that never carry a message key (transport and security fields). */
+export const isReservedReplyField = (name: string): boolean =>
+  REPLY_FIELDS.has(name) || REPLY_PREFIXES.some((p) => name.startsWith(p))
+const isPartField = (name: string): boolean => name === 'content-disposition' || name === HEADER.aoTypes || name === 'content-type'
+
+const FIELD_NAME = /^[a-z0-9][a-z0-9_.-]*$/
+const PRINTABLE = /^[\x20-\x7e]*$/
+const INLINE_TYPE = /^\(ao-type-/
+const fits = (text: string) => text.length <= MAX_FIELD_BYTES && PRINTABLE.test(text) && text.trim() === text
+
+interface Level {
+  fields: Array<[string, string]>
+  types: Array<[string, string]>
+  parts: Part[]
+}
+
+/** Encodes a message: header fields (sorted) and, when any key needs one, a multipart body. */
+export function encodeMessage(message: Message): { fields: Array<[string, string]>; body: Uint8Array } {
+  const level = encodeLevel(message, [], true)
+  const fields = [...level.fields]
+  if (level.types.length > 0) fields.push([HEADER.aoTypes, serializeTypes(level.types)])
+  if (level.parts.length === 0) return { fields: fields.sort(byName), body: new Uint8Array() }
+  const { body, boundary } = encodeMultipart(level.parts)
+  fields.push(['content-type', `multipart/form-data; boundary="${boundary}"`], [HEADER.contentDigest, contentDigestField(body)])
+  return { fields: fields.sort(byName), body }
+}
+
+const byName = (a: readonly [string, string], b: readonly [string, string]) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)
+
+function encodeLevel(message: Message, path: string[], top: boolean): Level {
+  const level: Level = { fields: [], types: [], parts: [] }
+  let budget = MAX_HEADER_BLOCK_BYTES
+  const fieldOk = (key: string, text: string) =>
+    FIELD_NAME.test(key) && !(top ? isReservedReplyField(key) : isPartField(key)) && fits(text) && (!top || budget - key.length - text.length - 4 >= 0)
+  const addField = (key: string, text: string) => {
+    level.fields.push([key, text])
+    budget -= key.length + text.length + 4
+  }
+  const scalarPart = (key: string, bytes: Uint8Array) => level.parts.push({ name: partName([...path, key]), fields: [], body: bytes })
+  for (const key of Object.keys(message).sort()) {
+    const value = message[key]
+    if (value === undefined || key.startsWith('priv')) continue
+    const type = typeOf(value)
+    if (type !== undefined) level.types.push([key, type])
+    if (type?.startsWith('empty-')) continue
+    if (value instanceof Uint8Array) scalarPart(key, value)
+    else if (Array.isArray(value)) {
+      const text = listField(value)
+      if (text !== undefined && fieldOk(key, text)) addField(key, text)
+      else level.parts.push(...mapParts(Object.fromEntries(value.map((v, i) => [String(i + 1), v])), [...path, key]))
+    } else if (isMessage(value)) level.parts.push(...mapParts(value, [...path, key]))
+    else {
+      const text = scalarText(value)
+      if (fieldOk(key, text)) addField(key, text)
+      else scalarPart(key, utf8(text))
+    }
+  }
+  return level
+}
+
+function mapParts(message: Message, path: string[]): Part[] {
+  const inner = encodeLevel(message, path, false)
+  const fields = [...inner.fields]
+  if (inner.types.length > 0) fields.push([HEADER.aoTypes, serializeTypes(inner.types)])
+  return [{ name: partName(path), fields: fields.sort(byName), body: new Uint8Array() }, ...inner.parts]
+}
+
+function typeOf(value: Value): string | undefined {
+  if (value === '') return 'empty-binary'
+  if (value instanceof Uint8Array) return 'binary'
+  if (Array.isArray(value)) return value.length === 0 ? 'empty-list' : 'list'
+  if (isMessage(value)) return Object.keys(value).length === 0 ? 'empty-message' : undefined
+  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'float'
+  if (typeof value === 'boolean' || value === null) return 'atom'
+  return undefined
+}
+
+const scalarText = (value: Value): string => (value === null ? 'null' : String(value))
+
+/** A list as one field, or undefined when a member cannot be an sf-string. */
+function listField(list: readonly Value[]): string | undefined {
+  const items: Item[] = []
+  for (const member of list) {
+    if (typeof member === 'string') {
+      if (!PRINTABLE.test(member) || INLINE_TYPE.test(member)) return undefined
+      items.push([member, new Map()])
+    } else if (typeof member === 'number' || typeof member === 'boolean' || member === null) {
+      items.push([`(ao-type-${typeOf(member)}) ${scalarText(member)}`, new Map()])
+    } else return undefined
+  }
+  return serializeList(items)
+}
+
+/** `ao-types` as an sf-dictionary of strings; keys that are not sf-keys are percent-escaped. */
+function serializeTypes(types: ReadonlyArray<readonly [string, string]>): string {
+  const escape = (key: string) => (/^[a-z*][a-z0-9_.*-]*$/.test(key) ? key : [...utf8(key)].map((b) => `%${b.toString(16).padStart(2, '0')}`).join(''))
+  return types.map(([k, t]) => `${escape(k)}="${t}"`).join(', ')
+}
+
+const partName = (path: readonly string[]) => path.map(encodeURIComponent).join('/')
+const badPart = (message: string) => new InvalidRequestError(`multipart: ${message}`, { code: 'invalid-multipart' })
+
+function decodePartKey(piece: string): string {
+  try {
+    return decodeURIComponent(piece)
+  } catch {
+    throw badPart(`part name piece "${piece.slice(0, 40)}" is not percent-encoding`)
+  }
+}
+
+/** Decodes fields and body produced by `encodeMessage` (or any client using the same rules). */
+export function decodeMessage(fields: Iterable<readonly [string, string]>, body: Uint8Array = new Uint8Array()): Message {
+  const own = new Map<string, string>()
+  let contentType = ''
+  for (const [raw, value] of fields) {
+    const name = raw.toLowerCase()
+    if (name === 'content-type') contentType = value
+    if (name === HEADER.aoTypes || !isReservedReplyField(name)) own.set(name, value)
+  }
+  const root = decodeLevel(own)
+  const boundary = boundaryOf(contentType)
+  if (boundary !== undefined && body.length > 0) {
+    const parts = decodeMultipart(body, boundary).map((p) => ({ ...p, path: p.name.split('/').map(decodePartKey) }))
+    parts.sort((a, b) => a.path.length - b.path.length)
+    for (const part of parts) placePart(root, part.path, part)
+  }
+  return finishLists(root.message, root.types) as Message
+}
+
+interface Decoded {
+  message: Message
+  types: Map<string, string>
+}
+
+function decodeLevel(fields: Map<string, string>): Decoded {
+  const typesField = fields.get(HEADER.aoTypes)
+  const types = typesField === undefined ? new Map<string, string>() : parseAoTypes(typesField)
+  const message: Message = {}
+  for (const [name, raw] of fields) {
+    if (name === HEADER.aoTypes) continue
+    const type = types.get(name)
+    message[name] = type === undefined ? raw : decodeTypedValue(type, raw, name)
+  }
+  for (const [key, type] of types) if (type.startsWith('empty-')) message[key] = decodeTypedValue(type, '', key)
+  return { message, types }
+}
+
+/** Level tracking for nested parts: each decoded message keeps its own types for list fix-up. */
+const levels = new WeakMap<Message, Map<string, string>>()
+
+function placePart(root: Decoded, path: string[], part: Part): void {
+  let parent = root.message
+  let parentTypes = root.types
+  for (const key of path.slice(0, -1)) {
+    const next = parent[key]
+    if (!isMessage(next)) throw badPart(`part "${path.join('/')}" has no parent message`)
+    parent = next
+    parentTypes = levels.get(next) ?? new Map()
+  }
+  const key = path[path.length - 1]!
+  const type = parentTypes.get(key)
+  if (type === 'binary') parent[key] = new Uint8Array(part.body)
+  else if (part.body.length > 0) {
+    const text = new TextDecoder().decode(part.body)
+    parent[key] = type === undefined ? text : decodeTypedValue(type, text, key)
+  } else {
+    const inner = decodeLevel(new Map(part.fields.filter(([n]) => !isPartField(n) || n === HEADER.aoTypes)))
+    levels.set(inner.message, inner.types)
+    parent[key] = inner.message
+  }
+}
+
+/** Messages typed `list` (numbered members) become arrays, depth first. */
+function finishLists(value: Value, types: Map<string, string>): Value {
+  if (!isMessage(value)) return value
+  for (const [key, member] of Object.entries(value)) {
+    const inner = isMessage(member) ? finishLists(member, levels.get(member) ?? new Map()) : member
+    value[key] = types.get(key) === 'list' && isMessage(inner)
+      ? Object.keys(inner).sort((a, b) => Number(a) - Number(b)).map((k) => inner[k]!)
+      : inner
+  }
+  return value
+}

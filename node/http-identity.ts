@@ -1,0 +1,139 @@
+/**
+ * @module
+ * Who is asking: an incoming request's signatures, verified before anything is resolved, and
+ * what the request then contributes to the messages of its chain.
+ *
+ * - **Unsigned** requests: query keys, non-transport headers (typed by an `ao-types` header
+ *   when there is one) and body keys, as before.
+ * - **httpsig** (RFC 9421 `Signature`/`Signature-Input`): every signature must verify (else a
+ *   400 with the signature's own code). Only what is signed stays (HyperBEAM's
+ *   `with_only_committed`): the covered headers, typed by `ao-types` only if that is covered
+ *   too, and the body under its key (`inline-body-key`, else `body`) only if `content-digest`
+ *   is covered. Unsigned headers and an unsigned body are dropped.
+ * - **ANS-104** (`content-type: application/ans104`, or `codec-device: ans104@1.0`): the body
+ *   is a data item; it must verify; its tags, target, anchor and data are the keys (routing
+ *   hints such as `accept-codec` are tags); HTTP headers add nothing.
+ *
+ * The path and the query string are never signed by AO clients; they still route the request
+ * and add keys, as in HyperBEAM, but they may not contradict a signed key (400
+ * `committed-key-conflict`). The signatures become `commitments` on every message of the chain
+ * (the base and each step request), next to the keys they cover: a signed request therefore
+ * has other message IDs and another hashpath than the same request unsigned (DESIGN §2), and
+ * every stored step request can be re-verified on its own (`message@1.0/verify`).
+ */
+import { InvalidRequestError, InvalidSignatureError } from '../core/errors.js'
+import { normalizeKey } from '../core/message.js'
+import { isSubPath } from '../core/path.js'
+import { addExtraKey, parseQuery, type ExtraKeys, type KeySet, type RequestPlan } from '../core/request.js'
+import type { Message, Value } from '../core/types.js'
+import { ANS104_CONTENT_TYPE, ANS104_DEVICE, dataItemToMessage, parseDataItem } from '../devices/ans104/index.js'
+import {
+  checkContentDigest, commitmentsFromSignatures, decodeTypedFields, decodeTypedValue, parseAoTypes, verifyRequestSignatures,
+} from '../devices/httpsig/index.js'
+import { DEFAULT_BODY_KEY, HEADER } from '../devices/httpsig/constants.js'
+import { sameValue } from '../devices/httpsig/verify-commitment.js'
+import { bodyKeys, isTransportHeader } from './http-request.js'
+
+/** What an HTTP request contributes to its chain. */
+export interface IncomingKeys {
+  readonly extra: ExtraKeys
+  /** The verified commitments (absent for an unsigned request). */
+  readonly commitments?: Message
+  /** Signed keys and their values (empty for an unsigned request). */
+  readonly committed: Readonly<Record<string, Value>>
+  /** How the request was signed. */
+  readonly signing: 'none' | 'httpsig' | 'ans104'
+}
+
+type MutableExtra = { global: KeySet; scoped: Map<number, KeySet> }
+
+/** Verifies the request and collects its keys. Throws 400 on a bad signature or data item. */
+export function incomingKeys(request: { method: string; url: string; headers: Headers }, body: Uint8Array): IncomingKeys {
+  const { headers } = request
+  const queryAt = request.url.indexOf('?')
+  const extra = parseQuery(queryAt === -1 ? '' : request.url.slice(queryAt + 1).replace(/#.*$/, '')) as MutableExtra
+  const contentType = (headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
+  const signed = headers.has(HEADER.signature) || headers.has(HEADER.signatureInput)
+  if (contentType === ANS104_CONTENT_TYPE || headers.get('codec-device')?.trim().toLowerCase() === ANS104_DEVICE) {
+    if (signed) {
+      throw new InvalidSignatureError('request: a data item request cannot also carry httpsig signatures', { code: 'mixed-signing-formats' })
+    }
+    const { commitments, ...keys } = dataItemToMessage(parseDataItem(body))
+    addSigned(extra, keys)
+    return { extra, commitments: commitments as Message, committed: keys, signing: 'ans104' }
+  }
+  if (!signed) {
+    // No signature to check, but a body that contradicts its own digest is still corrupt.
+    const digest = headers.get(HEADER.contentDigest)
+    if (digest !== null) checkContentDigest(digest, body)
+    addUnsignedHeaders(extra, headers)
+    for (const [key, value] of Object.entries(bodyKeys(headers.get('content-type') ?? '', body))) addExtraKey(extra, key, value as Value)
+    return { extra, committed: {}, signing: 'none' }
+  }
+  const fields: Record<string, string> = {}
+  headers.forEach((value, name) => { fields[name] = value })
+  const verified = verifyRequestSignatures({ method: request.method, url: request.url, headers: fields, body })
+  const covered = new Set(verified.signatures.flatMap((s) => s.covered))
+  const signedFields: Record<string, string> = {}
+  for (const name of covered) {
+    if (name.startsWith('@') || name === HEADER.contentDigest || name === HEADER.signature || name === HEADER.signatureInput) continue
+    signedFields[name] = fields[name] ?? ''
+  }
+  const committed = decodeTypedFields(signedFields)
+  if (covered.has(HEADER.contentDigest) && body.length > 0) {
+    const bodyKey = signedFields[HEADER.inlineBodyKey]?.trim().toLowerCase() || DEFAULT_BODY_KEY
+    committed[bodyKey] = contentType.startsWith('text/') ? Buffer.from(body).toString('utf8') : body
+  }
+  addSigned(extra, committed)
+  return { extra, commitments: commitmentsFromSignatures(verified), committed, signing: 'httpsig' }
+}
+
+/**
+ * Signed keys keep their names as signed: no `N.` scoping, no `+type` suffixes and no path
+ * character rules (they never pass through a path).
+ */
+function addSigned(extra: MutableExtra, keys: Message): void {
+  for (const [name, value] of Object.entries(keys)) {
+    const key = normalizeKey(name)
+    if (key === 'path' || key === 'as-device') {
+      throw new InvalidRequestError(`request: "${key}" can only be set by the path`, { code: 'reserved-key' })
+    }
+    extra.global[key] = value
+  }
+}
+
+function addUnsignedHeaders(extra: MutableExtra, headers: Headers): void {
+  const typesField = headers.get(HEADER.aoTypes)
+  const types = typesField === null ? new Map<string, string>() : parseAoTypes(typesField)
+  headers.forEach((value, name) => {
+    if (isTransportHeader(name)) return
+    const type = types.get(name)
+    addExtraKey(extra, name, type === undefined ? value : decodeTypedValue(type, value, name))
+  })
+  for (const [key, type] of types) {
+    if (type.startsWith('empty-') && !headers.has(key) && !isTransportHeader(key)) addExtraKey(extra, key, decodeTypedValue(type, '', key))
+  }
+}
+
+/**
+ * Puts the request's commitments on every message of the plan, after checking that each of
+ * those messages holds exactly the signed values (a path or query key may not replace one).
+ */
+export function attachCommitments(plan: RequestPlan, incoming: IncomingKeys): RequestPlan {
+  const { commitments } = incoming
+  if (commitments === undefined || Object.keys(commitments).length === 0) return plan
+  const attach = (keys: KeySet): KeySet => {
+    if ('commitments' in keys) throw conflict('commitments')
+    for (const [key, value] of Object.entries(incoming.committed)) {
+      const own = keys[key]
+      if (own === undefined || isSubPath(own) || !sameValue(own as Value, value)) throw conflict(key)
+    }
+    return { ...keys, commitments }
+  }
+  return { base: { ...plan.base, keys: attach(plan.base.keys) }, steps: plan.steps.map((s) => ({ ...s, keys: attach(s.keys) })) }
+}
+
+const conflict = (key: string) =>
+  new InvalidRequestError(`request: "${key}" is signed, and the path or query may not set it to something else`, {
+    code: 'committed-key-conflict', detail: { key },
+  })

@@ -1,0 +1,96 @@
+/**
+ * @module
+ * Transport choices a request makes, and the reply codec they select.
+ *
+ * `stream`, `accept-codec`, `require-codec` and `accept-bundle` say how to answer, not what to
+ * compute, so when they arrive as unsigned keys (query, path `&k=v`) they are taken out of the
+ * plan before hashing: the answer has the same hashpath whichever form was asked for. A signed
+ * key stays (the signature covers it; an ANS-104 client puts its routing hints in tags), but it
+ * is read all the same.
+ *
+ * Codec choice, as HyperBEAM's `accept_to_codec`: `require-codec` > `accept-codec` > `accept`
+ * (`application/json`, `application/cbor`, `multipart/form-data`, by q-value) > the default,
+ * `httpsig@1.0`. Each of the first two is read from the header, else from the request's keys.
+ * Codec names: `httpsig@1.0`, `json@1.0`, `cbor@1.0`, or a MIME type `application/<name>`
+ * (HyperBEAM's spelling). An unknown explicit codec is a 406 `unsupported-codec`.
+ */
+import { AoError } from '../core/errors.js'
+import type { KeySet, RequestPlan } from '../core/request.js'
+
+export type ReplyCodec = 'httpsig@1.0' | 'json@1.0' | 'cbor@1.0'
+export const DEFAULT_REPLY_CODEC: ReplyCodec = 'httpsig@1.0'
+
+const TRANSPORT_KEYS = ['stream', 'accept-codec', 'require-codec', 'accept-bundle'] as const
+type TransportKey = (typeof TRANSPORT_KEYS)[number]
+export type TransportKeys = Partial<Record<TransportKey, string | boolean>>
+
+/**
+ * Removes unsigned transport keys from every message of a plan and returns their values (the
+ * global value wins over a segment's own). `committed` keys are read but stay in the plan.
+ */
+export function takeTransportKeys(
+  plan: RequestPlan, global: KeySet, committed: Readonly<Record<string, unknown>>,
+): { plan: RequestPlan; keys: TransportKeys } {
+  const keys: TransportKeys = {}
+  const read = (from: KeySet) => {
+    for (const key of TRANSPORT_KEYS) {
+      const value = from[key]
+      if (keys[key] === undefined && (typeof value === 'string' || typeof value === 'boolean')) keys[key] = value
+    }
+  }
+  read(global)
+  const strip = (from: KeySet): KeySet => {
+    read(from)
+    if (!TRANSPORT_KEYS.some((k) => k in from && !(k in committed))) return from
+    const out = { ...from }
+    for (const key of TRANSPORT_KEYS) if (!(key in committed)) delete out[key]
+    return out
+  }
+  return {
+    plan: { base: { ...plan.base, keys: strip(plan.base.keys) }, steps: plan.steps.map((s) => ({ ...s, keys: strip(s.keys) })) },
+    keys,
+  }
+}
+
+/** True when the request asked for a Server-Sent Events stream. */
+export const wantsStream = (keys: TransportKeys, accept: string): boolean =>
+  keys.stream === true || keys.stream === 'true' || keys.stream === '1' || accept.includes('text/event-stream')
+
+const ALIASES: Readonly<Record<string, ReplyCodec>> = {
+  'httpsig@1.0': 'httpsig@1.0', httpsig: 'httpsig@1.0', 'application/httpsig': 'httpsig@1.0', 'multipart/form-data': 'httpsig@1.0',
+  'json@1.0': 'json@1.0', json: 'json@1.0', 'application/json': 'json@1.0',
+  'cbor@1.0': 'cbor@1.0', cbor: 'cbor@1.0', 'application/cbor': 'cbor@1.0',
+}
+
+function codecNamed(name: string, header: string): ReplyCodec {
+  const codec = ALIASES[name.trim().toLowerCase()]
+  if (codec === undefined) {
+    throw new AoError(406, 'unsupported-codec', `reply: ${header} "${name.slice(0, 60)}" is not a codec this node writes (httpsig@1.0, json@1.0, cbor@1.0)`, {
+      detail: { codec: name.slice(0, 60) },
+    })
+  }
+  return codec
+}
+
+/** The codec for a map result. */
+export function chooseCodec(headers: Headers, keys: TransportKeys): ReplyCodec {
+  const explicit = (name: 'require-codec' | 'accept-codec') => {
+    const value = headers.get(name) ?? keys[name]
+    return typeof value === 'string' && value.trim() !== '' ? codecNamed(value, name) : undefined
+  }
+  return explicit('require-codec') ?? explicit('accept-codec') ?? fromAccept(headers.get('accept') ?? '') ?? DEFAULT_REPLY_CODEC
+}
+
+/** The best supported media range of an Accept header, by q-value then order; wildcards defer. */
+function fromAccept(accept: string): ReplyCodec | undefined {
+  let best: { codec: ReplyCodec; q: number } | undefined
+  for (const range of accept.split(',')) {
+    const [type = '', ...params] = range.split(';').map((p) => p.trim().toLowerCase())
+    const codec = ALIASES[type]
+    if (codec === undefined) continue
+    const qParam = params.find((p) => p.startsWith('q='))
+    const q = qParam === undefined ? 1 : Number(qParam.slice(2))
+    if (Number.isFinite(q) && q > 0 && (best === undefined || q > best.q)) best = { codec, q }
+  }
+  return best?.codec
+}
