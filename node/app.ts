@@ -22,7 +22,9 @@ import type { Logger, ResolveResult, StreamSink } from '../core/types.js'
 import { attachCommitments, incomingKeys } from './http-identity.js'
 import { parseCacheControl, readBody } from './http-request.js'
 import { errorResponse, resultResponse } from './http-response.js'
+import { eventStreamResponse, linkAbort } from './http-stream.js'
 import { chooseCodec, takeTransportKeys, wantsStream } from './negotiate.js'
+import { wantsReceipt, type Receipts } from './receipts.js'
 import type { Wallet } from './wallet.js'
 import { toJson } from './json.js'
 
@@ -39,62 +41,29 @@ export interface AppInit {
    * says so, or when the request carries RFC 9421's `accept-signature`.
    */
   readonly identity?: { readonly wallet: Wallet; signReplies(): boolean }
+  /** Inference receipts (`attest=true`, or always when configured). */
+  readonly receipts?: Receipts
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5 * 60_000
 
-/**
- * An AbortSignal that fires when the client goes away or the time limit passes. Built by hand:
- * `AbortSignal.any` costs ~130 µs per request on Node 20, more than resolving a cached step.
- */
-function linkAbort(client: AbortSignal, timeoutMs: number, cleanups: Array<() => void>): AbortSignal {
-  const controller = new AbortController()
-  const onAbort = () => controller.abort(client.reason)
-  client.addEventListener('abort', onAbort, { once: true })
-  const timer = setTimeout(() => controller.abort(new Error(`request timed out after ${timeoutMs} ms`)), timeoutMs)
-  timer.unref()
-  cleanups.push(() => {
-    clearTimeout(timer)
-    client.removeEventListener('abort', onAbort)
-  })
-  return controller.signal
-}
-
 /** Server-Sent Events around one resolution: device events as they come, then `result`. */
 function sseResponse(
-  run: (sink: StreamSink, signal: AbortSignal) => Promise<ResolveResult>, requestId: string, parent: AbortSignal, log: Logger, onDone: () => void,
+  run: (sink: StreamSink, signal: AbortSignal) => Promise<ResolveResult>,
+  finish: (result: ResolveResult) => Promise<Record<string, unknown>>,
+  requestId: string, parent: AbortSignal, log: Logger, onDone: () => void,
 ): Response {
-  const encoder = new TextEncoder()
-  const abort = new AbortController()
-  parent.addEventListener('abort', () => abort.abort(parent.reason), { once: true })
-  let open = true
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      const send = (event: string, data: unknown) => {
-        if (!open) return
-        controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`))
-      }
-      run({ write: send }, abort.signal).then(
-        (result) => send('result', { hashpath: result.hashpath, id: result.id, cached: result.cached, value: toJson(result.value), meta: Object.fromEntries(result.meta) }),
-        (err) => {
-          if (!isAoError(err)) log.error({ err, requestId }, 'stream failed')
-          else log.info({ requestId, status: err.status, code: err.code }, 'stream ended with an error')
-          send('error', isAoError(err) ? { ...err.toJSON(), 'request-id': requestId } : { status: 500, code: 'internal', 'request-id': requestId })
-        },
-      ).finally(() => {
-        if (open) controller.close()
-        open = false
-        onDone()
-      })
-    },
-    cancel(reason) {
-      open = false
-      abort.abort(reason)
-    },
-  })
-  return new Response(body, {
-    headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-request-id': requestId },
-  })
+  return eventStreamResponse(async (send, signal) => {
+    const emit = (event: string, data: unknown) => send(JSON.stringify(data), event)
+    try {
+      const result = await run({ write: emit }, signal)
+      emit('result', { hashpath: result.hashpath, id: result.id, cached: result.cached, value: toJson(result.value), meta: Object.fromEntries(result.meta), ...(await finish(result)) })
+    } catch (err) {
+      if (!isAoError(err)) log.error({ err, requestId }, 'stream failed')
+      else log.info({ requestId, status: err.status, code: err.code }, 'stream ended with an error')
+      emit('error', isAoError(err) ? { ...err.toJSON(), 'request-id': requestId } : { status: 500, code: 'internal', 'request-id': requestId })
+    }
+  }, parent, { 'x-request-id': requestId }, onDone)
 }
 
 export function createApp(init: AppInit): Hono {
@@ -127,15 +96,23 @@ export function createApp(init: AppInit): Hono {
       const opts: ResolveOptions = {
         cache: parseCacheControl(raw.headers.get('cache-control') ?? undefined), log: reqLog, signal, method: raw.method,
       }
+      const receiptFor = async (result: ResolveResult) => init.receipts?.issue(result, wantsReceipt(taken.keys))
       if (wantsStream(taken.keys, accept)) {
         // The stream outlives this handler: its abort wiring is released when the stream ends.
         const release = cleanups.splice(0)
-        return sseResponse((stream, s) => resolver.run(plan, { ...opts, stream, signal: s }), requestId, signal, reqLog, () => release.forEach((f) => f()))
+        const finish = async (result: ResolveResult) => {
+          const receipt = await receiptFor(result)
+          return receipt === undefined ? {} : { receipt }
+        }
+        return sseResponse((stream, s) => resolver.run(plan, { ...opts, stream, signal: s }), finish, requestId, signal, reqLog, () => release.forEach((f) => f()))
       }
       const result = await resolver.run(plan, opts)
+      const receipt = await receiptFor(result)
       reqLog.info({ path: url.pathname, status: 200, hashpath: result.hashpath, cached: result.cached, ms: Math.round(performance.now() - started) }, 'request')
       const sign = init.identity !== undefined && (init.identity.signReplies() || raw.headers.has('accept-signature'))
-      return resultResponse(result, { codec, signer: sign ? init.identity?.wallet : undefined }, requestId)
+      const response = resultResponse(result, { codec, signer: sign ? init.identity?.wallet : undefined }, requestId)
+      if (receipt !== undefined) response.headers.set('ao-receipt', receipt)
+      return response
     } catch (err) {
       const status = isAoError(err) ? err.status : 500
       if (status >= 500 && (!isAoError(err) || err.code === 'internal')) reqLog.error({ err, path: url.pathname }, 'request failed')

@@ -20,6 +20,9 @@ import { buildInfo, createNode, type HashbeamNode } from './index.js'
 import { createReadStream } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { replayHashpath } from '../core/replay.js'
+import { packageRoot } from './package-root.js'
+import { measureCommand } from '../devices/attest/index.js'
+import { createEngine } from '../devices/gpu-infer/engine.js'
 import { exportChain, importChain } from '../devices/replay/car.js'
 import { createLogger } from './log.js'
 import { closeOnSignals, listen } from './server.js'
@@ -33,6 +36,7 @@ commands:
   replay <hashpath>     re-execute every step with this node's devices and compare result IDs
   export <hashpath> --out FILE.car    write the chain as a CAR file
   import FILE.car       check every block of a CAR against its hash, store the chain, verify it
+  measure [--json]      the software measurement attest@1.0 reports, with its parts
   model gen             write a generated GGUF model: --size tiny|medium --out FILE [--seed N] [--no-chat-template]
   keygen                create a wallet: [--out FILE] [--kind rsa|ed25519]; prints its address
   help                  this text
@@ -64,6 +68,10 @@ inference options (gpu-infer@1.0):
   --max-queue N         requests waiting per model before 503 (default 8)
   --max-tokens-cap N    largest max-tokens a request may ask for (default 2048)
   --no-demo-model       do not generate the demo model when no model is configured
+
+attestation options (attest@1.0):
+  --receipts MODE       on-request (default: with attest=true) | always — signed inference receipts
+  --trusted-measurement HEX   a software measurement verify trusts (repeatable)
 `
 
 const COMMON = {
@@ -93,6 +101,8 @@ const SERVE = {
   'max-queue': { type: 'string' },
   'max-tokens-cap': { type: 'string' },
   'no-demo-model': { type: 'boolean' },
+  receipts: { type: 'string' },
+  'trusted-measurement': { type: 'string', multiple: true },
 } as const satisfies ParseArgsConfig['options']
 
 class UsageError extends Error {}
@@ -123,6 +133,8 @@ export function configFrom(values: Values, env: NodeJS.ProcessEnv = process.env)
     maxQueue: int('max-queue') ?? base.maxQueue,
     maxTokensCap: int('max-tokens-cap') ?? base.maxTokensCap,
     demoModel: values['no-demo-model'] !== true && base.demoModel,
+    receipts: receiptsMode(str('receipts') ?? base.receipts),
+    trustedMeasurements: [...base.trustedMeasurements, ...((values['trusted-measurement'] as string[] | undefined) ?? [])],
     operator: str('operator') ?? base.operator,
     maxBlobBytes: int('max-blob-bytes') ?? base.maxBlobBytes,
     storeOpen: values['store-open'] === true || base.storeOpen,
@@ -270,7 +282,27 @@ async function importCommand(args: string[]): Promise<number> {
   }
 }
 
+function receiptsMode(text: string): NodeConfig['receipts'] {
+  if (text === 'always' || text === 'on-request') return text
+  throw new UsageError('--receipts is on-request or always')
+}
+
+/** `hashbeam measure [--json]`: the software measurement attest@1.0 reports, with its parts. */
+async function measureCommandMain(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { ...SERVE, json: { type: 'boolean' } } })
+  const config = configFrom(values)
+  const engine = createEngine({ gpu: config.gpu, threads: config.threads, batchSize: config.batchSize, contextSize: config.contextSize,
+    flashAttention: config.flashAttention, maxQueue: 1, log: createLogger({ fd: 2, level: 'warn' }) })
+  try {
+    process.stdout.write(`${await measureCommand({ root: packageRoot(), llamaCpp: await engine.init(), json: values.json === true })}\n`)
+    return 0
+  } finally {
+    await engine.close()
+  }
+}
+
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  measure: measureCommandMain,
   serve: serveCommand,
   verify: verifyCommand,
   replay: replayCommand,

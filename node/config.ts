@@ -39,6 +39,10 @@ export interface NodeConfig {
   readonly maxTokensCap: number
   /** Per-request time limit (ms); generation is cancelled past it. */
   readonly requestTimeoutMs: number
+  /** Inference receipts: on request (`attest=true`) or on every inference answer. */
+  readonly receipts: 'on-request' | 'always'
+  /** Software measurements (hex) that attest@1.0 `verify` trusts. */
+  readonly trustedMeasurements: readonly string[]
   /** The address allowed to change settings over HTTP (default: the node's own). */
   readonly operator?: string | undefined
   /** The kind of wallet created on first start; when set, an existing wallet must be of it. */
@@ -79,6 +83,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig 
     maxQueue: 8,
     maxTokensCap: 2048,
     requestTimeoutMs: 5 * 60_000,
+    receipts: env.HASHBEAM_RECEIPTS === 'always' ? 'always' : 'on-request',
+    trustedMeasurements: (env.HASHBEAM_TRUSTED_MEASUREMENTS ?? '').split(',').map((m) => m.trim()).filter((m) => m !== ''),
     operator: env.HASHBEAM_OPERATOR,
     storeOpen: false,
     maxBlobBytes: DEFAULT_MAX_BLOB_BYTES,

@@ -32,6 +32,9 @@ import { loadDeviceModules } from './device-loader.js'
 import { createLogger } from './log.js'
 import { DEMO_MODEL_NAME, ensureDemoModel, fileHashCache, scanModelsDir } from './models.js'
 import { mountOpenAi } from './openai.js'
+import { createReceipts } from './receipts.js'
+import { packageRoot } from './package-root.js'
+import { attestDevice, createAttestor, measure, nvidiaCcProvider, sevSnpProvider } from '../devices/attest/index.js'
 import { mountStore } from './store-http.js'
 import { loadSettings, type NodeSettings } from './settings.js'
 import { type Wallet, walletAddress } from './wallet.js'
@@ -67,20 +70,19 @@ export interface NodeInit {
   readonly onModelProgress?: (model: string, fraction: number) => void
 }
 
-const PACKAGE_ROOT = new URL('../..', import.meta.url)
 
 /** Name, version and commit of this software, for `meta@1.0/build`. */
 export function buildInfo(): Message {
   let version = '0.0.0'
   try {
-    version = (JSON.parse(readFileSync(new URL('package.json', PACKAGE_ROOT), 'utf8')) as { version: string }).version
+    version = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version
   } catch {
     // Running from an unusual layout: the version is informational only.
   }
   let commit = process.env.HASHBEAM_COMMIT ?? 'unknown'
   try {
-    const head = readFileSync(new URL('.git/HEAD', PACKAGE_ROOT), 'utf8').trim()
-    commit = head.startsWith('ref: ') ? readFileSync(new URL(`.git/${head.slice(5)}`, PACKAGE_ROOT), 'utf8').trim() : head
+    const head = readFileSync(join(packageRoot(), '.git/HEAD'), 'utf8').trim()
+    commit = head.startsWith('ref: ') ? readFileSync(join(packageRoot(), '.git', head.slice(5)), 'utf8').trim() : head
   } catch {
     // Not a git checkout (an npm install): keep the env value or "unknown".
   }
@@ -110,6 +112,15 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
     flashAttention: config.flashAttention, maxQueue: config.maxQueue, maxTokensCap: config.maxTokensCap,
     log: log.child({ device: 'gpu-infer' }), hashCache: fileHashCache(join(config.dataDir, 'model-hashes.json')),
   })
+  // The measurement names the llama.cpp binary in use, so it waits for the engine; it is
+  // computed at start with --preload, else on the first report or receipt.
+  const attestor = createAttestor({
+    wallet, log: log.child({ device: 'attest' }), trustedMeasurements: config.trustedMeasurements,
+    measurement: async () => measure({ root: packageRoot(), llamaCpp: await engine.init() }),
+    providers: [sevSnpProvider(), nvidiaCcProvider()],
+  })
+  const attest = attestDevice({ attestor })
+  const receipts = createReceipts({ attestor, store, always: config.receipts === 'always' })
   const devices: Device[] = [
     messageDevice({ wallet }),
     metaDevice({ publicInfo: () => ({ ...(options as Message), ...settings.current(), address }), build: buildInfo(), settings }),
@@ -120,6 +131,7 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
       storedModels: { store, cacheDir: join(config.dataDir, 'models', 'from-store') },
       ...(init.onModelProgress === undefined ? {} : { onLoadProgress: init.onModelProgress }),
     }),
+    config.preload ? attest : { ...attest, start: async () => undefined },
     ...(init.devices ?? []),
     ...(await loadDeviceModules(config.devicePaths, components)),
   ]
@@ -128,9 +140,10 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
   const app = createApp({
     resolver, log, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeoutMs,
     identity: { wallet, signReplies: () => settings.signReplies() },
+    receipts,
     routes: (a) => {
       mountStore(a, { resolver, store, log, maxBlobBytes: config.maxBlobBytes })
-      mountOpenAi(a, { resolver, log, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeoutMs })
+      mountOpenAi(a, { resolver, log, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeoutMs, receipts })
     },
   })
 

@@ -5,6 +5,7 @@
  * way in (AO-Core keys are case-insensitive).
  */
 import { InvalidRequestError } from '../core/errors.js'
+import { normalizeKey } from '../core/message.js'
 import type { Message, Value } from '../core/types.js'
 
 const isBytesLink = (v: Record<string, unknown>): boolean => {
@@ -27,7 +28,7 @@ export function fromJson(value: unknown, where = 'body'): Value {
     const record = value as Record<string, unknown>
     if (isBytesLink(record)) return new Uint8Array(Buffer.from((record['/'] as { bytes: string }).bytes, 'base64'))
     const out: Message = {}
-    for (const [key, v] of Object.entries(record)) out[key.toLowerCase()] = fromJson(v, `${where}.${key}`)
+    for (const [key, v] of Object.entries(record)) out[normalizeKey(key)] = fromJson(v, `${where}.${key}`)
     return out
   }
   throw new InvalidRequestError(`request: ${where} is not JSON data`, { code: 'invalid-json' })

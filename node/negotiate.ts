@@ -2,7 +2,7 @@
  * @module
  * Transport choices a request makes, and the reply codec they select.
  *
- * `stream`, `accept-codec`, `require-codec` and `accept-bundle` say how to answer, not what to
+ * `stream`, `attest`, `accept-codec`, `require-codec` and `accept-bundle` say how to answer, not what to
  * compute, so when they arrive as unsigned keys (query, path `&k=v`) they are taken out of the
  * plan before hashing: the answer has the same hashpath whichever form was asked for. A signed
  * key stays (the signature covers it; an ANS-104 client puts its routing hints in tags), but it
@@ -20,7 +20,7 @@ import type { KeySet, RequestPlan } from '../core/request.js'
 export type ReplyCodec = 'httpsig@1.0' | 'json@1.0' | 'cbor@1.0'
 export const DEFAULT_REPLY_CODEC: ReplyCodec = 'httpsig@1.0'
 
-const TRANSPORT_KEYS = ['stream', 'accept-codec', 'require-codec', 'accept-bundle'] as const
+const TRANSPORT_KEYS = ['stream', 'attest', 'accept-codec', 'require-codec', 'accept-bundle'] as const
 type TransportKey = (typeof TRANSPORT_KEYS)[number]
 export type TransportKeys = Partial<Record<TransportKey, string | boolean>>
 

@@ -21,8 +21,10 @@ import type { Logger, Message, ResolveResult } from '../core/types.js'
 import { parseCacheControl, readBody } from './http-request.js'
 import { eventStreamResponse, linkAbort } from './http-stream.js'
 import { chatRequestMessage, completionRequestMessage } from './openai-request.js'
+import type { Receipts } from './receipts.js'
 
 export interface OpenAiInit {
+  readonly receipts?: Receipts
   readonly resolver: Resolver
   readonly log: Logger
   readonly bodyLimit: number
@@ -77,7 +79,8 @@ export function mountOpenAi(app: Hono, init: OpenAiInit): void {
       const headers = { 'x-request-id': requestId }
       if (body.stream !== true) {
         const result = await resolver.step(base, idOf(base), req, opts)
-        const resultHeaders = { ...headers, hashpath: result.hashpath, 'ao-id': result.id, 'ao-cache': result.cached ? 'hit' : 'miss' }
+        const receipt = await init.receipts?.issue(result, body.attest === true)
+        const resultHeaders = { ...headers, hashpath: result.hashpath, 'ao-id': result.id, 'ao-cache': result.cached ? 'hit' : 'miss', ...(receipt === undefined ? {} : { 'ao-receipt': receipt }) }
         for (const [k, v] of result.meta) (resultHeaders as Record<string, string>)[`hashbeam-${k}`] = v
         return c.json(completionBody(kind, result, created), 200, resultHeaders)
       }
@@ -99,7 +102,9 @@ export function mountOpenAi(app: Hono, init: OpenAiInit): void {
           const m = result.value as Message
           if (!streamed && typeof m.output === 'string' && m.output !== '') piece(m.output, null) // a cache hit streams whole
           piece('', finishOf(m))
-          send(JSON.stringify({ id, object, created, model: modelName(m), choices: [], usage: usageOf(m), system_fingerprint: String(m['profile-id']), hashbeam: { hashpath: result.hashpath, id: result.id, cached: result.cached } }))
+          const receipt = await init.receipts?.issue(result, body.attest === true)
+          const hashbeam = { hashpath: result.hashpath, id: result.id, cached: result.cached, ...(receipt === undefined ? {} : { receipt }) }
+          send(JSON.stringify({ id, object, created, model: modelName(m), choices: [], usage: usageOf(m), system_fingerprint: String(m['profile-id']), hashbeam }))
         } catch (err) {
           if (!isAoError(err)) log.error({ err, requestId }, 'openai: stream failed')
           send(JSON.stringify({ error: { message: isAoError(err) ? err.message : 'internal error', type: 'api_error', code: isAoError(err) ? err.code : 'internal' } }))
