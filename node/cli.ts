@@ -21,6 +21,11 @@ import { createReadStream } from 'node:fs'
 import { writeFile } from 'node:fs/promises'
 import { replayHashpath } from '../core/replay.js'
 import { packageRoot } from './package-root.js'
+import { readFile } from 'node:fs/promises'
+import { isMessage } from '../core/message.js'
+import type { Message } from '../core/types.js'
+import { verifyFaultProof } from '../devices/replay/fault.js'
+import { fromJson, toJson } from './json.js'
 import { measureCommand } from '../devices/attest/index.js'
 import { createEngine } from '../devices/gpu-infer/engine.js'
 import { exportChain, importChain } from '../devices/replay/car.js'
@@ -36,6 +41,8 @@ commands:
   replay <hashpath>     re-execute every step with this node's devices and compare result IDs
   export <hashpath> --out FILE.car    write the chain as a CAR file
   import FILE.car       check every block of a CAR against its hash, store the chain, verify it
+  fault-proof RECEIPT.json --out PROOF.json   replay a signed receipt's step; a proof when it diverges on the same profile
+  verify-fault PROOF.json [--reexecute]      check a fault proof without trusting either node
   measure [--json]      the software measurement attest@1.0 reports, with its parts
   model gen             write a generated GGUF model: --size tiny|medium --out FILE [--seed N] [--no-chat-template]
   keygen                create a wallet: [--out FILE] [--kind rsa|ed25519]; prints its address
@@ -301,7 +308,39 @@ async function measureCommandMain(args: string[]): Promise<number> {
   }
 }
 
+/** A JSON document from a file, as a message. */
+async function readDocument(file: string): Promise<Message> {
+  const value = fromJson(JSON.parse(await readFile(resolve(file), 'utf8')) as unknown, file)
+  if (!isMessage(value)) throw new UsageError(`${file} does not hold a JSON object`)
+  return value
+}
+
+/** `hashbeam fault-proof receipt.json --out proof.json`: replay a receipt's step; a proof if it diverges. */
+async function faultProofCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: CHAIN, allowPositionals: true })
+  if (positionals.length !== 1 || values.out === undefined) throw new UsageError('fault-proof takes one receipt file and --out FILE.json')
+  const receipt = await readDocument(positionals[0] as string)
+  const proof = await withNode(values, (node) => node.resolver.resolve('/~replay@1.0/fault-proof', { global: { document: receipt }, scoped: new Map() }))
+  await writeFile(resolve(values.out), JSON.stringify(toJson(proof.value), null, 2))
+  process.stdout.write(`${resolve(values.out)}: the step does not reproduce the signed result on the same profile\n`)
+  return 0
+}
+
+/** `hashbeam verify-fault proof.json [--reexecute]`: check a fault proof without trusting either node. */
+async function verifyFaultCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { ...SERVE, reexecute: { type: 'boolean' } }, allowPositionals: true })
+  if (positionals.length !== 1) throw new UsageError('verify-fault takes one proof file')
+  const proof = await readDocument(positionals[0] as string)
+  const verdict = values.reexecute === true
+    ? await withNode(values, (node) => verifyFaultProof(proof, node.resolver))
+    : await verifyFaultProof(proof)
+  process.stdout.write(`${JSON.stringify(verdict, null, 2)}\n`)
+  return verdict.valid ? 0 : 1
+}
+
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  'fault-proof': faultProofCommand,
+  'verify-fault': verifyFaultCommand,
   measure: measureCommandMain,
   serve: serveCommand,
   verify: verifyCommand,

@@ -124,7 +124,7 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
   const devices: Device[] = [
     messageDevice({ wallet }),
     metaDevice({ publicInfo: () => ({ ...(options as Message), ...settings.current(), address }), build: buildInfo(), settings }),
-    replayDevice({ ...components, resolver: () => resolver }),
+    replayDevice({ ...components, resolver: () => resolver, attestor: () => attestor }),
     storeDevice({ store, log, operator: () => settings.operator(), open: config.storeOpen, maxBlobBytes: config.maxBlobBytes }),
     gpuInferDevice({
       engine, models, preload: config.preload ? Object.keys(models) : [],

@@ -6,6 +6,10 @@
  * - `replay&hashpath=…`  re-execute every step with this node's devices and compare result IDs.
  * - `export&hashpath=…`  the chain as a CAR file (every block it needs, each checkable by hash).
  * - `import` (POST a CAR) check every block against its hash, store the chain, verify it.
+ * - `fault-proof` (POST a signed receipt whose chain was imported) replay it; when the result
+ *   differs on the identical profile, a fault-proof document (see fault.ts).
+ * - `verify-fault` (POST a fault proof) check it without trusting either node;
+ *   `&reexecute=true` also recomputes the step here to say whose result is reproducible.
  *
  * @example
  * ```sh
@@ -22,13 +26,25 @@ import { replayHashpath } from '../../core/replay.js'
 import type { Resolver } from '../../core/resolve.js'
 import type { Device, DeviceComponents, Message } from '../../core/types.js'
 import { verifyHashpath } from '../../core/verify.js'
+import { isMessage } from '../../core/message.js'
+import type { Attestor } from '../attest/index.js'
 import { CAR_CONTENT_TYPE, exportChain, importChain } from './car.js'
+import { createFaultProof, verifyFaultProof } from './fault.js'
 
 export const REPLAY_DEVICE_NAME = 'replay@1.0'
 
 export interface ReplayInit extends Pick<DeviceComponents, 'store'> {
   /** The node's resolver, for re-execution (a getter: the resolver is built after the devices). */
   readonly resolver?: () => Resolver
+  /** The node's attestor, to sign the verifier's receipt in a fault proof. */
+  readonly attestor?: () => Attestor
+}
+
+/** A document sent as the request: under `document`, or as the request's own keys. */
+function documentOf(req: Message): Message {
+  if (isMessage(req.document)) return req.document
+  const { path: _path, 'as-device': _device, reexecute: _reexecute, ...doc } = req
+  return doc
 }
 
 const asMessage = (report: unknown): Message => JSON.parse(JSON.stringify(report)) as Message
@@ -56,6 +72,15 @@ export function replayDevice(init: ReplayInit): Device {
       replay: async (_base, req) => asMessage(await replayHashpath(resolver(), hashpathOf(req))),
       async export(_base, req) {
         return { 'content-type': CAR_CONTENT_TYPE, body: await exportChain(resolver(), hashpathOf(req)) }
+      },
+      async 'fault-proof'(_base, req) {
+        const attestor = init.attestor?.()
+        if (attestor === undefined) throw new UnprocessableError('replay: this node cannot sign receipts', { code: 'replay-unavailable' })
+        return createFaultProof(resolver(), attestor, documentOf(req))
+      },
+      async 'verify-fault'(_base, req) {
+        const reexecute = req.reexecute === true || req.reexecute === 'true'
+        return asMessage(await verifyFaultProof(documentOf(req), reexecute ? resolver() : undefined))
       },
       async import(_base, req) {
         const body = req.body
