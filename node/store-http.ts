@@ -10,9 +10,10 @@
  *     GET|HEAD /~store@1.0/blob/<sha256>           the same
  *
  * Everything else falls through to the generic app (`next()`), which resolves it like any
- * path: message puts (a JSON or CBOR body, unless `kind=blob`), gets of messages, has, stat,
- * list, delete, multi-step paths, and every *signed* request (its signature must be checked
- * over the whole body, so a signed upload is limited to the body limit).
+ * path: message puts (a JSON or CBOR body unless `kind=blob`, or no body at all), gets of
+ * messages, has, stat, list, delete, multi-step paths, and every *signed* request (its
+ * signature must be checked over the whole body, so a signed upload is limited to the body
+ * limit).
  *
  * Answers: an upload, once its bytes are durable, is acknowledged through the resolver as
  * `put&sha256=<hex>` on base `{device: store@1.0}`, so it carries `hashpath` and `ao-id` like any
@@ -97,6 +98,8 @@ export function mountStore(app: Hono, init: StoreHttpInit): void {
     const raw = c.req.raw
     const type = (raw.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase() ?? ''
     if (keys.message !== undefined || keys.body !== undefined) return next()
+    // No body: a put of the request's keys (or of `sha256=`), which the resolver does.
+    if (raw.body === null || raw.headers.get('content-length') === '0') return next()
     if (keys.kind !== 'blob' && MESSAGE_TYPES.has(type)) return next()
     const declared = Number(raw.headers.get('content-length') ?? '0')
     if (declared > init.maxBlobBytes) {
@@ -107,7 +110,7 @@ export function mountStore(app: Hono, init: StoreHttpInit): void {
     const expected = keys.sha256 === undefined ? undefined : parseSha256(keys.sha256)
     const contentType = raw.headers.get('content-type') ?? DEFAULT_CONTENT_TYPE
     // Web streams are async iterable in Node; the DOM typings do not say so.
-    const body = (raw.body ?? []) as AsyncIterable<Uint8Array> | Iterable<Uint8Array>
+    const body = raw.body as unknown as AsyncIterable<Uint8Array>
     const written = await writeBlob(store, body, { contentType, expected, maxBytes: init.maxBlobBytes }).catch((err: unknown) => {
       // A client that goes away mid-upload is not a server fault: nothing was committed.
       if (raw.signal.aborted && !isAoError(err)) throw new RequestAbortedError('store: the client went away during the upload', { cause: err })
@@ -125,7 +128,6 @@ export function mountStore(app: Hono, init: StoreHttpInit): void {
   }
 
   async function download(c: Context, keys: Message, requestId: string, next: Next): Promise<Response | void> {
-    const raw = c.req.raw
     const target = parseTarget(keys)
     if ((await locate(store, target)) !== 'blob') {
       if (keys.kind === 'blob') throw new NotFoundError(`store: no blob ${target.sha256}`, { detail: { sha256: target.sha256 } })
@@ -133,10 +135,17 @@ export function mountStore(app: Hono, init: StoreHttpInit): void {
     }
     const entry = await openBlob(store, target.sha256, log)
     if (entry === undefined) throw new NotFoundError(`store: no blob ${target.sha256}`, { detail: { sha256: target.sha256 } })
-    return blobResponse(raw, entry, requestId)
+    return blobResponse(c, entry, requestId)
   }
 
-  async function blobResponse(raw: Request, entry: BlobEntry, requestId: string): Promise<Response> {
+  async function blobResponse(c: Context, entry: BlobEntry, requestId: string): Promise<Response> {
+    const raw = c.req.raw
+    /** Destroys the node response (@hono/node-server hands it over as `env.outgoing`). */
+    const abortSocket = (): boolean => {
+      const outgoing = (c.env as { outgoing?: { destroy(): void } } | undefined)?.outgoing
+      outgoing?.destroy()
+      return outgoing !== undefined
+    }
     const etag = `"${entry.sha256}"`
     const headers: Record<string, string> = {
       'content-type': entry.contentType, 'accept-ranges': 'bytes', etag, 'x-request-id': requestId,
@@ -176,7 +185,11 @@ export function mountStore(app: Hono, init: StoreHttpInit): void {
           else controller.enqueue(next.value)
         } catch (err) {
           log.error({ err, requestId, sha256: entry.sha256 }, 'store: blob failed its check mid-stream; response aborted')
-          controller.error(err)
+          // On a socket, reset the connection ourselves, at once, so that nothing else (such as
+          // an error text) is written after the good bytes; in process, fail the body stream.
+          const socket = abortSocket()
+          if (socket) controller.close()
+          else controller.error(err)
         }
       },
       async cancel() {

@@ -16,7 +16,7 @@
  * Every key describes or changes the store as it is now, so the device is non-deterministic:
  * steps are recorded (and verifiable) but never answered from the ledger.
  */
-import { AoError, ForbiddenError, NotFoundError, PayloadTooLargeError, InvalidRequestError } from '../../core/errors.js'
+import { AoError, CorruptionError, ForbiddenError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../../core/errors.js'
 import { encodeMessage } from '../../core/codec.js'
 import { idOfBytes } from '../../core/id.js'
 import { loadMessage } from '../../core/ledger.js'
@@ -74,7 +74,7 @@ async function putBlob(req: Message, ctx: ResolveContext, init: StoreKeysInit): 
   return blobResult(written)
 }
 
-const CONTROL_KEYS = new Set(['path', 'kind'])
+const CONTROL_KEYS = new Set(['path', 'kind', 'as-device'])
 
 function put(init: StoreKeysInit): KeyHandler {
   return async (_base, req, ctx) => {
@@ -122,7 +122,7 @@ const stat: KeyHandler = async (_base, req, ctx) => {
   if (kind === 'message') {
     const bytes = await ctx.store.get(messageKey(id))
     if (bytes === undefined) throw notFound(`message ${id}`, { id })
-    await loadMessage(ctx.store, id) // checks the bytes against the ID
+    if (idOfBytes(bytes) !== id) throw new CorruptionError(`store: message ${id} does not hash to its ID`, { detail: { id } })
     return messageResult(id, bytes.length)
   }
   const blob = await openBlob(ctx.store, sha256, ctx.log)

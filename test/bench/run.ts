@@ -6,11 +6,13 @@ import { cpus, totalmem } from 'node:os'
 import { benchHttp } from './http.bench.js'
 import { benchInfer } from './infer.bench.js'
 import { benchReplay } from './replay.bench.js'
+import { benchStore } from './store.bench.js'
 
 const BENCHES: Record<string, () => Promise<string>> = {
   http: () => benchHttp(),
   infer: () => benchInfer(),
   replay: () => benchReplay(),
+  store: () => benchStore(),
 }
 
 async function main(): Promise<void> {

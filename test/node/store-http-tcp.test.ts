@@ -6,6 +6,7 @@
  * client abandons halfway, which leaves nothing behind.
  */
 import { createHash } from 'node:crypto'
+import { get } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { blobKey } from '../../core/store.js'
 import { PIECE_BYTES, UPLOAD_BUFFER_BYTES, UPLOAD_PREFIX } from '../../devices/store/constants.js'
@@ -48,6 +49,20 @@ async function sha256Of(stream: ReadableStream<Uint8Array>): Promise<{ sha256: s
   return { sha256: hash.digest('hex'), bytes }
 }
 
+/** A GET with node:http, to see exactly what arrives before the connection ends. */
+function rawGet(url: string): Promise<{ status: number; body: Buffer; ended: boolean }> {
+  return new Promise((done, fail) => {
+    get(url, (res) => {
+      const parts: Buffer[] = []
+      let ended = false
+      res.on('data', (part: Buffer) => parts.push(part))
+      res.on('end', () => { ended = true })
+      res.on('close', () => done({ status: res.statusCode ?? 0, body: Buffer.concat(parts), ended: ended && res.complete }))
+      res.on('error', () => undefined) // "aborted": reported through `ended`
+    }).on('error', fail)
+  })
+}
+
 const size = UPLOAD_BUFFER_BYTES + 5 * PIECE_BYTES + 17
 let sha256 = ''
 
@@ -67,12 +82,19 @@ describe('store@1.0 over TCP', () => {
   })
 
   it('aborts the response when a later piece fails its check, and keeps serving', async () => {
-    const damaged = new Uint8Array(await node.store.get(blobKey(sha256)) ?? [])
+    const original = new Uint8Array(await node.store.get(blobKey(sha256)) ?? [])
+    const damaged = new Uint8Array(original)
     damaged[size - 3]! ^= 0xff
     await node.store.put(blobKey(sha256), damaged)
     const res = await fetch(`${server.url}/~store@1.0/blob/${sha256}`)
     expect(res.status).toBe(200) // the first piece was good: the status line was already sent
     await expect(res.arrayBuffer()).rejects.toThrow()
+    // On the wire: fewer bytes than content-length, every one of them right, then a reset.
+    const raw = await rawGet(`${server.url}/~store@1.0/blob/${sha256}`)
+    expect(raw.status).toBe(200)
+    expect(raw.ended).toBe(false)
+    expect(raw.body.length).toBeLessThan(size)
+    expect(raw.body.equals(Buffer.from(original.subarray(0, raw.body.length)))).toBe(true)
     const small = await fetch(`${server.url}/~store@1.0/blob/${sha256}`, { headers: { range: 'bytes=0-9' } })
     expect(small.status).toBe(206) // the first piece is intact
     const tail = await fetch(`${server.url}/~store@1.0/blob/${sha256}`, { headers: { range: `bytes=-10` } })

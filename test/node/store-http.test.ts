@@ -8,8 +8,10 @@
  */
 import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { idOf } from '../../core/id.js'
 import { blobKey } from '../../core/store.js'
 import { signRequest } from '../../devices/httpsig/index.js'
+import { configFrom } from '../../node/cli.js'
 import type { HashbeamNode } from '../../node/index.js'
 import { createWallet, type Wallet } from '../../node/wallet.js'
 import { loadWallet } from '../../node/wallet-file.js'
@@ -29,7 +31,7 @@ afterAll(() => node.stop())
 
 const request = (path: string, init?: RequestInit) => node.app.request(`${URL_BASE}${path}`, init)
 const put = (body: Uint8Array | string, headers: Record<string, string> = {}, path = '/~store@1.0/put') =>
-  request(path, { method: 'PUT', body, headers })
+  request(path, { method: 'PUT', body: body as BodyInit, headers })
 
 async function refusal(res: Response): Promise<[number, string]> {
   const body = (await res.json()) as { code: string }
@@ -87,7 +89,8 @@ describe('streaming put and get', () => {
       expect(res.headers.get('content-range'), range).toBe('bytes */3000')
       expect(await refusal(res)).toEqual([416, 'range-not-satisfiable'])
     }
-    for (const headers of [{ range: 'bytes=0-1,5-6' }, { range: 'items=0-1' }, { range: 'bytes=0-1', 'if-range': '"stale"' }]) {
+    const ignored: Array<Record<string, string>> = [{ range: 'bytes=0-1,5-6' }, { range: 'items=0-1' }, { range: 'bytes=0-1', 'if-range': '"stale"' }]
+    for (const headers of ignored) {
       const res = await get(headers)
       expect([res.status, (await res.arrayBuffer()).byteLength]).toEqual([200, 3000])
     }
@@ -138,6 +141,8 @@ describe('through the resolver', () => {
     expect(await got.json()).toEqual({ hello: 'world' })
     const keys = await request('/~store@1.0/put', { method: 'POST', headers, body: JSON.stringify({ a: 1 }) })
     expect(await keys.json()).toMatchObject({ kind: 'message' })
+    const bare = await request('/~store@1.0/put&a=1', { method: 'POST', headers: JSON_ACCEPT }) // no body: the keys
+    expect(await bare.json()).toMatchObject({ kind: 'message', id: idOf({ a: '1' }) })
     const blob = await request('/~store@1.0/put&kind=blob', { method: 'POST', headers, body: '{"a":1}' })
     expect(await blob.json()).toMatchObject({ kind: 'blob', sha256: sha('{"a":1}'), 'content-type': 'application/json' })
   })
@@ -182,12 +187,30 @@ describe('corruption', () => {
     const damaged = new Uint8Array(good)
     damaged[9_999] = 4
     await node.store.put(blobKey(sha256), damaged)
-    for (const headers of [{}, { range: 'bytes=0-9' }]) {
+    for (const headers of [{}, { range: 'bytes=0-9' }] as Array<Record<string, string>>) {
       const res = await request(`/~store@1.0/blob/${sha256}`, { headers })
       expect(await refusal(res)).toEqual([500, 'store-corruption'])
     }
     expect(await refusal(await request(`/~store@1.0/get&sha256=${sha256}`, { headers: JSON_ACCEPT, method: 'POST' }))).toEqual([500, 'store-corruption'])
     expect((await request(`/~store@1.0/blob/${bytesSha}`)).status).toBe(200)
     expect(await (await request('/~message@1.0&hello=world/hello')).text()).toBe('world')
+  })
+})
+
+describe('configuration', () => {
+  it('--max-blob-bytes and --store-open reach the config; an open node deletes unsigned and says so in meta info', async () => {
+    expect(configFrom({ 'max-blob-bytes': '1000', 'store-open': true }, {})).toMatchObject({ maxBlobBytes: 1000, storeOpen: true })
+    expect(configFrom({}, {})).toMatchObject({ maxBlobBytes: 8 * 1024 ** 3, storeOpen: false })
+    expect(() => configFrom({ 'max-blob-bytes': '-1' }, {})).toThrow()
+    const open = await testNode({ config: { storeOpen: true } })
+    try {
+      const info = await open.app.request('/~meta@1.0/info', { headers: JSON_ACCEPT })
+      expect(await info.json()).toMatchObject({ 'store-open': true })
+      const { sha256 } = (await (await open.app.request('/~store@1.0/put', { method: 'PUT', body: 'bye' })).json()) as { sha256: string }
+      const del = await open.app.request(`/~store@1.0/delete&sha256=${sha256}`, { method: 'DELETE', headers: JSON_ACCEPT })
+      expect(await del.json()).toMatchObject({ deleted: true, sha256 })
+    } finally {
+      await open.stop()
+    }
   })
 })

@@ -140,7 +140,8 @@ describe('store@1.0 list', () => {
 
   it('rejects bad list arguments', async () => {
     const { step } = setup()
-    for (const req of [{ limit: 0 }, { limit: 1001 }, { limit: '1.5' }, { prefix: 'xyz' }, { after: 'a'.repeat(65) }, { kind: 'message', prefix: 'a/b' }]) {
+    const bad: Message[] = [{ limit: 0 }, { limit: 1001 }, { limit: '1.5' }, { prefix: 'xyz' }, { after: 'a'.repeat(65) }, { kind: 'message', prefix: 'a/b' }]
+    for (const req of bad) {
       expect(await refusal(step({ path: 'list', ...req })), JSON.stringify(req)).toEqual([400, 'invalid-list-argument'])
     }
   })
