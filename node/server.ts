@@ -18,7 +18,9 @@ export interface RunningServer {
 export async function listen(node: HashbeamNode, port = node.config.port, host = node.config.host): Promise<RunningServer> {
   await node.start()
   const server: ServerType = await new Promise((resolvePromise, reject) => {
-    const s = serve({ fetch: node.app.fetch, port, hostname: host }, () => resolvePromise(s))
+    // No whole-request time limit: a multi-GB model upload may take longer than Node's default
+    // 5 minutes. Headers must still arrive promptly (headersTimeout stays at its default).
+    const s = serve({ fetch: node.app.fetch, port, hostname: host, serverOptions: { requestTimeout: 0 } }, () => resolvePromise(s))
     s.once('error', reject)
   })
   const actual = (server.address() as AddressInfo).port
