@@ -12,7 +12,7 @@
  *                 difference of machines, not a fault), `missing-input`, `device-missing`.
  * The report gives the counts and the first divergence.
  */
-import { isAoError } from './errors.js'
+import { CorruptionError, isAoError } from './errors.js'
 import { loadMessage, loadStep, type StepRecord } from './ledger.js'
 import { isMessage } from './message.js'
 import type { Resolver } from './resolve.js'
@@ -63,19 +63,17 @@ async function replayStep(resolver: Resolver, record: StepRecord, base: Message,
     step, hashpath: record.hashpath, expected: record.result, got, reason, ...(detail === undefined ? {} : { detail }),
   })
   if (!resolver.registry.has(record.device)) return diverge('device-missing', null, `this node has no ${record.device}`)
-  let req: Message
-  try {
-    req = await loadMessage(resolver.store, record.request)
-  } catch (err) {
-    return diverge('missing-input', null, (err as Error).message)
-  }
+  // A missing or damaged input is a damaged ledger: it propagates, and verify names it.
+  const req = await loadMessage(resolver.store, record.request)
   let got: string
   let value: unknown
   try {
     const result = await resolver.step(base, record.base, req, { cache: { noCache: true, noStore: true } })
+    if (result.hashpath !== record.hashpath) throw new CorruptionError(`replay: ${record.hashpath} recomputes to ${result.hashpath}`, { code: 'corrupt-record' })
     got = result.id
     value = result.value
   } catch (err) {
+    if (isAoError(err) && err.code === 'corrupt-record') throw err
     if (isAoError(err) && err.status === 404 && err.code === 'unknown-model') return diverge('missing-input', null, err.message)
     return diverge('output-mismatch', null, `re-execution failed: ${(err as Error).message}`)
   }
@@ -89,30 +87,48 @@ async function replayStep(resolver: Resolver, record: StepRecord, base: Message,
   return diverge('output-mismatch', got)
 }
 
-/** Replays a hashpath against this node's devices. */
-export async function replayHashpath(resolver: Resolver, hashpath: string): Promise<ReplayReport> {
+/** The report of a chain whose ledger is damaged: what verify finds, nothing replayed. */
+async function damaged(resolver: Resolver, hashpath: string): Promise<ReplayReport | undefined> {
   const ledger = await verifyHashpath(resolver.store, hashpath)
-  if (!ledger.valid) {
-    const failure = ledger.failure
-    return {
-      hashpath, steps: ledger.steps, verified: 0, unverifiable: 0, divergent: 0, firstDivergence: null,
-      ledger: { valid: false, reason: failure?.reason ?? 'unknown', message: failure?.message ?? '' },
-    }
+  if (ledger.valid) return undefined
+  return {
+    hashpath, steps: ledger.steps, verified: 0, unverifiable: 0, divergent: 0, firstDivergence: null,
+    ledger: { valid: false, reason: ledger.failure?.reason ?? 'unknown', message: ledger.failure?.message ?? '' },
   }
-  const chain = await chainOf(resolver, hashpath)
+}
+
+/**
+ * Replays a hashpath against this node's devices. The ledger is checked on the way (every
+ * message is hash-checked as it is loaded, every recomputed hashpath compared with its record);
+ * only when something does not match does a full verify run, to name the damage.
+ */
+export async function replayHashpath(resolver: Resolver, hashpath: string): Promise<ReplayReport> {
   let verified = 0
   let unverifiable = 0
   const divergences: Divergence[] = []
-  let base = await loadMessage(resolver.store, chain[0]?.base ?? hashpath)
-  for (const [i, record] of chain.entries()) {
-    if (!record.deterministic) unverifiable++
-    else {
-      const divergence = await replayStep(resolver, record, base, i + 1)
-      if (divergence === null) verified++
-      else divergences.push(divergence)
+  let chain: StepRecord[] = []
+  try {
+    chain = await chainOf(resolver, hashpath)
+    if (chain.length === 0) return (await damaged(resolver, hashpath)) ?? emptyReport(hashpath)
+    let base = await loadMessage(resolver.store, chain[0]?.base ?? hashpath)
+    for (const [i, record] of chain.entries()) {
+      if (!record.deterministic) unverifiable++
+      else {
+        const divergence = await replayStep(resolver, record, base, i + 1)
+        if (divergence === null) verified++
+        else divergences.push(divergence)
+      }
+      // The next step runs on the *recorded* result, so each step is judged on its own inputs.
+      base = await loadMessage(resolver.store, record.result)
     }
-    // The next step runs on the *recorded* result, so each step is judged on its own inputs.
-    base = await loadMessage(resolver.store, record.result)
+  } catch (err) {
+    if (!isAoError(err) || err.status === 508) throw err
+    return (await damaged(resolver, hashpath)) ?? emptyReport(hashpath)
   }
   return { hashpath, steps: chain.length, verified, unverifiable, divergent: divergences.length, firstDivergence: divergences[0] ?? null }
 }
+
+const emptyReport = (hashpath: string): ReplayReport => ({
+  hashpath, steps: 0, verified: 0, unverifiable: 0, divergent: 0, firstDivergence: null,
+  ledger: { valid: false, reason: 'missing-record', message: `no step record for ${hashpath}` },
+})

@@ -156,9 +156,14 @@ export function createResolver(init: ResolverInit): Resolver {
     const cache = opts.cache ?? {}
     const declaredDeterministic = baseDeterministic && isDeterministic(chosen.device, key, req)
     const meta = new Map<string, string>()
-    const log = (opts.log ?? init.log).child({ hashpath, device: chosen.device.name, key })
+    // The step logger and the abort signal are built on first use: most steps read neither, and
+    // each costs more than resolving a cached step.
+    let stepLog: Logger | undefined
+    const logger = (): Logger => (stepLog ??= (opts.log ?? init.log).child({ hashpath, device: chosen.device.name, key }))
 
-    const recorded = declaredDeterministic ? await loadStep(store, hashpath) : undefined
+    // no-cache + no-store is a pure recomputation (replay compares for itself): skip the ledger.
+    const pure = cache.noCache === true && cache.noStore === true
+    const recorded = declaredDeterministic && !pure ? await loadStep(store, hashpath) : undefined
     if (recorded !== undefined && recorded.deterministic && cache.noCache !== true) {
       const value = fromResultMessage(await loadMessage(store, recorded.result))
       return { result: { value, hashpath, id: recorded.result, cached: true, meta }, deterministic: true }
@@ -171,8 +176,8 @@ export function createResolver(init: ResolverInit): Resolver {
     const ctx: ResolveContext = {
       options,
       store,
-      log,
-      signal: opts.signal ?? NEVER_ABORTED,
+      get log() { return logger() },
+      get signal() { return opts.signal ?? NEVER_ABORTED },
       depth,
       hashpath: baseHashpath,
       meta,
@@ -199,7 +204,7 @@ export function createResolver(init: ResolverInit): Resolver {
     const id = idOf(resultMessage)
     if (recorded !== undefined && recorded.result !== id) {
       meta.set('cache-mismatch', recorded.result)
-      log.warn({ recorded: recorded.result, recomputed: id }, 'recomputed result differs from the recorded one')
+      logger().warn({ recorded: recorded.result, recomputed: id }, 'recomputed result differs from the recorded one')
     }
     if (cache.noStore !== true && recorded === undefined) {
       const record: StepRecord = {

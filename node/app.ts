@@ -92,9 +92,12 @@ export function createApp(init: AppInit): Hono {
       const plan = attachCommitments(taken.plan, incoming)
       const accept = raw.headers.get('accept') ?? ''
       const codec = chooseCodec(raw.headers, taken.keys)
-      const signal = linkAbort(raw.signal, timeoutMs, cleanups)
+      // Built on first use (a device that can be cancelled reads it): an AbortController per
+      // request would cost more than a cached answer.
+      let signal: AbortSignal | undefined
+      const linked = () => (signal ??= linkAbort(raw.signal, timeoutMs, cleanups))
       const opts: ResolveOptions = {
-        cache: parseCacheControl(raw.headers.get('cache-control') ?? undefined), log: reqLog, signal, method: raw.method,
+        cache: parseCacheControl(raw.headers.get('cache-control') ?? undefined), log: reqLog, get signal() { return linked() }, method: raw.method,
       }
       const receiptFor = async (result: ResolveResult) => init.receipts?.issue(result, wantsReceipt(taken.keys))
       if (wantsStream(taken.keys, accept)) {
@@ -104,7 +107,9 @@ export function createApp(init: AppInit): Hono {
           const receipt = await receiptFor(result)
           return receipt === undefined ? {} : { receipt }
         }
-        return sseResponse((stream, s) => resolver.run(plan, { ...opts, stream, signal: s }), finish, requestId, signal, reqLog, () => release.forEach((f) => f()))
+        const parent = linked()
+        release.push(...cleanups.splice(0))
+        return sseResponse((stream, s) => resolver.run(plan, { ...opts, stream, signal: s }), finish, requestId, parent, reqLog, () => release.forEach((f) => f()))
       }
       const result = await resolver.run(plan, opts)
       const receipt = await receiptFor(result)
