@@ -13,6 +13,7 @@
  * when it is a key name shorter than 32 bytes, as HyperBEAM's binary-to-integer does).
  */
 import { sha256 } from '@noble/hashes/sha2.js'
+import { concatBytes } from './bytes.js'
 import { InvalidRequestError } from './errors.js'
 import { fromBase64Url, idOf, isAoId, toBase64Url } from './id.js'
 import { isBareKeyRequest } from './message.js'
@@ -37,12 +38,7 @@ export function requestPart(req: Message): string {
   return idOf(req)
 }
 
-function chain(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const joined = new Uint8Array(a.length + b.length)
-  joined.set(a, 0)
-  joined.set(b, a.length)
-  return sha256(joined)
-}
+const chain = (a: Uint8Array, b: Uint8Array): Uint8Array => sha256(concatBytes([a, b]))
 
 const MOD_256 = 1n << 256n
 function toBigInt(bytes: Uint8Array): bigint {

@@ -18,6 +18,7 @@ import { addressOf } from '../../node/wallet.js'
 import { decodeTags, encodeTags, type Tag } from './avro-tags.js'
 import { CODE, FIELD_LENGTH, MAX_TAG_BYTES, SIGNATURE_TYPES, type SignatureType } from './constants.js'
 import { deepHash } from './deep-hash.js'
+import { concatBytes } from '../../core/bytes.js'
 
 /** A parsed data item. Binary fields are raw bytes; `id` and `committer` are base64url. */
 export interface DataItem {
@@ -115,11 +116,11 @@ export function serializeDataItem(item: UnsignedDataItem, signature: Uint8Array)
     new DataView(out.buffer).setBigUint64(0, BigInt(n), true)
     return out
   }
-  const optional = (field?: Uint8Array) => (field === undefined ? Uint8Array.of(0) : concat(Uint8Array.of(1), field))
-  return concat(
+  const optional = (field?: Uint8Array) => (field === undefined ? Uint8Array.of(0) : concatBytes([Uint8Array.of(1), field]))
+  return concatBytes([
     header, signature, item.owner, optional(item.target), optional(item.anchor),
     u64(item.tags.length), u64(rawTags.length), rawTags, item.data,
-  )
+  ])
 }
 
 function readU64(view: DataView, what: string): number {
@@ -128,14 +129,5 @@ function readU64(view: DataView, what: string): number {
   return Number(value)
 }
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
-}
 
 const malformed = (message: string) => new InvalidRequestError(`ans104: ${message}`, { code: CODE.malformed })

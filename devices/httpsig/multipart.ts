@@ -9,6 +9,7 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { InvalidRequestError } from '../../core/errors.js'
 import { toBase64Url, utf8 } from './encoding.js'
+import { concatBytes as concat } from '../../core/bytes.js'
 
 /** One part: its name (a `/`-joined key path), its fields, and its body. */
 export interface Part {
@@ -20,15 +21,6 @@ export interface Part {
 const CRLF = '\r\n'
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0))
-  let at = 0
-  for (const chunk of chunks) {
-    out.set(chunk, at)
-    at += chunk.length
-  }
-  return out
-}
 
 function encodePart(part: Part): Uint8Array {
   const head = [`content-disposition: form-data;name="${part.name}"`, ...part.fields.map(([n, v]) => `${n}: ${v}`)]

@@ -73,15 +73,20 @@ async function signedReceipt(p: { resolver: Resolver; attestor: Attestor }, path
   return { r, receipt }
 }
 
-describe('fault proofs', () => {
-  const PATH = '/~gpu-infer@1.0/run&model=tiny&prompt=fault&max-tokens+integer=6'
+const PATH = '/~gpu-infer@1.0/run&model=tiny&prompt=fault&max-tokens+integer=6'
 
+/** Node A (lying or honest) answers and signs; node B imports A's export and is ready to replay. */
+async function scenario(accused: Device) {
+  const a = await party(memoryStore(), accused)
+  const { r, receipt } = await signedReceipt(a, PATH)
+  const storeB = memoryStore()
+  await importChain(storeB, await exportChain(a.resolver, r.hashpath))
+  return { receipt, b: await party(storeB, infer()) }
+}
+
+describe('fault proofs', () => {
   it('a lying node is caught: the proof verifies offline, and re-execution names the liar', async () => {
-    const a = await party(memoryStore(), lying(infer()))
-    const { r, receipt } = await signedReceipt(a, PATH)
-    const storeB = memoryStore()
-    await importChain(storeB, await exportChain(a.resolver, r.hashpath))
-    const b = await party(storeB, infer())
+    const { receipt, b } = await scenario(lying(infer()))
     const proof = await createFaultProof(b.resolver, b.attestor, receipt)
     const verdict = await verifyFaultProof(JSON.parse(JSON.stringify(proof)) as Message)
     expect(verdict.checks.filter((c) => !c.ok)).toEqual([])
@@ -105,20 +110,12 @@ describe('fault proofs', () => {
   })
 
   it('an honest node yields no fault proof (422 no-fault)', async () => {
-    const a = await party(memoryStore(), infer())
-    const { r, receipt } = await signedReceipt(a, PATH)
-    const storeB = memoryStore()
-    await importChain(storeB, await exportChain(a.resolver, r.hashpath))
-    const b = await party(storeB, infer())
+    const { receipt, b } = await scenario(infer())
     await expect(createFaultProof(b.resolver, b.attestor, receipt)).rejects.toMatchObject({ status: 422, code: 'no-fault' })
   })
 
   it('tampering with any part of a proof makes it fail', async () => {
-    const a = await party(memoryStore(), lying(infer()))
-    const { r, receipt } = await signedReceipt(a, PATH)
-    const storeB = memoryStore()
-    await importChain(storeB, await exportChain(a.resolver, r.hashpath))
-    const b = await party(storeB, infer())
+    const { receipt, b } = await scenario(lying(infer()))
     const proof = await createFaultProof(b.resolver, b.attestor, receipt)
     const tampered: Message[] = [
       { ...proof, recomputed: { ...(proof.recomputed as Message), output: 'forged' } },
