@@ -43,6 +43,29 @@ export interface ResolveOptions {
   readonly method?: string
 }
 
+export const DEFAULT_HOT_CACHE_ENTRIES = 4096
+
+/** A small LRU of hashpath → answer (Map keeps insertion order; a hit re-inserts). */
+function createHotCache(limit: number) {
+  const entries = new Map<string, { id: string; value: Value }>()
+  return {
+    get(key: string) {
+      const hit = entries.get(key)
+      if (hit !== undefined) {
+        entries.delete(key)
+        entries.set(key, hit)
+      }
+      return hit
+    },
+    set(key: string, entry: { id: string; value: Value }) {
+      if (limit <= 0) return
+      entries.delete(key)
+      entries.set(key, entry)
+      if (entries.size > limit) entries.delete(entries.keys().next().value as string)
+    },
+  }
+}
+
 export interface ResolverInit {
   readonly registry: Registry
   readonly store: Store
@@ -50,6 +73,8 @@ export interface ResolverInit {
   /** Public node options handed to devices; never change a deterministic result. */
   readonly options?: Readonly<Record<string, unknown>>
   readonly limits?: Partial<PathLimits>
+  /** Answers kept in memory for repeated deterministic steps (0 turns the hot cache off). */
+  readonly hotCacheEntries?: number
 }
 
 export interface Resolver {
@@ -70,6 +95,10 @@ export function createResolver(init: ResolverInit): Resolver {
   const { registry, store } = init
   const limits: PathLimits = { ...DEFAULT_PATH_LIMITS, ...init.limits }
   const options = Object.freeze({ ...init.options })
+
+  // Recently answered deterministic steps, already checked against their IDs when read. A record
+  // never changes once written (the first one is the evidence), so these never go stale.
+  const hot = createHotCache(init.hotCacheEntries ?? DEFAULT_HOT_CACHE_ENTRIES)
 
   const checkDepth = (depth: number) => {
     if (depth > limits.maxDepth) throw new RecursionLimitError(`resolve: sub-resolutions nest deeper than ${limits.maxDepth}`)
@@ -163,9 +192,12 @@ export function createResolver(init: ResolverInit): Resolver {
 
     // no-cache + no-store is a pure recomputation (replay compares for itself): skip the ledger.
     const pure = cache.noCache === true && cache.noStore === true
+    const warm = declaredDeterministic && cache.noCache !== true ? hot.get(hashpath) : undefined
+    if (warm !== undefined) return { result: { value: warm.value, hashpath, id: warm.id, cached: true, meta }, deterministic: true }
     const recorded = declaredDeterministic && !pure ? await loadStep(store, hashpath) : undefined
     if (recorded !== undefined && recorded.deterministic && cache.noCache !== true) {
       const value = fromResultMessage(await loadMessage(store, recorded.result))
+      hot.set(hashpath, { id: recorded.result, value })
       return { result: { value, hashpath, id: recorded.result, cached: true, meta }, deterministic: true }
     }
     if (cache.onlyIfCached === true) {
@@ -212,6 +244,7 @@ export function createResolver(init: ResolverInit): Resolver {
       }
       const rootBase = baseHashpath.includes('/') ? [] : [base]
       await store.batch(stepWrites([...rootBase, req, resultMessage], record))
+      if (deterministic) hot.set(hashpath, { id, value })
     }
     return { result: { value, hashpath, id, cached: false, meta }, deterministic }
   }
