@@ -84,6 +84,22 @@ export class RequestAbortedError extends AoError {
   }
 }
 
+/** Thrown when the HTTP method does not fit the key (405). */
+export class MethodNotAllowedError extends AoError {
+  constructor(message: string, options?: AoErrorOptions) {
+    super(405, 'method-not-allowed', message, options)
+    this.name = 'MethodNotAllowedError'
+  }
+}
+
+/** Thrown when no reply format the client accepts can be written (406). */
+export class NotAcceptableError extends AoError {
+  constructor(message: string, options?: AoErrorOptions) {
+    super(406, 'not-acceptable', message, options)
+    this.name = 'NotAcceptableError'
+  }
+}
+
 /** Thrown when a request body exceeds its limit (413). */
 export class PayloadTooLargeError extends AoError {
   constructor(message: string, options?: AoErrorOptions) {

@@ -14,7 +14,7 @@
  * Codec names: `httpsig@1.0`, `json@1.0`, `cbor@1.0`, or a MIME type `application/<name>`
  * (HyperBEAM's spelling). An unknown explicit codec is a 406 `unsupported-codec`.
  */
-import { AoError } from '../core/errors.js'
+import { NotAcceptableError } from '../core/errors.js'
 import type { KeySet, RequestPlan } from '../core/request.js'
 
 export type ReplyCodec = 'httpsig@1.0' | 'json@1.0' | 'cbor@1.0'
@@ -65,8 +65,8 @@ const ALIASES: Readonly<Record<string, ReplyCodec>> = {
 function codecNamed(name: string, header: string): ReplyCodec {
   const codec = ALIASES[name.trim().toLowerCase()]
   if (codec === undefined) {
-    throw new AoError(406, 'unsupported-codec', `reply: ${header} "${name.slice(0, 60)}" is not a codec this node writes (httpsig@1.0, json@1.0, cbor@1.0)`, {
-      detail: { codec: name.slice(0, 60) },
+    throw new NotAcceptableError(`reply: ${header} "${name.slice(0, 60)}" is not a codec this node writes (httpsig@1.0, json@1.0, cbor@1.0)`, {
+      code: 'unsupported-codec', detail: { codec: name.slice(0, 60) },
     })
   }
   return codec

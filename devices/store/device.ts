@@ -16,7 +16,7 @@
  * Every key describes or changes the store as it is now, so the device is non-deterministic:
  * steps are recorded (and verifiable) but never answered from the ledger.
  */
-import { AoError, CorruptionError, ForbiddenError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../../core/errors.js'
+import { CorruptionError, MethodNotAllowedError, ForbiddenError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../../core/errors.js'
 import { encodeMessage } from '../../core/codec.js'
 import { idOfBytes } from '../../core/id.js'
 import { loadMessage } from '../../core/ledger.js'
@@ -146,7 +146,7 @@ const list: KeyHandler = async (_base, req, ctx) => {
 /** Only the operator's signature (over the keys that name the target) opens delete. */
 function authorize(req: Message, ctx: ResolveContext, init: StoreKeysInit): void {
   if (ctx.method === 'GET' || ctx.method === 'HEAD') {
-    throw new AoError(405, 'method-not-allowed', 'store: delete changes the store: send it as POST or DELETE')
+    throw new MethodNotAllowedError('store: delete changes the store: send it as POST or DELETE')
   }
   if (init.open) return
   const operator = init.operator?.()
