@@ -1,0 +1,102 @@
+/**
+ * @module
+ * The commands that check and move chains: verify, replay, export, import, fault-proof,
+ * verify-fault. Exit codes: 0 success, 1 the check failed, 2 bad usage.
+ */
+import { createReadStream } from 'node:fs'
+import { readFile, writeFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { parseArgs } from 'node:util'
+import { isMessage } from '../core/message.js'
+import { replayHashpath } from '../core/replay.js'
+import type { Message } from '../core/types.js'
+import { verifyHashpath } from '../core/verify.js'
+import { exportChain, importChain } from '../devices/replay/car.js'
+import { verifyFaultProof } from '../devices/replay/fault.js'
+import { openStore } from '../devices/store/open.js'
+import { CHAIN, COMMON, SERVE, UsageError, configFrom, withNode } from './cli-options.js'
+import { usage } from './cli-usage.js'
+import { fromJson, toJson } from './json.js'
+import { createLogger } from './log.js'
+
+export async function verifyCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: COMMON, allowPositionals: true })
+  if (values.help === true) return usage(0)
+  const hashpath = positionals[0]
+  if (hashpath === undefined || positionals.length > 1) throw new UsageError('verify takes exactly one hashpath')
+  const config = configFrom(values)
+  const store = await openStore(config.store, { dataDir: config.dataDir, log: createLogger({ fd: 2, level: 'warn' }) })
+  try {
+    const report = await verifyHashpath(store, hashpath)
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+    return report.valid ? 0 : 1
+  } finally {
+    await store.close()
+  }
+}
+
+/** `hashbeam replay <hashpath>`: re-execute and compare; exit 1 on any divergence. */
+export async function replayCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: CHAIN, allowPositionals: true })
+  if (positionals.length !== 1) throw new UsageError('replay takes exactly one hashpath')
+  const report = await withNode(values, (node) => replayHashpath(node.resolver, positionals[0]!))
+  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
+  return report.divergent === 0 && report.ledger === undefined ? 0 : 1
+}
+
+/** `hashbeam export <hashpath> --out chain.car` */
+export async function exportCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: CHAIN, allowPositionals: true })
+  if (positionals.length !== 1 || values.out === undefined) throw new UsageError('export takes one hashpath and --out FILE.car')
+  const bytes = await withNode(values, (node) => exportChain(node.resolver, positionals[0]!))
+  await writeFile(resolve(values.out), bytes)
+  process.stdout.write(`${resolve(values.out)} (${bytes.byteLength} bytes)\n`)
+  return 0
+}
+
+/** `hashbeam import chain.car`: every block checked against its hash, then the chain verified. */
+export async function importCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: COMMON, allowPositionals: true })
+  if (positionals.length !== 1) throw new UsageError('import takes exactly one CAR file')
+  const config = configFrom(values)
+  const store = await openStore(config.store, { dataDir: config.dataDir, log: createLogger({ fd: 2, level: 'warn' }) })
+  try {
+    const imported = await importChain(store, createReadStream(resolve(positionals[0]!)))
+    const verify = await verifyHashpath(store, imported.hashpath)
+    process.stdout.write(`${JSON.stringify({ ...imported, verify }, null, 2)}\n`)
+    return verify.valid ? 0 : 1
+  } finally {
+    await store.close()
+  }
+}
+
+/** A JSON document from a file, as a message. */
+async function readDocument(file: string): Promise<Message> {
+  const value = fromJson(JSON.parse(await readFile(resolve(file), 'utf8')) as unknown, file)
+  if (!isMessage(value)) throw new UsageError(`${file} does not hold a JSON object`)
+  return value
+}
+
+/** `hashbeam fault-proof receipt.json --out proof.json`: replay a receipt's step; a proof if it diverges. */
+export async function faultProofCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: CHAIN, allowPositionals: true })
+  if (positionals.length !== 1 || values.out === undefined) throw new UsageError('fault-proof takes one receipt file and --out FILE.json')
+  const receipt = await readDocument(positionals[0] as string)
+  const proof = await withNode(values, (node) => node.resolver.resolve('/~replay@1.0/fault-proof', { global: { document: receipt }, scoped: new Map() }))
+  await writeFile(resolve(values.out), JSON.stringify(toJson(proof.value), null, 2))
+  process.stdout.write(`${resolve(values.out)}: the step does not reproduce the signed result on the same profile\n`)
+  return 0
+}
+
+/** `hashbeam verify-fault proof.json [--reexecute]`: check a fault proof without trusting either node. */
+export async function verifyFaultCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: { ...SERVE, reexecute: { type: 'boolean' } }, allowPositionals: true })
+  if (positionals.length !== 1) throw new UsageError('verify-fault takes one proof file')
+  const proof = await readDocument(positionals[0] as string)
+  const verdict = values.reexecute === true
+    ? await withNode(values, (node) => verifyFaultProof(proof, node.resolver))
+    : await verifyFaultProof(proof)
+  process.stdout.write(`${JSON.stringify(verdict, null, 2)}\n`)
+  return verdict.valid ? 0 : 1
+}
+

@@ -1,0 +1,106 @@
+/**
+ * @module
+ * Command-line options shared by the `hashbeam` commands, and how they become a NodeConfig
+ * (embedded defaults < environment < flags).
+ */
+import { resolve } from 'node:path'
+import type { ParseArgsConfig } from 'node:util'
+import { defaultConfig, parseGpu, parsePort, parsePositive, type NodeConfig } from './config.js'
+import { createNode, type HashbeamNode } from './index.js'
+import { parseWalletKind } from './keygen.js'
+import { createLogger } from './log.js'
+import { parseModelFlags } from './models.js'
+
+export const COMMON = {
+  data: { type: 'string' },
+  store: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options']
+
+export const SERVE = {
+  ...COMMON,
+  port: { type: 'string', short: 'p' },
+  host: { type: 'string' },
+  device: { type: 'string', multiple: true },
+  wallet: { type: 'string' },
+  'wallet-kind': { type: 'string' },
+  operator: { type: 'string' },
+  'max-blob-bytes': { type: 'string' },
+  'store-open': { type: 'boolean' },
+  model: { type: 'string', multiple: true },
+  'models-dir': { type: 'string' },
+  preload: { type: 'boolean' },
+  gpu: { type: 'string' },
+  threads: { type: 'string' },
+  'context-size': { type: 'string' },
+  'batch-size': { type: 'string' },
+  'flash-attention': { type: 'boolean' },
+  'max-queue': { type: 'string' },
+  'max-tokens-cap': { type: 'string' },
+  'no-demo-model': { type: 'boolean' },
+  receipts: { type: 'string' },
+  'trusted-measurement': { type: 'string', multiple: true },
+} as const satisfies ParseArgsConfig['options']
+
+/** A mistake in how a command was called: exit 2 with the usage text. */
+export class UsageError extends Error {}
+
+export type Values = Record<string, string | boolean | (string | boolean)[] | undefined>
+
+/** Applies command-line values over the environment-derived defaults. */
+export function configFrom(values: Values, env: NodeJS.ProcessEnv = process.env): NodeConfig {
+  const base = defaultConfig(env)
+  const str = (key: string) => (typeof values[key] === 'string' ? (values[key] as string) : undefined)
+  const port = str('port')
+  const int = (key: string) => (str(key) === undefined ? undefined : parsePositive(`--${key}`, str(key) as string))
+  return {
+    ...base,
+    port: port === undefined ? base.port : parsePort(port),
+    host: str('host') ?? base.host,
+    dataDir: resolve(str('data') ?? base.dataDir),
+    store: str('store') ?? base.store,
+    devicePaths: ((values.device as string[] | undefined) ?? []).slice(),
+    models: { ...base.models, ...parseModelFlags((values.model as string[] | undefined) ?? []) },
+    modelsDir: str('models-dir') === undefined ? base.modelsDir : resolve(str('models-dir') as string),
+    preload: values.preload === true || base.preload,
+    gpu: str('gpu') === undefined ? base.gpu : parseGpu(str('gpu') as string),
+    threads: int('threads') ?? base.threads,
+    contextSize: int('context-size') ?? base.contextSize,
+    batchSize: int('batch-size') ?? base.batchSize,
+    flashAttention: values['flash-attention'] === true || base.flashAttention,
+    maxQueue: int('max-queue') ?? base.maxQueue,
+    maxTokensCap: int('max-tokens-cap') ?? base.maxTokensCap,
+    demoModel: values['no-demo-model'] !== true && base.demoModel,
+    receipts: receiptsMode(str('receipts') ?? base.receipts),
+    trustedMeasurements: [...base.trustedMeasurements, ...((values['trusted-measurement'] as string[] | undefined) ?? [])],
+    operator: str('operator') ?? base.operator,
+    maxBlobBytes: int('max-blob-bytes') ?? base.maxBlobBytes,
+    storeOpen: values['store-open'] === true || base.storeOpen,
+    ...(str('wallet-kind') === undefined ? {} : { walletKind: parseWalletKind(str('wallet-kind')!) }),
+  }
+}
+
+function receiptsMode(text: string): NodeConfig['receipts'] {
+  if (text === 'always' || text === 'on-request') return text
+  throw new UsageError('--receipts is on-request or always')
+}
+
+export const CHAIN = {
+  ...SERVE,
+  out: { type: 'string', short: 'o' },
+} as const satisfies ParseArgsConfig['options']
+
+/** A node without HTTP, for commands that re-execute or move chains; closed after `use`. */
+export async function withNode<T>(values: Values, use: (node: HashbeamNode) => Promise<T>): Promise<T> {
+  const node = await createNode(configFrom(values), {
+    log: createLogger({ fd: 2, level: process.env.HASHBEAM_LOG_LEVEL ?? 'warn' }),
+    ...(typeof values.wallet === 'string' ? { walletPath: values.wallet } : {}),
+  })
+  try {
+    await node.start()
+    return await use(node)
+  } finally {
+    await node.stop()
+  }
+}
+

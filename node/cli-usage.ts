@@ -1,0 +1,58 @@
+/**
+ * @module
+ * The help text of the `hashbeam` command line.
+ */
+
+export const USAGE = `usage: hashbeam <command> [options]
+
+commands:
+  serve                 run the node (default port 8734, embedded LMDB store in ./.hashbeam)
+  verify <hashpath>     check a hashpath against the store: every link recomputed, every message re-hashed
+  replay <hashpath>     re-execute every step with this node's devices and compare result IDs
+  export <hashpath> --out FILE.car    write the chain as a CAR file
+  import FILE.car       check every block of a CAR against its hash, store the chain, verify it
+  fault-proof RECEIPT.json --out PROOF.json   replay a signed receipt's step; a proof when it diverges on the same profile
+  verify-fault PROOF.json [--reexecute]      check a fault proof without trusting either node
+  measure [--json]      the software measurement attest@1.0 reports, with its parts
+  model gen             write a generated GGUF model: --size tiny|medium --out FILE [--seed N] [--no-chat-template]
+  keygen                create a wallet: [--out FILE] [--kind rsa|ed25519]; prints its address
+  help                  this text
+
+serve options:
+  --port N              TCP port (env HASHBEAM_PORT; 0 picks a free one)
+  --host ADDR           address to bind (env HASHBEAM_HOST; default 127.0.0.1)
+  --data DIR            data directory (env HASHBEAM_DATA; default ./.hashbeam)
+  --store KIND          lmdb (default) | memory | fs | redis://host:port/db (env HASHBEAM_STORE)
+  --device PATH         load a custom device module (repeatable)
+  --wallet PATH         node wallet (default DATA/wallet.json, created on first start)
+  --wallet-kind KIND    rsa (default, RSA-4096 Arweave keyfile) | ed25519: the kind created on first start
+  --operator ADDRESS    who may change settings with a signed POST /~meta@1.0/info
+                        (env HASHBEAM_OPERATOR; default the node's own address)
+
+store options (store@1.0):
+  --max-blob-bytes N    largest blob a put accepts (default 8 GiB; 413 beyond)
+  --store-open          let anyone delete from the store (default: only operator-signed requests)
+
+inference options (gpu-infer@1.0):
+  --model NAME=PATH     serve a GGUF model under NAME (repeatable); none → a generated demo model
+  --models-dir DIR      serve every *.gguf in DIR, named after the file
+  --preload             load models at start instead of on first use
+  --gpu MODE            auto (default) | cuda | vulkan | metal | off   (env HASHBEAM_GPU)
+  --threads N           llama.cpp threads (default: cores − 1; env HASHBEAM_THREADS)
+  --context-size N      tokens per context (default 2048)
+  --batch-size N        prompt batch size (default 512)
+  --flash-attention     enable flash attention (changes numerics; recorded in the profile)
+  --max-queue N         requests waiting per model before 503 (default 8)
+  --max-tokens-cap N    largest max-tokens a request may ask for (default 2048)
+  --no-demo-model       do not generate the demo model when no model is configured
+
+attestation options (attest@1.0):
+  --receipts MODE       on-request (default: with attest=true) | always — signed inference receipts
+  --trusted-measurement HEX   a software measurement verify trusts (repeatable)
+`
+
+/** Prints the usage (stdout for help, stderr for mistakes) and returns the exit code. */
+export function usage(code: number): number {
+  ;(code === 0 ? process.stdout : process.stderr).write(USAGE)
+  return code
+}
