@@ -66,6 +66,19 @@ function sseResponse(
   }, parent, { 'x-request-id': requestId }, onDone)
 }
 
+/** A logger whose child is made on first use. */
+function lazyChild(log: Logger, bindings: Record<string, unknown>): Logger {
+  let child: Logger | undefined
+  const get = (): Logger => (child ??= log.child(bindings))
+  return {
+    debug: (obj, msg) => get().debug(obj, msg),
+    info: (obj, msg) => get().info(obj, msg),
+    warn: (obj, msg) => get().warn(obj, msg),
+    error: (obj, msg) => get().error(obj, msg),
+    child: (more) => get().child(more),
+  }
+}
+
 export function createApp(init: AppInit): Hono {
   const { resolver, log, bodyLimit } = init
   const timeoutMs = init.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
@@ -77,7 +90,8 @@ export function createApp(init: AppInit): Hono {
     const started = performance.now()
     const raw = c.req.raw
     const url = new URL(raw.url)
-    const reqLog = log.child({ requestId })
+    // A pino child costs ~10 µs: build it only if something below logs through it.
+    const reqLog = lazyChild(log, { requestId })
     const cleanups: Array<() => void> = []
     try {
       if (url.pathname === '/' && url.search === '') {
@@ -113,7 +127,7 @@ export function createApp(init: AppInit): Hono {
       }
       const result = await resolver.run(plan, opts)
       const receipt = await receiptFor(result)
-      reqLog.info({ path: url.pathname, status: 200, hashpath: result.hashpath, cached: result.cached, ms: Math.round(performance.now() - started) }, 'request')
+      log.info({ requestId, path: url.pathname, status: 200, hashpath: result.hashpath, cached: result.cached, ms: Math.round(performance.now() - started) }, 'request')
       const sign = init.identity !== undefined && (init.identity.signReplies() || raw.headers.has('accept-signature'))
       const response = resultResponse(result, { codec, signer: sign ? init.identity?.wallet : undefined }, requestId)
       if (receipt !== undefined) response.headers.set('ao-receipt', receipt)
