@@ -22,10 +22,10 @@ import { openFsStore } from '../../devices/store/backends/fs.js'
 import { openLmdbStore } from '../../devices/store/backends/lmdb.js'
 import { memoryStore } from '../../devices/store/backends/memory.js'
 import { openRedisStore } from '../../devices/store/backends/redis.js'
+import { REDIS_URL, redisUnavailableReason } from '../helpers/redis.js'
 
 const CONCURRENCY = 16
 const SIZES = [{ label: '1 KiB', bytes: 1024, keys: 2000 }, { label: '1 MiB', bytes: 1024 * 1024, keys: 64 }]
-const REDIS_URL = process.env.HASHBEAM_REDIS_URL ?? 'redis://127.0.0.1:6379/0'
 
 /** The two operations a row measures, whatever sits underneath. */
 interface Target {
@@ -53,20 +53,6 @@ async function measure(seconds: number, bytes: number, op: (i: number) => Promis
   return { ops: done / elapsed, mbps: (done * bytes) / elapsed / 1e6 }
 }
 
-async function redisReachable(): Promise<string | undefined> {
-  const client = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null })
-  let lastError: Error | undefined
-  client.on('error', (err: Error) => { lastError = err })
-  try {
-    await client.connect()
-    await client.ping()
-    return undefined
-  } catch (err) {
-    return (lastError ?? (err as Error)).message
-  } finally {
-    client.disconnect()
-  }
-}
 
 async function deleteRedisPrefix(prefix: string): Promise<void> {
   const client = new Redis(REDIS_URL)
@@ -113,7 +99,7 @@ export async function benchStore(options: { seconds?: number } = {}): Promise<st
   const seconds = options.seconds ?? Number(process.env.HASHBEAM_BENCH_SECONDS ?? 1.5)
   const dir = await mkdtemp(join(tmpdir(), 'hashbeam-bench-store-'))
   const prefix = `hashbeam-bench:${randomBytes(6).toString('hex')}:`
-  const redisDown = await redisReachable()
+  const redisDown = await redisUnavailableReason()
   const lines = [
     `Store throughput, ${CONCURRENCY} operations in flight, ${seconds} s per cell.`,
     '',

