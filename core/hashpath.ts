@@ -12,11 +12,11 @@
  * (a + b) mod 2^256 with both read as big-endian 256-bit numbers (b zero-extended on the left
  * when it is a key name shorter than 32 bytes, as HyperBEAM's binary-to-integer does).
  */
-import { sha256 } from '@noble/hashes/sha2.js'
 import { concatBytes } from './bytes.js'
 import { InvalidRequestError } from './errors.js'
 import { fromBase64Url, idOf, isAoId, toBase64Url } from './id.js'
 import { isBareKeyRequest } from './message.js'
+import { sha256Base64Url } from './sha256.js'
 import type { Message } from './types.js'
 
 /** The hashpath algorithms a base may choose with its `hashpath-alg` key. */
@@ -37,8 +37,6 @@ export function requestPart(req: Message): string {
   if (isBareKeyRequest(req) && typeof req.path === 'string' && req.path !== '') return req.path
   return idOf(req)
 }
-
-const chain = (a: Uint8Array, b: Uint8Array): Uint8Array => sha256(concatBytes([a, b]))
 
 const MOD_256 = 1n << 256n
 function toBigInt(bytes: Uint8Array): bigint {
@@ -71,14 +69,20 @@ export function splitHashpath(hashpath: string): [string] | [string, string] {
   return [head, tail]
 }
 
+/**
+ * The rolling digest of "head/tail", spelled as an ID. The sha-256-chain case hashes straight
+ * to text: verify folds one hashpath per step, and a digest as bytes would only be re-spelled.
+ */
+function fold(head: string, tail: string, alg: HashpathAlg): string {
+  const first = fromBase64Url(head)
+  const second = isAoId(tail) ? fromBase64Url(tail) : TEXT.encode(tail)
+  return alg === 'sha-256-chain' ? sha256Base64Url(concatBytes([first, second])) : toBase64Url(accumulate(first, second))
+}
+
 /** Folds a (one- or two-part) hashpath into its 32-byte rolling digest. */
 export function rollingDigest(hashpath: string, alg: HashpathAlg = DEFAULT_HASHPATH_ALG): Uint8Array {
   const parts = splitHashpath(hashpath)
-  if (parts.length === 1) return fromBase64Url(parts[0])
-  const [head, tail] = parts
-  const second = isAoId(tail) ? fromBase64Url(tail) : TEXT.encode(tail)
-  const first = fromBase64Url(head)
-  return alg === 'sha-256-chain' ? chain(first, second) : accumulate(first, second)
+  return fromBase64Url(parts.length === 1 ? parts[0] : fold(parts[0], parts[1], alg))
 }
 
 /** The hashpath after applying a request part to a base hashpath. */
@@ -86,7 +90,7 @@ export function nextHashpath(baseHashpath: string, part: string, alg: HashpathAl
   if (part === '' || part.includes('/')) throw new InvalidRequestError(`hashpath: invalid request part "${part.slice(0, 100)}"`, { code: 'invalid-hashpath' })
   const parts = splitHashpath(baseHashpath)
   if (parts.length === 1) return `${parts[0]}/${part}`
-  return `${toBase64Url(rollingDigest(baseHashpath, alg))}/${part}`
+  return `${fold(parts[0], parts[1], alg)}/${part}`
 }
 
 /** Convenience: hashpath of applying `req` to a base whose hashpath is `baseHashpath`. */

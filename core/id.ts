@@ -6,12 +6,14 @@
  * - the CID form: CIDv1, codec dag-cbor (0x71), multihash sha2-256 (`bafyrei…`).
  * The unsigned ID is the ID of the message without its `commitments` key.
  */
-import { sha256 } from '@noble/hashes/sha2.js'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import { DAG_CBOR_CODE, encodeMessage } from './codec.js'
 import { InvalidRequestError } from './errors.js'
+import { sha256, sha256Base64Url } from './sha256.js'
 import type { Message } from './types.js'
+
+export { sha256Hex } from './sha256.js'
 
 const SHA2_256 = 0x12
 const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/
@@ -28,11 +30,25 @@ const BASE64URL = /^[A-Za-z0-9_-]*$/
  * (otherwise two spellings would name one digest).
  */
 export function fromBase64Url(text: string): Uint8Array {
-  const bytes = BASE64URL.test(text) && text.length % 4 !== 1 ? new Uint8Array(Buffer.from(text, 'base64url')) : undefined
-  if (bytes === undefined || toBase64Url(bytes) !== text) {
+  if (!BASE64URL.test(text) || !hasCanonicalTail(text)) {
     throw new InvalidRequestError(`id: "${text.slice(0, 64)}" is not canonical base64url`)
   }
-  return bytes
+  return new Uint8Array(Buffer.from(text, 'base64url'))
+}
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+/**
+ * Whether the last character carries no stray bits: with 2 or 3 characters in the last group
+ * it holds 4 or 2 bits past the final byte, which must be zero; 1 character is never valid.
+ * Checking this beats re-encoding the decoded bytes (verify decodes several IDs per step).
+ */
+function hasCanonicalTail(text: string): boolean {
+  const rest = text.length % 4
+  if (rest === 0) return true
+  if (rest === 1) return false
+  const bits = ALPHABET.indexOf(text.charAt(text.length - 1))
+  return (bits & (rest === 2 ? 0b1111 : 0b11)) === 0
 }
 
 /** True when `text` has the shape of a 43-char AO ID. */
@@ -68,7 +84,7 @@ export function toCid(aoId: string): CID {
 export const digestOf = (message: Message): Uint8Array => sha256(encodeMessage(message))
 
 /** The ID of a message in the AO form. */
-export const idOf = (message: Message): string => toBase64Url(digestOf(message))
+export const idOf = (message: Message): string => sha256Base64Url(encodeMessage(message))
 
 /** The ID of a message ignoring its commitments (the same request signed or not). */
 export function unsignedIdOf(message: Message): string {
@@ -78,9 +94,4 @@ export function unsignedIdOf(message: Message): string {
 }
 
 /** ID of already-encoded canonical bytes. */
-export const idOfBytes = (bytes: Uint8Array): string => toBase64Url(sha256(bytes))
-
-/** Lower-case hex sha256 of bytes (blob addresses, model identities). */
-export function sha256Hex(bytes: Uint8Array): string {
-  return Buffer.from(sha256(bytes)).toString('hex')
-}
+export const idOfBytes = (bytes: Uint8Array): string => sha256Base64Url(bytes)

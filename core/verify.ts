@@ -9,11 +9,11 @@
  */
 import { isAoError } from './errors.js'
 import { decodeMessage } from './codec.js'
-import { DEFAULT_HASHPATH_ALG, hashpathAlgOf, nextHashpath, splitHashpath, type HashpathAlg } from './hashpath.js'
+import { DEFAULT_HASHPATH_ALG, nextHashpath, splitHashpath } from './hashpath.js'
 import { idOfBytes } from './id.js'
 import { isBareKeyRequest } from './message.js'
-import { messageKey } from './store.js'
-import { loadStep, type StepRecord } from './ledger.js'
+import { messageKey, stepKey } from './store.js'
+import { decodeStep, type StepRecord } from './ledger.js'
 import type { Store } from './store.js'
 import type { Message } from './types.js'
 import { MESSAGE_DEVICE } from './dispatch.js'
@@ -57,13 +57,15 @@ class StepFailure extends Error {
   }
 }
 
-/** A message's bytes, checked against its ID. */
-async function loadBytes(store: Store, id: string): Promise<Uint8Array> {
-  const bytes = await store.get(messageKey(id))
+/** A message's bytes as read from the store, checked against its ID. */
+function checked(bytes: Uint8Array | undefined, id: string): Uint8Array {
   if (bytes === undefined) throw new StepFailure('missing-message', `store: no message ${id}`)
   if (idOfBytes(bytes) !== id) throw new StepFailure('corrupt-message', `store: message ${id} does not hash to its ID`)
   return bytes
 }
+
+/** A message read and checked against its ID. */
+const loadBytes = async (store: Store, id: string): Promise<Uint8Array> => checked(await store.get(messageKey(id)), id)
 
 function decodeOrFail(bytes: Uint8Array): Message {
   try {
@@ -81,78 +83,156 @@ const ALG_KEY = new TextEncoder().encode('hashpath-alg')
  * bytes do not contain the text "device" cannot have that key, so most results (inference
  * outputs included) are never decoded here.
  */
-function baseFacts(bytes: Uint8Array): { device: string; alg: HashpathAlg } {
+interface BaseFacts {
+  readonly device: string
+  /** As the message says it; a value that is no algorithm simply matches no record. */
+  readonly alg: unknown
+}
+
+function baseFacts(bytes: Uint8Array): BaseFacts {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   if (buf.indexOf(DEVICE_KEY) === -1 && buf.indexOf(ALG_KEY) === -1) return { device: MESSAGE_DEVICE, alg: DEFAULT_HASHPATH_ALG }
   const base = decodeOrFail(bytes)
-  return { device: typeof base.device === 'string' ? base.device : MESSAGE_DEVICE, alg: hashpathAlgOf(base) }
+  return { device: typeof base.device === 'string' ? base.device : MESSAGE_DEVICE, alg: base['hashpath-alg'] ?? DEFAULT_HASHPATH_ALG }
 }
 
+/** A step's own checks, decided as soon as its record, request and result are read. */
+interface StepCheck {
+  /** Counted from the end of the chain: 1 = the step that produced the verified hashpath. */
+  readonly fromEnd: number
+  readonly record: StepRecord
+  /** The first failure among the checks that need nothing from the base. */
+  early?: StepFailure
+  /** What the base must say for the record to be consistent; absent when `early` is set. */
+  readonly asDevice?: string
+  readonly key?: string
+  /** The result could not be read: this step fails after its consistency check. */
+  late?: StepFailure
+}
 
-async function walkBack(store: Store, hashpath: string, maxChain: number): Promise<StepRecord[]> {
-  const chain: StepRecord[] = []
-  let at = hashpath
-  for (;;) {
-    if (chain.length >= maxChain) throw new StepFailure('chain-too-long', `more than ${maxChain} steps`)
-    let record: StepRecord | undefined
-    try {
-      record = await loadStep(store, at)
-    } catch (err) {
-      if (isAoError(err)) throw new StepFailure('corrupt-record', err.message, at)
-      throw err
-    }
-    if (record === undefined) throw new StepFailure('missing-record', `no step record for ${at}`, at)
-    if (record.hashpath !== at) throw new StepFailure('record-mismatch', `record stored at ${at} claims ${record.hashpath}`, at)
-    chain.push(record)
-    if (!record.base.includes('/')) return chain.reverse()
-    at = record.base
+/**
+ * Checks one record's request, hashpath link and result. The request's ID was checked
+ * against its bytes, so it is never re-encoded; the base's facts (its device and hashpath
+ * algorithm) are not known yet walking backwards, so the record's `alg` is used for the link
+ * and checked against the base when the base is read.
+ */
+async function checkStep(store: Store, record: StepRecord, fromEnd: number): Promise<{ check: StepCheck; facts?: BaseFacts }> {
+  // Both reads first, then only synchronous work: verify's cost is per step, awaits included.
+  const request = await store.get(messageKey(record.request))
+  const result = await store.get(messageKey(record.result))
+  const check: StepCheck = { fromEnd, record }
+  try {
+    const req = decodeOrFail(checked(request, record.request))
+    const part = isBareKeyRequest(req) && typeof req.path === 'string' && req.path !== '' ? req.path : record.request
+    const expected = linkOf(record, part)
+    if (expected !== record.hashpath) throw new StepFailure('hashpath-mismatch', `recomputed ${expected}, recorded ${record.hashpath}`)
+    Object.assign(check, {
+      asDevice: typeof req['as-device'] === 'string' ? req['as-device'] : undefined,
+      key: typeof req.path === 'string' ? normalizeKey(req.path) : '',
+    })
+  } catch (err) {
+    if (!(err instanceof StepFailure)) throw err
+    check.early = err
+  }
+  try {
+    return { check, facts: baseFacts(checked(result, record.result)) }
+  } catch (err) {
+    if (!(err instanceof StepFailure)) throw err
+    check.late = err
+    return { check }
   }
 }
 
-/** Verifies a hashpath against the store. Never throws for a bad chain: it reports. */
+/** The hashpath the record's base and request give; a malformed base is a broken link. */
+function linkOf(record: StepRecord, part: string): string {
+  try {
+    return nextHashpath(record.base, part, record.alg)
+  } catch (err) {
+    if (isAoError(err)) throw new StepFailure('hashpath-mismatch', err.message)
+    throw err
+  }
+}
+
+/** The step's failure, now that its base's facts are known (undefined: they could not be read). */
+function finish(check: StepCheck, base: BaseFacts | undefined): StepFailure | undefined {
+  if (check.early !== undefined) return check.early
+  const { record } = check
+  // An unreadable base already failed an earlier step, which is the one reported.
+  if (base !== undefined) {
+    const device = check.asDevice ?? base.device
+    if (record.device !== device || record.key !== check.key || record.alg !== base.alg) {
+      return new StepFailure('record-mismatch', `record says ${record.device} "${record.key}", the messages say ${device} "${check.key}"`)
+    }
+  }
+  return check.late
+}
+
+/**
+ * Verifies a hashpath against the store. Never throws for a bad chain: it reports.
+ *
+ * One pass from the end back to the root: each step is checked as its record is read, so
+ * nothing is held per step (a 100,000-step chain used to keep every record alive until a
+ * second, forward pass). The report is the forward walk's: a broken link back is reported
+ * first, else the failing step nearest the root, numbered from it.
+ */
 export async function verifyHashpath(store: Store, hashpath: string, maxChain = DEFAULT_MAX_CHAIN): Promise<VerifyReport> {
   try {
     splitHashpath(hashpath)
   } catch (err) {
     return { valid: false, hashpath, steps: 0, nondeterministic: 0, failure: { hashpath, reason: 'invalid-hashpath', message: (err as Error).message } }
   }
-  let chain: StepRecord[]
-  try {
-    chain = await walkBack(store, hashpath, maxChain)
-  } catch (err) {
-    if (!(err instanceof StepFailure)) throw err
-    // Walking back, the root (and so the step number) is not known yet: the hashpath names it.
-    const at = err.at ?? hashpath
-    return { valid: false, hashpath, steps: 0, nondeterministic: 0, failure: { hashpath: at, reason: err.reason, message: err.message } }
+  let at = hashpath
+  let steps = 0
+  let nondeterministic = 0
+  let pending: StepCheck | undefined
+  // The failing step nearest the root found so far (walking back, each find replaces the last).
+  let first: { check: StepCheck | undefined; failure: StepFailure } | undefined
+  const settle = (facts: BaseFacts | undefined): void => {
+    const failure = pending === undefined ? undefined : finish(pending, facts)
+    if (failure !== undefined) first = { check: pending, failure }
   }
-  const root = chain[0]?.base ?? hashpath
-  const nondeterministic = chain.filter((r) => !r.deterministic).length
-  const report = { hashpath, root, steps: chain.length, nondeterministic }
-  let step = 0
-  let at = root
   try {
-    let base = baseFacts(await loadBytes(store, root))
-    for (const record of chain) {
-      step += 1
-      at = record.hashpath
-      const req = decodeOrFail(await loadBytes(store, record.request))
-      const result = await loadBytes(store, record.result)
-      // The request's ID was just checked against its bytes: no need to re-encode it.
-      const part = isBareKeyRequest(req) && typeof req.path === 'string' && req.path !== '' ? req.path : record.request
-      const expected = nextHashpath(record.base, part, base.alg)
-      if (expected !== record.hashpath) {
-        throw new StepFailure('hashpath-mismatch', `recomputed ${expected}, recorded ${record.hashpath}`)
-      }
-      const device = typeof req['as-device'] === 'string' ? req['as-device'] : base.device
-      const key = typeof req.path === 'string' ? normalizeKey(req.path) : ''
-      if (record.device !== device || record.key !== key || record.alg !== base.alg) {
-        throw new StepFailure('record-mismatch', `record says ${record.device} "${record.key}", the messages say ${device} "${key}"`)
-      }
-      base = baseFacts(result)
+    for (;;) {
+      if (steps >= maxChain) throw new StepFailure('chain-too-long', `more than ${maxChain} steps`)
+      const record = await readRecord(store, at)
+      steps += 1
+      if (!record.deterministic) nondeterministic += 1
+      const { check, facts } = await checkStep(store, record, steps)
+      settle(facts)
+      pending = check
+      if (!record.base.includes('/')) break
+      at = record.base
     }
   } catch (err) {
     if (!(err instanceof StepFailure)) throw err
-    return { valid: false, ...report, failure: { step, hashpath: at, reason: err.reason, message: err.message } }
+    // The walk back broke before the root: the root, and so step numbers, are unknown.
+    return { valid: false, hashpath, steps: 0, nondeterministic: 0, failure: { hashpath: err.at ?? hashpath, reason: err.reason, message: err.message } }
   }
-  return { valid: true, ...report }
+  const root = pending!.record.base
+  try {
+    settle(baseFacts(await loadBytes(store, root)))
+  } catch (err) {
+    if (!(err instanceof StepFailure)) throw err
+    first = { check: undefined, failure: err } // step 0 comes before every step
+  }
+  const report = { hashpath, root, steps, nondeterministic }
+  if (first === undefined) return { valid: true, ...report }
+  const { check, failure } = first
+  const step = check === undefined ? 0 : steps - check.fromEnd + 1
+  return { valid: false, ...report, failure: { step, hashpath: check?.record.hashpath ?? root, reason: failure.reason, message: failure.message } }
+}
+
+/** The record stored at a hashpath, checked to be the record of that hashpath. */
+async function readRecord(store: Store, at: string): Promise<StepRecord> {
+  const bytes = await store.get(stepKey(at))
+  if (bytes === undefined) throw new StepFailure('missing-record', `no step record for ${at}`, at)
+  let record: StepRecord
+  try {
+    record = decodeStep(bytes)
+  } catch (err) {
+    if (isAoError(err)) throw new StepFailure('corrupt-record', err.message, at)
+    throw err
+  }
+  if (record.hashpath !== at) throw new StepFailure('record-mismatch', `record stored at ${at} claims ${record.hashpath}`, at)
+  return record
 }

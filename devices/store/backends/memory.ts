@@ -11,8 +11,20 @@ import {
   assertKey, assertListArgs, assertValue, closedError, compareKeys, listStart, resolveRange, type StreamingStore,
 } from './shared.js'
 
-/** A copy as a plain Uint8Array (`Buffer#slice` would return a view, not a copy). */
+/** A copy as a plain Uint8Array with memory of its own: what is stored. */
 const copyOf = (bytes: Uint8Array): Uint8Array => new Uint8Array(bytes)
+
+/**
+ * A copy for a reader, as a plain Uint8Array over Buffer's shared pool. A small typed array
+ * with memory of its own costs ~1.7 µs to allocate (off-heap, tracked by the GC) against ~0.2
+ * µs from the pool, and verify reads three values per step; a reader's copy is short-lived,
+ * so sharing a pool slab with other short-lived buffers costs nothing.
+ */
+function readerCopyOf(bytes: Uint8Array): Uint8Array {
+  const pooled = Buffer.allocUnsafe(bytes.length)
+  pooled.set(bytes)
+  return new Uint8Array(pooled.buffer, pooled.byteOffset, pooled.byteLength)
+}
 
 /** Creates an empty in-memory store. */
 export function memoryStore(): StreamingStore {
@@ -41,7 +53,7 @@ export function memoryStore(): StreamingStore {
       open()
       assertKey(key)
       const value = values.get(key)
-      return value === undefined ? undefined : copyOf(value)
+      return value === undefined ? undefined : readerCopyOf(value)
     },
 
     async put(key: string, value: Uint8Array) {
