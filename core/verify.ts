@@ -9,7 +9,7 @@
  */
 import { isAoError } from './errors.js'
 import { decodeMessage } from './codec.js'
-import { DEFAULT_HASHPATH_ALG, nextHashpath, splitHashpath } from './hashpath.js'
+import { DEFAULT_HASHPATH_ALG, nextHashpath, splitHashpath, type HashpathAlg } from './hashpath.js'
 import { idOfBytes } from './id.js'
 import { isBareKeyRequest } from './message.js'
 import { messageKey, stepKey } from './store.js'
@@ -96,72 +96,74 @@ function baseFacts(bytes: Uint8Array): BaseFacts {
   return { device: typeof base.device === 'string' ? base.device : MESSAGE_DEVICE, alg: base['hashpath-alg'] ?? DEFAULT_HASHPATH_ALG }
 }
 
-/** A step's own checks, decided as soon as its record, request and result are read. */
+/** What one step's own messages say, read as its record is met walking back. */
 interface StepCheck {
   /** Counted from the end of the chain: 1 = the step that produced the verified hashpath. */
   readonly fromEnd: number
   readonly record: StepRecord
-  /** The first failure among the checks that need nothing from the base. */
-  early?: StepFailure
-  /** What the base must say for the record to be consistent; absent when `early` is set. */
+  /** The request could not be read or decoded: the step's first failure. */
+  readonly unreadable?: StepFailure
+  /** What the request contributes to the hashpath, and what the record must then say. */
+  readonly part?: string
   readonly asDevice?: string
   readonly key?: string
-  /** The result could not be read: this step fails after its consistency check. */
-  late?: StepFailure
+  /** The result could not be read: this step's last failure. */
+  readonly late?: StepFailure
 }
 
 /**
- * Checks one record's request, hashpath link and result. The request's ID was checked
- * against its bytes, so it is never re-encoded; the base's facts (its device and hashpath
- * algorithm) are not known yet walking backwards, so the record's `alg` is used for the link
- * and checked against the base when the base is read.
+ * Reads one record's request and result. The request's ID was checked against its bytes, so
+ * it is never re-encoded. The hashpath link and the record's consistency need the base's
+ * facts (its device and algorithm), which walking back are known one step later: `finish`.
  */
 async function checkStep(store: Store, record: StepRecord, fromEnd: number): Promise<{ check: StepCheck; facts?: BaseFacts }> {
   // Both reads first, then only synchronous work: verify's cost is per step, awaits included.
   const request = await store.get(messageKey(record.request))
   const result = await store.get(messageKey(record.result))
-  const check: StepCheck = { fromEnd, record }
+  let check: StepCheck
   try {
     const req = decodeOrFail(checked(request, record.request))
-    const part = isBareKeyRequest(req) && typeof req.path === 'string' && req.path !== '' ? req.path : record.request
-    const expected = linkOf(record, part)
-    if (expected !== record.hashpath) throw new StepFailure('hashpath-mismatch', `recomputed ${expected}, recorded ${record.hashpath}`)
-    Object.assign(check, {
+    check = {
+      fromEnd, record,
+      part: isBareKeyRequest(req) && typeof req.path === 'string' && req.path !== '' ? req.path : record.request,
       asDevice: typeof req['as-device'] === 'string' ? req['as-device'] : undefined,
       key: typeof req.path === 'string' ? normalizeKey(req.path) : '',
-    })
+    }
   } catch (err) {
     if (!(err instanceof StepFailure)) throw err
-    check.early = err
+    check = { fromEnd, record, unreadable: err }
   }
   try {
     return { check, facts: baseFacts(checked(result, record.result)) }
   } catch (err) {
     if (!(err instanceof StepFailure)) throw err
-    check.late = err
-    return { check }
+    return { check: { ...check, late: err } }
   }
 }
 
-/** The hashpath the record's base and request give; a malformed base is a broken link. */
-function linkOf(record: StepRecord, part: string): string {
-  try {
-    return nextHashpath(record.base, part, record.alg)
-  } catch (err) {
-    if (isAoError(err)) throw new StepFailure('hashpath-mismatch', err.message)
-    throw err
-  }
-}
+const isAlg = (alg: unknown): alg is HashpathAlg => alg === 'sha-256-chain' || alg === 'accumulate-256'
 
-/** The step's failure, now that its base's facts are known (undefined: they could not be read). */
+/**
+ * The step's failure, in the forward walk's order — request, link, record, result — now that
+ * its base's facts are known (undefined: the base could not be read, so an earlier step failed
+ * and is the one reported; the record's own algorithm stands in for the link).
+ */
 function finish(check: StepCheck, base: BaseFacts | undefined): StepFailure | undefined {
-  if (check.early !== undefined) return check.early
+  if (check.unreadable !== undefined) return check.unreadable
   const { record } = check
-  // An unreadable base already failed an earlier step, which is the one reported.
+  const alg = base !== undefined && isAlg(base.alg) ? base.alg : record.alg
+  let expected: string
+  try {
+    expected = nextHashpath(record.base, check.part!, alg)
+  } catch (err) {
+    if (!isAoError(err)) throw err
+    return new StepFailure('hashpath-mismatch', err.message) // a malformed base is a broken link
+  }
+  if (expected !== record.hashpath) return new StepFailure('hashpath-mismatch', `recomputed ${expected}, recorded ${record.hashpath}`)
   if (base !== undefined) {
     const device = check.asDevice ?? base.device
     if (record.device !== device || record.key !== check.key || record.alg !== base.alg) {
-      return new StepFailure('record-mismatch', `record says ${record.device} "${record.key}", the messages say ${device} "${check.key}"`)
+      return new StepFailure('record-mismatch', `record says ${record.device} "${record.key}" (${record.alg}), the messages say ${device} "${check.key}" (${String(base.alg)})`)
     }
   }
   return check.late
