@@ -12,8 +12,9 @@
  */
 import { CacheMissError, InternalError, InvalidRequestError, RecursionLimitError, isAoError } from './errors.js'
 import { dispatch, isDeterministic } from './dispatch.js'
-import { hashpathAlgOf, hashpathOf } from './hashpath.js'
+import { hashpathAlgOf, hashpathOf, type HashpathAlg } from './hashpath.js'
 import { idOf } from './id.js'
+import { createLru } from './lru.js'
 import { loadMessage, loadStep, messageWrites, stepWrites, type StepRecord } from './ledger.js'
 import { asResultMessage, fromResultMessage, isMessage, normalizeKey, overlayKeys } from './message.js'
 import { DEFAULT_PATH_LIMITS, isSubPath, parsePath, type HyperPath, type PathLimits } from './path.js'
@@ -45,27 +46,6 @@ export interface ResolveOptions {
 
 export const DEFAULT_HOT_CACHE_ENTRIES = 4096
 
-/** A small LRU of hashpath → answer (Map keeps insertion order; a hit re-inserts). */
-function createHotCache(limit: number) {
-  const entries = new Map<string, { id: string; value: Value }>()
-  return {
-    get(key: string) {
-      const hit = entries.get(key)
-      if (hit !== undefined) {
-        entries.delete(key)
-        entries.set(key, hit)
-      }
-      return hit
-    },
-    set(key: string, entry: { id: string; value: Value }) {
-      if (limit <= 0) return
-      entries.delete(key)
-      entries.set(key, entry)
-      if (entries.size > limit) entries.delete(entries.keys().next().value as string)
-    },
-  }
-}
-
 export interface ResolverInit {
   readonly registry: Registry
   readonly store: Store
@@ -91,6 +71,19 @@ export interface Resolver {
 
 const NEVER_ABORTED = new AbortController().signal
 
+interface StepOutcome {
+  readonly result: ResolveResult
+  readonly deterministic: boolean
+}
+
+/**
+ * `fn(value)` now when the value is at hand, after it settles when it is a promise. The
+ * resolver's common case (literal keys, a cached step) then runs without a single microtask.
+ */
+function andThen<T, U>(value: T | Promise<T>, fn: (value: T) => U | Promise<U>): U | Promise<U> {
+  return value instanceof Promise ? value.then(fn) : fn(value)
+}
+
 export function createResolver(init: ResolverInit): Resolver {
   const { registry, store } = init
   const limits: PathLimits = { ...DEFAULT_PATH_LIMITS, ...init.limits }
@@ -98,14 +91,23 @@ export function createResolver(init: ResolverInit): Resolver {
 
   // Recently answered deterministic steps, already checked against their IDs when read. A record
   // never changes once written (the first one is the evidence), so these never go stale.
-  const hot = createHotCache(init.hotCacheEntries ?? DEFAULT_HOT_CACHE_ENTRIES)
+  const hot = createLru<string, { id: string; value: Value }>(init.hotCacheEntries ?? DEFAULT_HOT_CACHE_ENTRIES)
+  const baseIds = new WeakMap<RequestPlan['base'], string>()
 
   const checkDepth = (depth: number) => {
     if (depth > limits.maxDepth) throw new RecursionLimitError(`resolve: sub-resolutions nest deeper than ${limits.maxDepth}`)
   }
 
-  /** Replaces sub-path values by their results. */
-  async function materializeKeys(keys: KeySet, opts: ResolveOptions): Promise<Message> {
+  /**
+   * Replaces sub-path values by their results. Keys without sub-paths (nearly all) are copied
+   * without an await: a cached answer is a handful of microseconds, and each promise counts.
+   */
+  function materializeKeys(keys: KeySet, opts: ResolveOptions): Message | Promise<Message> {
+    for (const key in keys) if (isSubPath(keys[key])) return materializeSubPaths(keys, opts)
+    return { ...keys } as Message
+  }
+
+  async function materializeSubPaths(keys: KeySet, opts: ResolveOptions): Promise<Message> {
     const out: Message = {}
     for (const [key, value] of Object.entries(keys)) {
       out[key] = isSubPath(value) ? (await runPath(value.path, opts)).value : value
@@ -116,41 +118,69 @@ export function createResolver(init: ResolverInit): Resolver {
   const runPath = (path: HyperPath, opts: ResolveOptions) =>
     run(planRequest(path), { ...opts, depth: (opts.depth ?? 0) + 1 })
 
-  async function materializeBase(plan: RequestPlan, opts: ResolveOptions): Promise<Message> {
+  function materializeBase(plan: RequestPlan, opts: ResolveOptions): Message | Promise<Message> {
     const { id, device, sub, keys } = plan.base
-    let base: Message = {}
-    if (id !== undefined) base = await loadMessage(store, id)
-    else if (sub !== undefined) base = asResultMessage((await runPath(sub, opts)).value)
-    base = overlayKeys(base, await materializeKeys(keys, opts))
-    if (device !== undefined) base.device = registry.canonical(device)
-    return base
+    const loaded: Message | Promise<Message> = id !== undefined
+      ? loadMessage(store, id)
+      : sub !== undefined ? runPath(sub, opts).then((r) => asResultMessage(r.value)) : {}
+    return andThen(loaded, (from) => andThen(materializeKeys(keys, opts), (own) => {
+      const base = overlayKeys(from, own)
+      if (device !== undefined) base.device = registry.canonical(device)
+      return base
+    }))
   }
 
-  async function materializeStep(step: RequestPlan['steps'][number], opts: ResolveOptions): Promise<Message> {
-    const keys = await materializeKeys(step.keys, opts)
-    if (step.sub !== undefined) {
-      const computed = (await runPath(step.sub, opts)).value
-      if (!isMessage(computed) || typeof computed.path !== 'string') {
-        throw new InvalidRequestError('resolve: a sub-path step must compute a message with a "path" key', { code: 'invalid-subpath-step' })
+  function materializeStep(step: RequestPlan['steps'][number], opts: ResolveOptions): Message | Promise<Message> {
+    return andThen(materializeKeys(step.keys, opts), (keys) => {
+      if (step.sub !== undefined) {
+        return runPath(step.sub, opts).then(({ value: computed }) => {
+          if (!isMessage(computed) || typeof computed.path !== 'string') {
+            throw new InvalidRequestError('resolve: a sub-path step must compute a message with a "path" key', { code: 'invalid-subpath-step' })
+          }
+          return { ...keys, ...computed }
+        })
       }
-      return { ...keys, ...computed }
+      const req: Message = { ...keys, path: step.key ?? '' }
+      if (step.device !== undefined) req['as-device'] = registry.canonical(step.device)
+      return req
+    })
+  }
+
+  /**
+   * The ID of a materialized base. A base loaded by ID alone is that ID (its bytes were just
+   * checked against it). A base built only from literal keys of a frozen plan is the same
+   * message every time that plan runs, so its ID is kept per plan: the HTTP layer reuses the
+   * frozen plans of repeated requests (node/plan-cache.ts), and encoding and hashing the base
+   * was most of a cached answer.
+   */
+  function baseIdOf(plan: RequestPlan, base: Message): string {
+    const { id, device, sub, keys } = plan.base
+    const literal = sub === undefined && !Object.values(keys).some(isSubPath)
+    if (id !== undefined && device === undefined && literal && Object.keys(keys).length === 0) return id
+    // Only a frozen plan is certain to build the same base next time.
+    if (id !== undefined || !literal || !Object.isFrozen(plan.base) || !Object.isFrozen(keys)) return idOf(base)
+    let known = baseIds.get(plan.base)
+    if (known === undefined) {
+      known = idOf(base)
+      baseIds.set(plan.base, known)
     }
-    const req: Message = { ...keys, path: step.key ?? '' }
-    if (step.device !== undefined) req['as-device'] = registry.canonical(step.device)
-    return req
+    return known
   }
 
   async function run(plan: RequestPlan, opts: ResolveOptions = {}): Promise<ResolveResult> {
     checkDepth(opts.depth ?? 0)
     const meta = new Map<string, string>()
-    let value: Value = await materializeBase(plan, opts)
-    let hashpath = idOf(value as Message)
+    const materialized = materializeBase(plan, opts)
+    let value: Value = materialized instanceof Promise ? await materialized : materialized
+    let hashpath = baseIdOf(plan, value as Message)
     let id = hashpath
     let cached = false
     let deterministic = true
     for (const stepPlan of plan.steps) {
-      const req = await materializeStep(stepPlan, opts)
-      const outcome = await execStep(asResultMessage(value), hashpath, req, opts, deterministic)
+      const pending = materializeStep(stepPlan, opts)
+      const req = pending instanceof Promise ? await pending : pending
+      const executing = execStep(asResultMessage(value), hashpath, req, opts, deterministic)
+      const outcome = executing instanceof Promise ? await executing : executing
       const result = outcome.result
       deterministic = outcome.deterministic
       ;({ value, hashpath, id, cached } = result)
@@ -172,9 +202,9 @@ export function createResolver(init: ResolverInit): Resolver {
    * stands for different bases, and the step may neither be answered from the ledger nor be
    * recorded as reproducible (e.g. `/commit/id`, `/~meta@1.0/info/name`).
    */
-  async function execStep(
+  function execStep(
     base: Message, baseHashpath: string, req: Message, opts: ResolveOptions, baseDeterministic: boolean,
-  ): Promise<{ result: ResolveResult; deterministic: boolean }> {
+  ): StepOutcome | Promise<StepOutcome> {
     const depth = opts.depth ?? 0
     checkDepth(depth)
     const key = typeof req.path === 'string' ? normalizeKey(req.path) : ''
@@ -184,16 +214,26 @@ export function createResolver(init: ResolverInit): Resolver {
     const hashpath = hashpathOf(baseHashpath, req, alg)
     const cache = opts.cache ?? {}
     const declaredDeterministic = baseDeterministic && isDeterministic(chosen.device, key, req)
+    const warm = declaredDeterministic && cache.noCache !== true ? hot.get(hashpath) : undefined
+    if (warm !== undefined) return { result: { value: warm.value, hashpath, id: warm.id, cached: true, meta: new Map() }, deterministic: true }
+    return execUncached({ base, baseHashpath, req, opts, key, chosen, alg, hashpath, declaredDeterministic })
+  }
+
+  /** The rest of a step, past the in-memory answers: the ledger, then the device. */
+  async function execUncached(step: {
+    base: Message; baseHashpath: string; req: Message; opts: ResolveOptions; key: string
+    chosen: ReturnType<typeof dispatch>; alg: HashpathAlg; hashpath: string; declaredDeterministic: boolean
+  }): Promise<StepOutcome> {
+    const { base, baseHashpath, req, opts, key, chosen, alg, hashpath, declaredDeterministic } = step
+    const cache = opts.cache ?? {}
+    const depth = opts.depth ?? 0
     const meta = new Map<string, string>()
     // The step logger and the abort signal are built on first use: most steps read neither, and
     // each costs more than resolving a cached step.
     let stepLog: Logger | undefined
     const logger = (): Logger => (stepLog ??= (opts.log ?? init.log).child({ hashpath, device: chosen.device.name, key }))
-
     // no-cache + no-store is a pure recomputation (replay compares for itself): skip the ledger.
     const pure = cache.noCache === true && cache.noStore === true
-    const warm = declaredDeterministic && cache.noCache !== true ? hot.get(hashpath) : undefined
-    if (warm !== undefined) return { result: { value: warm.value, hashpath, id: warm.id, cached: true, meta }, deterministic: true }
     const recorded = declaredDeterministic && !pure ? await loadStep(store, hashpath) : undefined
     if (recorded !== undefined && recorded.deterministic && cache.noCache !== true) {
       const value = fromResultMessage(await loadMessage(store, recorded.result))

@@ -19,7 +19,9 @@ import { parsePath } from '../core/path.js'
 import { planRequest } from '../core/request.js'
 import type { Resolver, ResolveOptions } from '../core/resolve.js'
 import type { Logger, ResolveResult, StreamSink } from '../core/types.js'
+import { nodeIncoming, requestHeaders } from './http-headers.js'
 import { attachCommitments, incomingKeys } from './http-identity.js'
+import { createPlanCache, isPlainRequest } from './plan-cache.js'
 import { parseCacheControl, readBody } from './http-request.js'
 import { errorResponse, resultResponse } from './http-response.js'
 import { eventStreamResponse, linkAbort } from './http-stream.js'
@@ -43,6 +45,17 @@ export interface AppInit {
   readonly identity?: { readonly wallet: Wallet; signReplies(): boolean }
   /** Inference receipts (`attest=true`, or always when configured). */
   readonly receipts?: Receipts
+  /** Plans of plain requests kept by target (node/plan-cache.ts); 0 plans every request. */
+  readonly planCacheEntries?: number
+}
+
+export const DEFAULT_PLAN_CACHE_ENTRIES = 1024
+
+/** "/path?query" of an absolute URL, as it was written (no normalisation). */
+function targetOf(url: string): string {
+  const authority = url.indexOf('//')
+  const slash = authority === -1 ? -1 : url.indexOf('/', authority + 2)
+  return slash === -1 ? '/' : url.slice(slash)
 }
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5 * 60_000
@@ -66,17 +79,23 @@ function sseResponse(
   }, parent, { 'x-request-id': requestId }, onDone)
 }
 
-/** A logger whose child is made on first use. */
-function lazyChild(log: Logger, bindings: Record<string, unknown>): Logger {
-  let child: Logger | undefined
-  const get = (): Logger => (child ??= log.child(bindings))
-  return {
-    debug: (obj, msg) => get().debug(obj, msg),
-    info: (obj, msg) => get().info(obj, msg),
-    warn: (obj, msg) => get().warn(obj, msg),
-    error: (obj, msg) => get().error(obj, msg),
-    child: (more) => get().child(more),
+/** A logger whose child is made on first use: one object per request, no closures. */
+class LazyChildLogger implements Logger {
+  #child: Logger | undefined
+  readonly #parent: Logger
+  readonly #bindings: Record<string, unknown>
+  constructor(parent: Logger, bindings: Record<string, unknown>) {
+    this.#parent = parent
+    this.#bindings = bindings
   }
+  private get log(): Logger {
+    return (this.#child ??= this.#parent.child(this.#bindings))
+  }
+  debug(obj: object | string, msg?: string): void { this.log.debug(obj, msg) }
+  info(obj: object | string, msg?: string): void { this.log.info(obj, msg) }
+  warn(obj: object | string, msg?: string): void { this.log.warn(obj, msg) }
+  error(obj: object | string, msg?: string): void { this.log.error(obj, msg) }
+  child(bindings: Record<string, unknown>): Logger { return this.log.child(bindings) }
 }
 
 export function createApp(init: AppInit): Hono {
@@ -84,34 +103,48 @@ export function createApp(init: AppInit): Hono {
   const timeoutMs = init.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
   const app = new Hono()
   init.routes?.(app)
+  const plans = createPlanCache(init.planCacheEntries ?? DEFAULT_PLAN_CACHE_ENTRIES)
 
   app.all('*', async (c) => {
     const requestId = randomUUID()
     const started = performance.now()
     const raw = c.req.raw
-    const url = new URL(raw.url)
+    const headers = requestHeaders(c)
+    // The target as sent ("/path?query"); Node has it without building a URL.
+    const target = nodeIncoming(c)?.url ?? targetOf(raw.url)
     // A pino child costs ~10 µs: build it only if something below logs through it.
-    const reqLog = lazyChild(log, { requestId })
+    const reqLog = new LazyChildLogger(log, { requestId })
     const cleanups: Array<() => void> = []
+    let pathname = target
     try {
-      if (url.pathname === '/' && url.search === '') {
-        const devices = resolver.registry.list().map((d) => d.name)
-        return c.json({ name: 'hashbeam', info: '/~meta@1.0/info', devices, example: '/~message@1.0&hello=world/hello' })
+      const plain = isPlainRequest(raw.method, target, headers)
+      let prepared = plain ? plans.get(target) : undefined
+      if (prepared === undefined) {
+        const url = new URL(raw.url)
+        pathname = url.pathname
+        if (url.pathname === '/' && url.search === '') {
+          const devices = resolver.registry.list().map((d) => d.name)
+          return c.json({ name: 'hashbeam', info: '/~meta@1.0/info', devices, example: '/~message@1.0&hello=world/hello' })
+        }
+        const path = parsePath(url.pathname, resolver.limits)
+        const body = raw.method === 'GET' || raw.method === 'HEAD' ? new Uint8Array(0) : await readBody(raw, bodyLimit)
+        // Signatures are checked before anything runs: a bad one is a 400, never ignored.
+        const incoming = incomingKeys({ method: raw.method, url: raw.url, headers }, body)
+        const taken = takeTransportKeys(planRequest(path, incoming.extra), incoming.extra.global, incoming.committed)
+        prepared = { plan: attachCommitments(taken.plan, incoming), keys: taken.keys, pathname: url.pathname }
+        if (plain) plans.set(target, prepared)
       }
-      const path = parsePath(url.pathname, resolver.limits)
-      const body = raw.method === 'GET' || raw.method === 'HEAD' ? new Uint8Array(0) : await readBody(raw, bodyLimit)
-      // Signatures are checked before anything runs: a bad one is a 400, never ignored.
-      const incoming = incomingKeys(raw, body)
-      const taken = takeTransportKeys(planRequest(path, incoming.extra), incoming.extra.global, incoming.committed)
-      const plan = attachCommitments(taken.plan, incoming)
-      const accept = raw.headers.get('accept') ?? ''
-      const codec = chooseCodec(raw.headers, taken.keys)
+      pathname = prepared.pathname
+      const { plan } = prepared
+      const taken = { keys: prepared.keys }
+      const accept = headers.get('accept') ?? ''
+      const codec = chooseCodec(headers, taken.keys)
       // Built on first use (a device that can be cancelled reads it): an AbortController per
       // request would cost more than a cached answer.
       let signal: AbortSignal | undefined
       const linked = () => (signal ??= linkAbort(raw.signal, timeoutMs, cleanups))
       const opts: ResolveOptions = {
-        cache: parseCacheControl(raw.headers.get('cache-control') ?? undefined), log: reqLog, get signal() { return linked() }, method: raw.method,
+        cache: parseCacheControl(headers.get('cache-control') ?? undefined), log: reqLog, get signal() { return linked() }, method: raw.method,
       }
       const receiptFor = async (result: ResolveResult) => init.receipts?.issue(result, wantsReceipt(taken.keys))
       if (wantsStream(taken.keys, accept)) {
@@ -127,15 +160,15 @@ export function createApp(init: AppInit): Hono {
       }
       const result = await resolver.run(plan, opts)
       const receipt = await receiptFor(result)
-      log.info({ requestId, path: url.pathname, status: 200, hashpath: result.hashpath, cached: result.cached, ms: Math.round(performance.now() - started) }, 'request')
-      const sign = init.identity !== undefined && (init.identity.signReplies() || raw.headers.has('accept-signature'))
+      log.info({ requestId, path: pathname, status: 200, hashpath: result.hashpath, cached: result.cached, ms: Math.round(performance.now() - started) }, 'request')
+      const sign = init.identity !== undefined && (init.identity.signReplies() || headers.has('accept-signature'))
       const response = resultResponse(result, { codec, signer: sign ? init.identity?.wallet : undefined }, requestId)
       if (receipt !== undefined) response.headers.set('ao-receipt', receipt)
       return response
     } catch (err) {
       const status = isAoError(err) ? err.status : 500
-      if (status >= 500 && (!isAoError(err) || err.code === 'internal')) reqLog.error({ err, path: url.pathname }, 'request failed')
-      else reqLog.info({ path: url.pathname.slice(0, 200), status, code: isAoError(err) ? err.code : 'internal' }, 'request refused')
+      if (status >= 500 && (!isAoError(err) || err.code === 'internal')) reqLog.error({ err, path: pathname }, 'request failed')
+      else reqLog.info({ path: pathname.slice(0, 200), status, code: isAoError(err) ? err.code : 'internal' }, 'request refused')
       return errorResponse(err, requestId)
     } finally {
       for (const cleanup of cleanups) cleanup()

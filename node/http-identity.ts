@@ -32,6 +32,7 @@ import {
 } from '../devices/httpsig/index.js'
 import { DEFAULT_BODY_KEY, HEADER } from '../devices/httpsig/constants.js'
 import { sameValue } from '../devices/httpsig/verify-commitment.js'
+import type { HeaderView } from './http-headers.js'
 import { bodyKeys, isTransportHeader } from './http-request.js'
 
 /** What an HTTP request contributes to its chain. */
@@ -48,7 +49,7 @@ export interface IncomingKeys {
 type MutableExtra = { global: KeySet; scoped: Map<number, KeySet> }
 
 /** Verifies the request and collects its keys. Throws 400 on a bad signature or data item. */
-export function incomingKeys(request: { method: string; url: string; headers: Headers }, body: Uint8Array): IncomingKeys {
+export function incomingKeys(request: { method: string; url: string; headers: HeaderView }, body: Uint8Array): IncomingKeys {
   const { headers } = request
   const queryAt = request.url.indexOf('?')
   const extra = parseQuery(queryAt === -1 ? '' : request.url.slice(queryAt + 1).replace(/#.*$/, '')) as MutableExtra
@@ -102,7 +103,7 @@ function addSigned(extra: MutableExtra, keys: Message): void {
   }
 }
 
-function addUnsignedHeaders(extra: MutableExtra, headers: Headers): void {
+function addUnsignedHeaders(extra: MutableExtra, headers: HeaderView): void {
   const typesField = headers.get(HEADER.aoTypes)
   const types = typesField === null ? new Map<string, string>() : parseAoTypes(typesField)
   headers.forEach((value, name) => {

@@ -16,6 +16,7 @@
  */
 import { NotAcceptableError } from '../core/errors.js'
 import type { KeySet, RequestPlan } from '../core/request.js'
+import type { HeaderView } from './http-headers.js'
 
 export type ReplyCodec = 'httpsig@1.0' | 'json@1.0' | 'cbor@1.0'
 export const DEFAULT_REPLY_CODEC: ReplyCodec = 'httpsig@1.0'
@@ -73,7 +74,7 @@ function codecNamed(name: string, header: string): ReplyCodec {
 }
 
 /** The codec for a map result. */
-export function chooseCodec(headers: Headers, keys: TransportKeys): ReplyCodec {
+export function chooseCodec(headers: Pick<HeaderView, 'get'>, keys: TransportKeys): ReplyCodec {
   const explicit = (name: 'require-codec' | 'accept-codec') => {
     const value = headers.get(name) ?? keys[name]
     return typeof value === 'string' && value.trim() !== '' ? codecNamed(value, name) : undefined

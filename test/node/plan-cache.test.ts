@@ -1,0 +1,162 @@
+import fc from 'fast-check'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { idOf } from '../../core/id.js'
+import { planRequest } from '../../core/request.js'
+import { parsePath } from '../../core/path.js'
+import type { Device, Message } from '../../core/types.js'
+import { isPlainRequest, createPlanCache } from '../../node/plan-cache.js'
+import { listen, type RunningServer } from '../../node/server.js'
+import { testNode } from '../helpers/node.js'
+
+const headersOf = (init: Record<string, string>): Headers => new Headers(init)
+
+// A device that tries to change its request in place: a kept (frozen) plan must not let it
+// alter what later requests see.
+const mutating: Device = {
+  name: 'mutate@1.0',
+  info: { description: 'test: writes into its request' },
+  keys: {
+    poke(_base: Message, req: Message) {
+      const inner = req.inner as Message
+      const seen = inner.poked === true
+      try {
+        inner.poked = true
+      } catch {
+        // a frozen request refuses the write: what a kept plan should do
+      }
+      return seen ? 'saw an earlier write' : 'fresh'
+    },
+  },
+}
+
+describe('plan cache: which requests are planned from their target alone', () => {
+  it('a GET or HEAD with only transport headers is plain', () => {
+    expect(isPlainRequest('GET', '/~message@1.0/x', headersOf({ host: 'a', 'user-agent': 'curl', accept: '*/*', 'cache-control': 'no-cache' }))).toBe(true)
+    expect(isPlainRequest('HEAD', '/x', headersOf({}))).toBe(true)
+  })
+
+  it.each([
+    ['a POST', 'POST', {}],
+    ['a key-carrying header', 'GET', { 'x-note': 'hi' }],
+    ['a signature', 'GET', { signature: 'sig=:AA==:' }],
+    ['a signature-input', 'GET', { 'signature-input': 'sig=()' }],
+    ['a content-digest', 'GET', { 'content-digest': 'sha-256=:AA==:' }],
+    ['ao-types', 'GET', { 'ao-types': 'a="integer"' }],
+    ['a data-item marker', 'GET', { 'codec-device': 'ans104@1.0' }],
+    ['a content-type', 'GET', { 'content-type': 'application/ans104' }],
+  ])('%s is not plain', (_label, method, headers) => {
+    expect(isPlainRequest(method, '/~message@1.0/x', headersOf(headers))).toBe(false)
+  })
+
+  it('a very long target is not kept', () => {
+    expect(isPlainRequest('GET', `/${'a'.repeat(5000)}`, headersOf({}))).toBe(false)
+  })
+
+  it('keeps plans frozen, so nothing can change a kept plan in place', () => {
+    const cache = createPlanCache(2)
+    const plan = planRequest(parsePath('/~message@1.0&a+map=b=1/a'))
+    cache.set('/t', { plan, keys: {}, pathname: '/t' })
+    const kept = cache.get('/t')!
+    expect(Object.isFrozen(kept.plan.base.keys)).toBe(true)
+    expect(() => { (kept.plan.base.keys as Record<string, unknown>).a = 1 }).toThrow(TypeError)
+  })
+
+  it('holds at most its limit, dropping the least recently used', () => {
+    const cache = createPlanCache(2)
+    const prepared = (t: string) => ({ plan: planRequest(parsePath('/~message@1.0/x')), keys: {}, pathname: t })
+    cache.set('/a', prepared('/a'))
+    cache.set('/b', prepared('/b'))
+    cache.get('/a')
+    cache.set('/c', prepared('/c'))
+    expect([cache.get('/a')?.pathname, cache.get('/b'), cache.get('/c')?.pathname]).toEqual(['/a', undefined, '/c'])
+  })
+})
+
+describe('plan cache: over real HTTP', () => {
+  let node: Awaited<ReturnType<typeof testNode>>
+  let server: RunningServer
+  beforeAll(async () => {
+    node = await testNode({ devices: [mutating] })
+    server = await listen(node, 0, '127.0.0.1')
+  })
+  afterAll(async () => server.close())
+
+  const get = (path: string, headers: Record<string, string> = {}) => fetch(server.url + path, { headers })
+
+  it('answers a repeated request the same way every time, and as app.fetch does', async () => {
+    const path = '/~message@1.0&hello=world/hello'
+    const answers = await Promise.all([0, 1, 2, 3].map(() => get(path)))
+    const direct = await node.app.fetch(new Request(`http://localhost${path}`))
+    for (const res of [...answers, direct]) {
+      expect(res.status).toBe(200)
+      expect(await res.text()).toBe('world')
+      expect(res.headers.get('hashpath')).toBe(answers[0]!.headers.get('hashpath'))
+      expect(res.headers.get('ao-id')).toBe(answers[0]!.headers.get('ao-id'))
+    }
+  })
+
+  it('a key-carrying header still adds its key after the plain request was kept', async () => {
+    const plain = await get('/~message@1.0&a=1/keys')
+    const withHeader = await get('/~message@1.0&a=1/keys', { 'x-note': 'hi' })
+    expect(plain.status).toBe(200)
+    expect(withHeader.status).toBe(200)
+    expect(withHeader.headers.get('hashpath')).not.toBe(plain.headers.get('hashpath'))
+    expect(await withHeader.text()).toContain('x-note')
+  })
+
+  it('the codec is chosen per request, not kept with the plan', async () => {
+    const path = '/~message@1.0&a=1&b=2'
+    const json = await get(path, { accept: 'application/json' })
+    const cbor = await get(path, { accept: 'application/cbor' })
+    expect(json.headers.get('content-type')).toContain('application/json')
+    expect(cbor.headers.get('content-type')).toBe('application/cbor')
+    expect(json.headers.get('hashpath')).toBe(cbor.headers.get('hashpath'))
+  })
+
+  it('a refused target is refused every time, and the node keeps serving', async () => {
+    for (let i = 0; i < 3; i++) {
+      const res = await get('/~message@1.0&a+integer=x/a')
+      expect(res.status).toBe(400)
+      expect((await res.json()).code).toBe('invalid-typed-value')
+    }
+    expect((await get('/~message@1.0&hello=world/hello')).status).toBe(200)
+  })
+
+  it('a device cannot change a kept plan by writing into its request', async () => {
+    const path = '/~mutate@1.0/poke&inner+map=x=1'
+    for (let i = 0; i < 3; i++) {
+      const res = await get(path, { 'cache-control': 'no-cache' }) // run the device every time
+      expect({ status: res.status, body: await res.text() }).toEqual({ status: 200, body: 'fresh' })
+    }
+  })
+
+  it('any target answers the same through the kept plan as when first planned', async () => {
+    await fc.assert(fc.asyncProperty(fc.stringMatching(/^[a-z]{1,8}$/), fc.stringMatching(/^[a-z0-9]{0,8}$/), async (key, value) => {
+      const path = `/~message@1.0&${key}=${value}/${key}`
+      const first = await get(path)
+      const again = await get(path)
+      expect(again.status).toBe(first.status)
+      expect(await again.text()).toBe(await first.text())
+      expect(again.headers.get('hashpath')).toBe(first.headers.get('hashpath'))
+    }), { numRuns: 25 })
+  })
+})
+
+describe('resolver: base IDs of kept plans', () => {
+  it('a frozen plan gives its base ID again; an unfrozen plan changed in place gives the new one', async () => {
+    const node = await testNode()
+    const plan = planRequest(parsePath('/~message@1.0&a=1/a'))
+    const first = await node.resolver.run(plan)
+    ;(plan.base.keys as Record<string, unknown>).a = '2'
+    const changed = await node.resolver.run(plan)
+    expect(changed.value).toBe('2')
+    expect(changed.hashpath.split('/')[0]).toBe(idOf({ device: 'message@1.0', a: '2' }))
+    expect(changed.hashpath).not.toBe(first.hashpath)
+    const frozen = Object.freeze({ base: Object.freeze({ ...plan.base, keys: Object.freeze({ a: '3' }) }), steps: plan.steps })
+    const a = await node.resolver.run(frozen)
+    const b = await node.resolver.run(frozen)
+    expect(a.hashpath).toBe(b.hashpath)
+    expect(a.hashpath.split('/')[0]).toBe(idOf({ device: 'message@1.0', a: '3' }))
+    await node.stop()
+  })
+})
