@@ -76,7 +76,8 @@ export function resultResponse(result: ResolveResult, reply: ReplyOptions, reque
   }
   const { body, type } = encodeBody(result.value, reply.codec)
   if (isMessage(result.value)) headers['codec-device'] = reply.codec
-  return new Response(body as BodyInit, { status: 200, headers: { ...headers, 'content-type': type } })
+  headers['content-type'] = type
+  return new Response(body as BodyInit, { status: 200, headers })
 }
 
 /**

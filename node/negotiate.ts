@@ -84,6 +84,7 @@ export function chooseCodec(headers: Pick<HeaderView, 'get'>, keys: TransportKey
 
 /** The best supported media range of an Accept header, by q-value then order; wildcards defer. */
 function fromAccept(accept: string): ReplyCodec | undefined {
+  if (accept === '' || accept === '*/*') return undefined // what most clients send
   let best: { codec: ReplyCodec; q: number } | undefined
   for (const range of accept.split(',')) {
     const [type = '', ...params] = range.split(';').map((p) => p.trim().toLowerCase())
