@@ -21,7 +21,8 @@ import { DEFAULT_PATH_LIMITS, isSubPath, parsePath, type HyperPath, type PathLim
 import type { Registry } from './registry.js'
 import { NO_EXTRA_KEYS, planRequest, type ExtraKeys, type KeySet, type RequestPlan } from './request.js'
 import type { Store } from './store.js'
-import type { Logger, Message, ResolveContext, ResolveResult, StreamSink, Value } from './types.js'
+import { StepContext } from './step-context.js'
+import type { Logger, Message, ResolveResult, StreamSink, Value } from './types.js'
 
 /** How a request treats the step ledger as a cache (HTTP `cache-control`). */
 export interface CacheControl {
@@ -71,6 +72,15 @@ export interface Resolver {
 
 const NEVER_ABORTED = new AbortController().signal
 
+/**
+ * Options for a sub-resolution. The signal is read and carried explicitly: a caller's options
+ * may make it on first read through a getter, which a spread would not copy from a prototype.
+ */
+function nestedOptions(opts: ResolveOptions, depth: number): ResolveOptions {
+  const signal = opts.signal
+  return { ...opts, depth, ...(signal === undefined ? {} : { signal }) }
+}
+
 interface StepOutcome {
   readonly result: ResolveResult
   readonly deterministic: boolean
@@ -116,7 +126,7 @@ export function createResolver(init: ResolverInit): Resolver {
   }
 
   const runPath = (path: HyperPath, opts: ResolveOptions) =>
-    run(planRequest(path), { ...opts, depth: (opts.depth ?? 0) + 1 })
+    run(planRequest(path), nestedOptions(opts, (opts.depth ?? 0) + 1))
 
   function materializeBase(plan: RequestPlan, opts: ResolveOptions): Message | Promise<Message> {
     const { id, device, sub, keys } = plan.base
@@ -244,27 +254,20 @@ export function createResolver(init: ResolverInit): Resolver {
       throw new CacheMissError(`resolve: ${hashpath} is not cached`, { detail: { hashpath } })
     }
 
-    let deterministic = declaredDeterministic
-    const ctx: ResolveContext = {
-      options,
-      store,
-      get log() { return logger() },
-      get signal() { return opts.signal ?? NEVER_ABORTED },
-      depth,
-      hashpath: baseHashpath,
-      meta,
-      ...(opts.stream === undefined ? {} : { stream: opts.stream }),
-      ...(depth === 0 && opts.method !== undefined ? { method: opts.method } : {}),
-      markNonDeterministic: () => { deterministic = false },
+    const ctx = new StepContext({
+      options, store, depth, hashpath: baseHashpath, meta, stream: opts.stream,
+      method: depth === 0 ? opts.method : undefined,
+      log: logger,
+      signal: () => opts.signal ?? NEVER_ABORTED,
       resolve: (path, sub) => {
-        const nested = { ...opts, depth: depth + 1 }
+        const nested = nestedOptions(opts, depth + 1)
         if (typeof path === 'string') return resolveText(path, NO_EXTRA_KEYS, nested)
         const [first, ...rest] = path
         const root = sub?.base ?? first ?? {}
         const steps = sub?.base === undefined ? rest : path
         return runMessages(root, steps, nested)
       },
-    }
+    })
     let value: Value
     try {
       value = await chosen.handler(base, req, ctx)
@@ -272,6 +275,7 @@ export function createResolver(init: ResolverInit): Resolver {
       if (isAoError(err)) throw err
       throw new InternalError(`resolve: ${chosen.runner.name} failed on "${key}"`, { cause: err })
     }
+    const deterministic = declaredDeterministic && ctx.deterministic
     const resultMessage = asResultMessage(value)
     const id = idOf(resultMessage)
     if (recorded !== undefined && recorded.result !== id) {
