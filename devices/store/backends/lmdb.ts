@@ -28,7 +28,7 @@ import { CHUNK_BYTES, INLINE_MAX_BYTES, LIST_PAGE_SIZE } from '../constants.js'
 import { chunkedWriter } from './chunked-writer.js'
 import {
   assertKey, assertListArgs, assertValue, chunkSpans, closedError, decodeRecord, encodeInline, encodeManifest,
-  listStart, makeManifest, newUploadId, plainBytes, resolveRange, TAG_CHUNKED, type ChunkManifest, type StreamingStore,
+  listStart, makeManifest, newUploadId, plainBytes, rangeStream, resolveRange, TAG_CHUNKED, type ChunkManifest, type StreamingStore,
 } from './shared.js'
 
 export interface LmdbStoreOptions {
@@ -217,11 +217,7 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<Streamin
       const record = values.getBinary(kb)
       if (record === undefined) return undefined
       const decoded = decodeRecord(record, key)
-      if ('inline' in decoded) {
-        const { start, end } = resolveRange(range, decoded.inline.length)
-        const part = decoded.inline.subarray(start, end)
-        return (async function* () { if (part.length > 0) yield part })()
-      }
+      if ('inline' in decoded) return rangeStream(decoded.inline, range)
       const m = decoded.manifest
       const { start, end } = resolveRange(range, m.size)
       return (async function* () {

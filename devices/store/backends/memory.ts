@@ -8,7 +8,7 @@
  */
 import type { BatchOp, ByteRange, ListOptions } from '../../../core/store.js'
 import {
-  assertKey, assertListArgs, assertValue, closedError, compareKeys, listStart, resolveRange, type StreamingStore,
+  assertKey, assertListArgs, assertValue, closedError, compareKeys, listStart, rangeStream, type StreamingStore,
 } from './shared.js'
 
 /** A copy as a plain Uint8Array with memory of its own: what is stored. */
@@ -123,12 +123,7 @@ export function memoryStore(): StreamingStore {
       open()
       assertKey(key)
       const value = values.get(key)
-      if (value === undefined) return undefined
-      const { start, end } = resolveRange(range, value.length)
-      const part = value.slice(start, end)
-      return (async function* () {
-        if (part.length > 0) yield part
-      })()
+      return value === undefined ? undefined : rangeStream(value, range, true)
     },
 
     async putStream(key: string, source: AsyncIterable<Uint8Array>) {

@@ -26,7 +26,7 @@ import { chunkedWriter, type ChunkedUploadSteps } from './chunked-writer.js'
 import { SCRIPT_DEFINITIONS, type StoreScripts } from './redis-scripts.js'
 import {
   assertKey, assertListArgs, assertValue, chunkSpans, closedError, decodeRecord, encodeInline, encodeManifest,
-  listStart, plainBytes, resolveRange, type ChunkManifest, type StreamingStore,
+  listStart, plainBytes, rangeStream, resolveRange, type ChunkManifest, type StreamingStore,
 } from './shared.js'
 
 export interface RedisStoreOptions {
@@ -210,11 +210,7 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Stream
       assertKey(key)
       const record = await readRecord(key)
       if (record === undefined) return undefined
-      if ('inline' in record) {
-        const { start, end } = resolveRange(range, record.inline.length)
-        const part = record.inline.subarray(start, end)
-        return (async function* () { if (part.length > 0) yield part })()
-      }
+      if ('inline' in record) return rangeStream(record.inline, range)
       const m = record.manifest
       const { start, end } = resolveRange(range, m.size)
       return (async function* () {

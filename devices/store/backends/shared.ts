@@ -93,6 +93,18 @@ export function resolveRange(range: ByteRange | undefined, size: number): { star
   return { start, end: Math.min(end, size) }
 }
 
+/**
+ * A range of a value held whole (in memory, or inline in a record) as a stream of at most one
+ * piece. `copy` gives the reader bytes of its own, for a store whose value must not be exposed.
+ */
+export function rangeStream(value: Uint8Array, range: ByteRange | undefined, copy = false): AsyncIterable<Uint8Array> {
+  const { start, end } = resolveRange(range, value.length)
+  const part = copy ? value.slice(start, end) : value.subarray(start, end)
+  return (async function* () {
+    if (part.length > 0) yield part
+  })()
+}
+
 /** The error every operation on a closed store rejects with. */
 export function closedError(kind: string): UnavailableError {
   return new UnavailableError(`store: the ${kind} store is closed`, { code: 'store-closed' })
