@@ -6,7 +6,7 @@
  * parameter, so each failure is produced by a genuinely different certificate.
  */
 import { webcrypto } from 'node:crypto'
-import './reflect-shim.js'
+import 'reflect-metadata' // tsyringe (under @peculiar/x509) needs the Reflect metadata API
 import * as x509 from '@peculiar/x509'
 import { concatBytes } from '../../../../core/bytes.js'
 
