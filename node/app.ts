@@ -158,25 +158,23 @@ export function createApp(init: AppInit): Hono {
         if (plain) plans.set(target, prepared)
       }
       pathname = prepared.pathname
-      const { plan } = prepared
-      const taken = { keys: prepared.keys }
+      const { plan, keys } = prepared
       const accept = headers.get('accept') ?? ''
-      const codec = chooseCodec(headers, taken.keys)
+      const codec = chooseCodec(headers, keys)
       // Built on first use (a device that can be cancelled reads it): an AbortController per
       // request would cost more than a cached answer.
       const opts = new RequestOptions(
         parseCacheControl(headers.get('cache-control') ?? undefined), reqLog, raw.method, () => linkAbort(raw.signal, timeoutMs, cleanups),
       )
-      const linked = () => opts.signal
-      const receiptFor = async (result: ResolveResult) => init.receipts?.issue(result, wantsReceipt(taken.keys))
-      if (wantsStream(taken.keys, accept)) {
+      const receiptFor = async (result: ResolveResult) => init.receipts?.issue(result, wantsReceipt(keys))
+      if (wantsStream(keys, accept)) {
         // The stream outlives this handler: its abort wiring is released when the stream ends.
         const release = cleanups.splice(0)
         const finish = async (result: ResolveResult) => {
           const receipt = await receiptFor(result)
           return receipt === undefined ? {} : { receipt }
         }
-        const parent = linked()
+        const parent = opts.signal
         release.push(...cleanups.splice(0))
         return sseResponse((stream, s) => resolver.run(plan, { ...opts, stream, signal: s }), finish, requestId, parent, reqLog, () => release.forEach((f) => f()))
       }

@@ -52,10 +52,3 @@ export function requestHeaders(c: Context): HeaderView {
   const incoming = nodeIncoming(c)
   return incoming === undefined ? c.req.raw.headers : viewOfNodeHeaders(incoming.headers)
 }
-
-/** The header names of a request, lower-case. */
-export function headerNames(headers: HeaderView): string[] {
-  const names: string[] = []
-  headers.forEach((_value, name) => names.push(name))
-  return names
-}

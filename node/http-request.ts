@@ -28,12 +28,12 @@ const TRANSPORT_PREFIXES = ['accept-', 'sec-', 'if-', 'x-forwarded-', 'proxy-', 
 export const isTransportHeader = (name: string): boolean =>
   TRANSPORT_HEADERS.has(name) || TRANSPORT_PREFIXES.some((p) => name.startsWith(p))
 
-/** Parses `cache-control` into the resolver's cache policy. */
 const NO_DIRECTIVES: CacheControl = Object.freeze({ noCache: false, noStore: false, onlyIfCached: false })
 
+/** Parses `cache-control` into the resolver's cache policy. */
 export function parseCacheControl(header: string | undefined): CacheControl {
   if (header === undefined || header === '') return NO_DIRECTIVES
-  const directives = new Set((header ?? '').toLowerCase().split(',').map((d) => d.trim()))
+  const directives = new Set(header.toLowerCase().split(',').map((d) => d.trim()))
   return {
     noCache: directives.has('no-cache'),
     noStore: directives.has('no-store'),

@@ -14,7 +14,7 @@
  * Every answer carries `hashpath` and `ao-id` so the client can check it later. Errors are JSON
  * `{status, code, message}` with the error's own status.
  */
-import { sha256 } from '@noble/hashes/sha2.js'
+import { sha256 } from '../core/sha256.js'
 import { encodeCanonical, publicValue } from '../core/codec.js'
 import { isAoError, UnavailableError } from '../core/errors.js'
 import { toBase64Url } from '../core/id.js'

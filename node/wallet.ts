@@ -20,7 +20,7 @@ import {
   verify as cryptoVerify, type JsonWebKey, type KeyObject,
 } from 'node:crypto'
 import { promisify } from 'node:util'
-import { sha256 } from '@noble/hashes/sha2.js'
+import { sha256 } from '../core/sha256.js'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { InternalError } from '../core/errors.js'
 import { toBase64Url } from '../core/id.js'

@@ -11,7 +11,7 @@
  * arbundles' 4096-byte limit are 400s, because a lenient reader here would let two parties
  * see different messages behind one signature.
  */
-import { sha256 } from '@noble/hashes/sha2.js'
+import { sha256 } from '../../core/sha256.js'
 import { InvalidRequestError } from '../../core/errors.js'
 import { toBase64Url } from '../../core/id.js'
 import { addressOf } from '../../node/wallet.js'

@@ -9,7 +9,7 @@
  * message holds now. So a commitment stays valid exactly as long as the keys it signed are
  * unchanged, whatever else was added around them (the path of a request step, for instance).
  */
-import { sha256 } from '@noble/hashes/sha2.js'
+import { sha256 } from '../../core/sha256.js'
 import { fromBase64Url, isAoId, toBase64Url } from '../../core/id.js'
 import { isMessage } from '../../core/message.js'
 import type { Message, Value } from '../../core/types.js'

@@ -19,7 +19,7 @@
  * Receipts are issued out of band (after an inference step, stored by ID and referenced from a
  * response header by the HTTP layer), never inside the deterministic result.
  */
-import { sha256 } from '@noble/hashes/sha2.js'
+import { sha256Hex } from '../../core/sha256.js'
 import { encodeMessage } from '../../core/codec.js'
 import { InvalidRequestError } from '../../core/errors.js'
 import { isMessage } from '../../core/message.js'
@@ -46,7 +46,7 @@ export function receiptFieldsMessage(f: ReceiptFields): Message {
 
 /** hex(sha256(DAG-CBOR of the six fields, message rules applied)): the nonce of the receipt and of its report. */
 export function receiptNonce(f: ReceiptFields): string {
-  return Buffer.from(sha256(encodeMessage(receiptFieldsMessage(f)))).toString('hex')
+  return sha256Hex(encodeMessage(receiptFieldsMessage(f)))
 }
 
 /**

@@ -24,7 +24,7 @@
  * every piece of evidence it collected (binding included); otherwise `self-signed`, with any
  * evidence still attached for the verifier to judge. Verifiers recompute; nothing upgrades it.
  */
-import { sha256 } from '@noble/hashes/sha2.js'
+import { sha256 } from '../../core/sha256.js'
 import { encodeCanonical, publicValue } from '../../core/codec.js'
 import { InvalidRequestError } from '../../core/errors.js'
 import { toBase64Url } from '../../core/id.js'

@@ -17,7 +17,7 @@
  * - `trust-label`: the claimed label is supported (never raised: a self-signed report whose
  *   evidence happens to verify stays self-signed).
  */
-import { sha256 } from '@noble/hashes/sha2.js'
+import { sha256 } from '../../core/sha256.js'
 import { fromBase64Url, toBase64Url } from '../../core/id.js'
 import { isMessage } from '../../core/message.js'
 import type { Message } from '../../core/types.js'

@@ -8,7 +8,7 @@
  * is the first 4 bytes of sha256 over the request's ID, so the same request always samples the
  * same way — on this node, in another process, or in a replay.
  */
-import { sha256 } from '@noble/hashes/sha2.js'
+import { sha256 } from '../../core/sha256.js'
 import { InvalidRequestError } from '../../core/errors.js'
 import { fromBase64Url, idOf } from '../../core/id.js'
 import { isMessage } from '../../core/message.js'

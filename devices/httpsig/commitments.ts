@@ -20,7 +20,7 @@
  *   stored commitment later: the signature over the base, and every header line of the base
  *   against the value the message holds (verify-commitment.ts).
  */
-import { sha256 } from '@noble/hashes/sha2.js'
+import { sha256 } from '../../core/sha256.js'
 import type { Message } from '../../core/types.js'
 import { HTTPSIG_DEVICE } from './constants.js'
 import { toBase64Url } from './encoding.js'

@@ -6,7 +6,7 @@
  * it: the same message always gives the same bytes, and a boundary can never occur inside the
  * content it was computed from.
  */
-import { sha256 } from '@noble/hashes/sha2.js'
+import { sha256 } from '../../core/sha256.js'
 import { InvalidRequestError } from '../../core/errors.js'
 import { toBase64Url, utf8 } from './encoding.js'
 import { concatBytes as concat } from '../../core/bytes.js'

@@ -12,7 +12,7 @@
  * RSA wallets sign RSA-PSS/SHA-512 (maximum salt, verified with auto-detected salt), as their
  * httpsig signatures do; Ed25519 wallets sign with Ed25519.
  */
-import { sha256 } from '@noble/hashes/sha2.js'
+import { sha256 } from '../../core/sha256.js'
 import { fromBase64Url, toBase64Url, unsignedIdOf } from '../../core/id.js'
 import { isMessage } from '../../core/message.js'
 import type { Message } from '../../core/types.js'

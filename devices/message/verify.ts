@@ -12,7 +12,7 @@
  * for is not "valid"). Also checked for every kind: a public-key commitment's ID is the hash of
  * its signature, so IDs cannot be reassigned.
  */
-import { sha256 } from '@noble/hashes/sha2.js'
+import { sha256 } from '../../core/sha256.js'
 import { UnprocessableError } from '../../core/errors.js'
 import { toBase64Url } from '../../core/id.js'
 import { isMessage } from '../../core/message.js'

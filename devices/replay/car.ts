@@ -9,7 +9,7 @@
  * before storing anything, and a second node can verify and replay the chain offline.
  */
 import { CarBlockIterator, CarWriter } from '@ipld/car'
-import { sha256 } from '@noble/hashes/sha2.js'
+import { sha256 } from '../../core/sha256.js'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import { DAG_CBOR_CODE, decodeCanonical, encodeCanonical } from '../../core/codec.js'
