@@ -70,5 +70,5 @@ export function receiptFieldsFrom(step: { requestId: string; resultId: string; h
 export async function issueReceipt(fields: ReceiptFields, wallet: Wallet, reportOptions: Omit<ReportOptions, 'wallet'>): Promise<Message> {
   const nonce = receiptNonce(fields)
   const report = await createReport(nonce, { ...reportOptions, wallet })
-  return commitMessage({ type: RECEIPT_TYPE, format: ATTEST_FORMAT, ...receiptFieldsMessage(fields), nonce, report }, wallet)
+  return commitMessage({ type: RECEIPT_TYPE, format: ATTEST_FORMAT, ...receiptFieldsMessage(fields), nonce, report }, wallet, 'receipt')
 }

@@ -104,7 +104,7 @@ export async function createReport(nonce: string, opts: ReportOptions): Promise<
     collected.push({ type: provider.type, evidence, verified })
   }
   const trust: TrustLabel = collected.length > 0 && collected.every((c) => c.verified) ? 'tee-attested' : 'self-signed'
-  return commitMessage({ ...body, tee: teeValue(collected), trust }, wallet)
+  return commitMessage({ ...body, tee: teeValue(collected), trust }, wallet, 'report')
 }
 
 function teeValue(collected: ReadonlyArray<{ type: string; evidence: Value }>): Message {

@@ -22,7 +22,7 @@ import { fromBase64Url, toBase64Url } from '../../core/id.js'
 import { isMessage } from '../../core/message.js'
 import type { Message } from '../../core/types.js'
 import { addressOf } from '../../node/wallet.js'
-import { verifyNativeCommitment } from '../message/commit.js'
+import { verifyNativeCommitment, type CommitmentTag } from '../message/commit.js'
 import { ATTEST_FORMAT, REPORT_TYPE, TRUST_LABELS, type TrustLabel } from './constants.js'
 import { combineParts, type MeasurementPart } from './measurement.js'
 import { parseNonce, teeBinding } from './report.js'
@@ -53,7 +53,9 @@ export interface VerifyResult {
 const TYPE_OF_KIND = { rsa: 'rsa-pss-sha512', ed25519: 'ed25519' } as const
 
 /** The report's commitment by its own address, checked. */
-export function signatureCheck(doc: Message, address: string, publicKey: string, keyType: string | undefined, name = 'signature'): Check {
+export function signatureCheck(
+  doc: Message, address: string, publicKey: string, keyType: string | undefined, tag: CommitmentTag, name = 'signature',
+): Check {
   const commitments = isMessage(doc.commitments) ? doc.commitments : {}
   const own = Object.entries(commitments).find(([, c]) => isMessage(c) && c.committer === address)
   if (own === undefined) return check(name, false, `no commitment by ${address}`)
@@ -73,7 +75,7 @@ export function signatureCheck(doc: Message, address: string, publicKey: string,
     return check(name, false, 'the signature is not base64url')
   }
   if (derived.toLowerCase() !== id.toLowerCase()) return check(name, false, 'the commitment ID is not the hash of its signature')
-  const result = verifyNativeCommitment(doc, derived, c)
+  const result = verifyNativeCommitment(doc, derived, c, tag)
   if (!result.valid) return check(name, false, result.reason ?? 'the signature does not verify')
   return check(name, true, `${String(c.type)} signature by ${address} over the unsigned ID`)
 }
@@ -91,7 +93,7 @@ export async function verifyReport(report: Message, opts: VerifyOptions, prefix 
   } catch {
     keyMatches = false
   }
-  const signature = keyMatches ? signatureCheck(report, address, publicKey, keyType, n('signature')) : check(n('signature'), false, 'the address is not the hash of the public key')
+  const signature = keyMatches ? signatureCheck(report, address, publicKey, keyType, 'report', n('signature')) : check(n('signature'), false, 'the address is not the hash of the public key')
   checks.push(signature)
   checks.push(opts.expectedAddress === undefined
     ? check(n('address'), false, `no expected address pinned; signer ${address} is self-certifying`, false)

@@ -48,7 +48,7 @@ async function verifyReceipt(receipt: Message, opts: VerifyOptions): Promise<Ver
   const address = typeof report.address === 'string' ? report.address : ''
   const publicKey = typeof report['public-key'] === 'string' ? report['public-key'] : ''
   const keyType = typeof report['key-type'] === 'string' ? report['key-type'] : undefined
-  const signature = signatureCheck(receipt, address, publicKey, keyType)
+  const signature = signatureCheck(receipt, address, publicKey, keyType, 'receipt')
   checks.push(signature)
   const bound = receipt.nonce === nonce && report.nonce === nonce
   checks.push(check('nonce-binding', bound, bound

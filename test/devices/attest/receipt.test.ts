@@ -34,7 +34,7 @@ beforeAll(async () => {
 const failing = (r: VerifyResult) => r.checks.filter((c) => !c.ok && c.required !== false).map((c) => c.name)
 const resign = (doc: Message, changes: Message, signer = wallet): Message => {
   const { commitments: _c, ...rest } = doc
-  return commitMessage({ ...rest, ...changes }, signer)
+  return commitMessage({ ...rest, ...changes }, signer, 'receipt')
 }
 
 describe('receipts', () => {

@@ -33,7 +33,7 @@ const failing = (r: VerifyResult) => r.checks.filter((c) => !c.ok && c.required 
 /** A document the attacker controls entirely: re-signed after edits by `signer`. */
 const resign = (doc: Message, changes: Message, signer = wallet): Message => {
   const { commitments: _c, ...rest } = doc
-  return commitMessage({ ...rest, ...changes }, signer)
+  return commitMessage({ ...rest, ...changes }, signer, 'report')
 }
 
 describe('verify a report', () => {

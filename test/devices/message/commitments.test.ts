@@ -9,10 +9,10 @@ import { fromBase64Url, unsignedIdOf } from '../../../core/id.js'
 import type { Message } from '../../../core/types.js'
 import { buildDataItem, dataItemToMessage } from '../../../devices/ans104/index.js'
 import { commitmentsFromSignatures, decodeTypedFields, signRequest, verifyRequestSignatures } from '../../../devices/httpsig/index.js'
-import { commitMessage } from '../../../devices/message/commit.js'
+import { commitMessage, verifyNativeCommitment } from '../../../devices/message/commit.js'
 import { committedKeys, verifyReport } from '../../../devices/message/verify.js'
 import type { HashbeamNode } from '../../../node/index.js'
-import { createWallet, publicKeyBytes, verifyWithPublicKey, walletAddress, type Wallet } from '../../../node/wallet.js'
+import { createWallet, publicKeyBytes, sign, verifyWithPublicKey, walletAddress, type Wallet } from '../../../node/wallet.js'
 import { testNode } from '../../helpers/node.js'
 
 const commitmentList = (m: Message) => Object.entries(m.commitments as Record<string, Message>)
@@ -23,17 +23,19 @@ describe('native commitments', () => {
     ed = await createWallet('ed25519')
   })
 
-  it('sign the 32-byte unsigned ID; the ID is sha256(signature); every key is committed', () => {
+  it('sign the tag domain prefix and the unsigned ID; the ID is sha256(signature); every key is committed', () => {
     const message: Message = { a: '1', n: 2, nested: { x: [true, null] } }
     const signed = commitMessage(message, ed)
     const [[id, commitment]] = commitmentList(signed) as [[string, Message]]
     expect(commitment).toMatchObject({
-      'commitment-device': 'message@1.0', type: 'ed25519', committer: walletAddress(ed),
+      'commitment-device': 'message@1.0', type: 'ed25519', committer: walletAddress(ed), tag: 'commit',
       keyid: `publickey:${Buffer.from(publicKeyBytes(ed)).toString('base64url')}`, committed: ['a', 'n', 'nested'],
     })
     const signature = fromBase64Url(commitment.signature as string)
     expect(id).toBe(createHash('sha256').update(signature).digest('base64url'))
-    expect(verifyWithPublicKey('ed25519', publicKeyBytes(ed), fromBase64Url(unsignedIdOf(message)), signature)).toBe(true)
+    const prefixed = new Uint8Array([...Buffer.from('hashbeam:commit\n'), ...fromBase64Url(unsignedIdOf(message))])
+    expect(verifyWithPublicKey('ed25519', publicKeyBytes(ed), prefixed, signature)).toBe(true)
+    expect(verifyWithPublicKey('ed25519', publicKeyBytes(ed), fromBase64Url(unsignedIdOf(message)), signature)).toBe(false)
     expect(verifyReport(signed)).toEqual({ valid: true, commitments: [{ id, 'commitment-device': 'message@1.0', type: 'ed25519', committer: walletAddress(ed), valid: true }] })
     expect(committedKeys(signed)).toEqual(['a', 'n', 'nested'])
   })
@@ -47,6 +49,32 @@ describe('native commitments', () => {
     const [[id, commitment]] = commitmentList(signed) as [[string, Message]]
     const moved = { ...signed, commitments: { [`${id.slice(1)}A`]: commitment } }
     expect(verifyReport(moved)).toMatchObject({ valid: false, commitments: [{ reason: expect.stringContaining('hash of its signature') }] })
+  })
+
+  it('are domain-separated: a signature made for one tag never verifies for another', () => {
+    const message: Message = { type: 'hashbeam-receipt', a: '1' }
+    const asCaller = commitMessage(message, ed)
+    const [[id, commitment]] = commitmentList(asCaller) as [[string, Message]]
+    expect(verifyNativeCommitment(message, id, commitment).valid).toBe(true)
+    expect(verifyNativeCommitment(message, id, commitment, 'commit').valid).toBe(true)
+    expect(verifyNativeCommitment(message, id, commitment, 'receipt')).toMatchObject({ valid: false, reason: expect.stringContaining('"commit", not "receipt"') })
+    // Relabelling the commitment breaks the signature: the tag is part of what was signed.
+    expect(verifyNativeCommitment(message, id, { ...commitment, tag: 'receipt' }, 'receipt')).toMatchObject({ valid: false, reason: expect.stringContaining('unsigned ID') })
+    const receipt = commitMessage(message, ed, 'receipt')
+    const [[rid, rc]] = commitmentList(receipt) as [[string, Message]]
+    expect(verifyNativeCommitment(message, rid, rc, 'receipt').valid).toBe(true)
+    expect(verifyNativeCommitment(message, rid, rc, 'commit').valid).toBe(false)
+    expect(verifyNativeCommitment(message, rid, { ...rc, tag: 'Bad Tag' }).reason).toContain('malformed')
+  })
+
+  it('made before tags existed (over the raw 32-byte ID) still verify, as tag "commit" only', () => {
+    const message: Message = { a: '1' }
+    const signature = sign(ed, fromBase64Url(unsignedIdOf(message)))
+    const id = createHash('sha256').update(signature).digest('base64url')
+    const { tag: _t, ...untagged } = commitmentList(commitMessage(message, ed))[0]![1]
+    const legacy = { ...untagged, signature: Buffer.from(signature).toString('base64url') }
+    expect(verifyNativeCommitment(message, id, legacy).valid).toBe(true)
+    expect(verifyNativeCommitment(message, id, legacy, 'receipt').valid).toBe(false)
   })
 
   it('a message without commitments is not valid and commits nothing; a malformed commitments key is a 422', () => {
