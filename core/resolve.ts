@@ -22,7 +22,7 @@ import type { Registry } from './registry.js'
 import { NO_EXTRA_KEYS, planRequest, type ExtraKeys, type KeySet, type RequestPlan } from './request.js'
 import type { Store } from './store.js'
 import { StepContext } from './step-context.js'
-import type { Logger, Message, ResolveResult, StreamSink, Value } from './types.js'
+import type { Caller, Logger, Message, ResolveResult, StreamSink, Value } from './types.js'
 
 /** How a request treats the step ledger as a cache (HTTP `cache-control`). */
 export interface CacheControl {
@@ -43,6 +43,8 @@ export interface ResolveOptions {
   readonly depth?: number
   /** The transport method, shown to top-level steps as `ctx.method` (never hashed). */
   readonly method?: string
+  /** The authenticated sender, shown to top-level steps as `ctx.caller` (never hashed). */
+  readonly caller?: Caller
 }
 
 export const DEFAULT_HOT_CACHE_ENTRIES = 4096
@@ -257,6 +259,7 @@ export function createResolver(init: ResolverInit): Resolver {
     const ctx = new StepContext({
       options, store, depth, hashpath: baseHashpath, meta, stream: opts.stream,
       method: depth === 0 ? opts.method : undefined,
+      caller: depth === 0 ? opts.caller : undefined,
       log: logger,
       signal: () => opts.signal ?? NEVER_ABORTED,
       resolve: (path, sub) => {

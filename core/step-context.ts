@@ -8,7 +8,7 @@
  * context would get a hidden class of its own, allocated in old space. On the prototype, the
  * getters are shared.
  */
-import type { Logger, Message, ResolveContext, ResolveResult, StreamSink } from './types.js'
+import type { Caller, Logger, Message, ResolveContext, ResolveResult, StreamSink } from './types.js'
 
 export interface StepContextInit {
   readonly options: Readonly<Record<string, unknown>>
@@ -18,6 +18,7 @@ export interface StepContextInit {
   readonly meta: Map<string, string>
   readonly stream?: StreamSink | undefined
   readonly method?: string | undefined
+  readonly caller?: Caller | undefined
   readonly log: () => Logger
   readonly signal: () => AbortSignal
   readonly resolve: ResolveContext['resolve']
@@ -31,6 +32,7 @@ export class StepContext implements ResolveContext {
   readonly meta: Map<string, string>
   readonly stream?: StreamSink
   readonly method?: string
+  readonly caller?: Caller
   /** Own properties, so a handler may pass them on detached (`const { resolve } = ctx`). */
   readonly resolve: (path: string | Message[], opts?: { base?: Message }) => Promise<ResolveResult>
   readonly markNonDeterministic: () => void
@@ -46,6 +48,7 @@ export class StepContext implements ResolveContext {
     this.meta = init.meta
     if (init.stream !== undefined) this.stream = init.stream
     if (init.method !== undefined) this.method = init.method
+    if (init.caller !== undefined) this.caller = init.caller
     this.resolve = init.resolve
     this.markNonDeterministic = () => { this.#deterministic = false }
     this.#log = init.log

@@ -52,6 +52,28 @@ export interface ResolveContext {
    * update (`POST /~meta@1.0/info`).
    */
   readonly method?: string
+  /**
+   * Who sent the top-level request, when a signature over *that* HTTP request (or a signed
+   * ANS-104 request) authenticates it; top-level steps only, like `method`, and never hashed.
+   * Privileged actions authorise through it (core/authority.ts), never through commitments
+   * carried inside a message (DESIGN §11).
+   */
+  readonly caller?: Caller
+}
+
+/** The authenticated sender of a request (DESIGN §11). */
+export interface Caller {
+  /** The signer's address (43 characters). */
+  readonly address: string
+  /** How the request was authenticated. */
+  readonly via: 'httpsig' | 'ans104'
+  /** True when the signer is the node's operator, with a signature fit to authorise. */
+  readonly operator: boolean
+  /**
+   * Marks this request's signature as spent on a privileged action, durably. A signature is
+   * accepted once: a second claim (a replayed request) is refused with 403 `signature-replayed`.
+   */
+  claim(): Promise<void>
 }
 
 /** A handler's way to push partial output to a client while it computes. */
