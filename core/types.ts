@@ -70,6 +70,14 @@ export interface Caller {
   /** True when the signer is the node's operator, with a signature fit to authorise. */
   readonly operator: boolean
   /**
+   * Why this request's signature cannot authorise anything, though it verified: it does not
+   * cover this request's target or body, its `created` is outside the node's skew, or its tag
+   * forbids it (`{code, reason}`, a 403 from requireOperator). `operator` is then false.
+   */
+  readonly unfit?: { readonly code: string; readonly reason: string }
+  /** The ID of the commitment the signature became on the request's messages, for the record. */
+  readonly commitment?: string
+  /**
    * Marks this request's signature as spent on a privileged action, durably. A signature is
    * accepted once: a second claim (a replayed request) is refused with 403 `signature-replayed`.
    */

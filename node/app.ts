@@ -11,6 +11,8 @@
  *
  * Identity: signatures (RFC 9421 headers or an ANS-104 body) are verified before the request
  * is planned, and become the `commitments` of every message of the chain (http-identity.ts).
+ * A signed request also names its `caller`, which privileged actions authorise through
+ * (request-caller.ts, core/authority.ts); unsigned requests skip all of it.
  */
 import { randomUUID } from 'node:crypto'
 import { Hono } from 'hono'
@@ -18,15 +20,16 @@ import { isAoError } from '../core/errors.js'
 import { parsePath } from '../core/path.js'
 import { planRequest } from '../core/request.js'
 import type { CacheControl, Resolver, ResolveOptions } from '../core/resolve.js'
-import type { Logger, ResolveResult, StreamSink } from '../core/types.js'
+import type { Caller, Logger, ResolveResult, StreamSink } from '../core/types.js'
 import { nodeIncoming, requestHeaders } from './http-headers.js'
-import { attachCommitments, incomingKeys } from './http-identity.js'
+import { attachCommitments, incomingKeys, targetOf } from './http-identity.js'
 import { createPlanCache, isPlainRequest } from './plan-cache.js'
 import { parseCacheControl, readBody } from './http-request.js'
 import { errorResponse, resultResponse } from './http-response.js'
 import { eventStreamResponse, linkAbort } from './http-stream.js'
 import { chooseCodec, takeTransportKeys, wantsStream } from './negotiate.js'
 import { wantsReceipt, type Receipts } from './receipts.js'
+import { requestCaller, type CallerPolicy } from './request-caller.js'
 import type { Wallet } from './wallet.js'
 import { toJson } from './json.js'
 
@@ -47,16 +50,11 @@ export interface AppInit {
   readonly receipts?: Receipts
   /** Plans of plain requests kept by target (node/plan-cache.ts); 0 plans every request. */
   readonly planCacheEntries?: number
+  /** How signed requests name their caller; without it, no request can authorise anything. */
+  readonly callers?: CallerPolicy
 }
 
 export const DEFAULT_PLAN_CACHE_ENTRIES = 1024
-
-/** "/path?query" of an absolute URL, as it was written (no normalisation). */
-function targetOf(url: string): string {
-  const authority = url.indexOf('//')
-  const slash = authority === -1 ? -1 : url.indexOf('/', authority + 2)
-  return slash === -1 ? '/' : url.slice(slash)
-}
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5 * 60_000
 
@@ -108,12 +106,14 @@ class RequestOptions implements ResolveOptions {
   readonly cache: CacheControl
   readonly log: Logger
   readonly method: string
+  readonly caller: Caller | undefined
   #signal: AbortSignal | undefined
   readonly #link: () => AbortSignal
-  constructor(cache: CacheControl, log: Logger, method: string, link: () => AbortSignal) {
+  constructor(cache: CacheControl, log: Logger, method: string, caller: Caller | undefined, link: () => AbortSignal) {
     this.cache = cache
     this.log = log
     this.method = method
+    this.caller = caller
     this.#link = link
   }
   get signal(): AbortSignal {
@@ -139,6 +139,8 @@ export function createApp(init: AppInit): Hono {
     const reqLog = new LazyChildLogger(log, { requestId })
     const cleanups: Array<() => void> = []
     let pathname = target
+    // Only a signed request has a caller, and a signed request is never a kept plan.
+    let caller: Caller | undefined
     try {
       const plain = isPlainRequest(raw.method, target, headers)
       let prepared = plain ? plans.get(target) : undefined
@@ -153,6 +155,9 @@ export function createApp(init: AppInit): Hono {
         const body = raw.method === 'GET' || raw.method === 'HEAD' ? new Uint8Array(0) : await readBody(raw, bodyLimit)
         // Signatures are checked before anything runs: a bad one is a 400, never ignored.
         const incoming = incomingKeys({ method: raw.method, url: raw.url, headers }, body)
+        if (incoming.proof !== undefined && init.callers !== undefined) {
+          caller = requestCaller(incoming.proof, { method: raw.method, target: targetOf(raw.url), body }, init.callers)
+        }
         const taken = takeTransportKeys(planRequest(path, incoming.extra), incoming.extra.global, incoming.committed)
         prepared = { plan: attachCommitments(taken.plan, incoming), keys: taken.keys, pathname: url.pathname }
         if (plain) plans.set(target, prepared)
@@ -164,7 +169,7 @@ export function createApp(init: AppInit): Hono {
       // Built on first use (a device that can be cancelled reads it): an AbortController per
       // request would cost more than a cached answer.
       const opts = new RequestOptions(
-        parseCacheControl(headers.get('cache-control') ?? undefined), reqLog, raw.method, () => linkAbort(raw.signal, timeoutMs, cleanups),
+        parseCacheControl(headers.get('cache-control') ?? undefined), reqLog, raw.method, caller, () => linkAbort(raw.signal, timeoutMs, cleanups),
       )
       const receiptFor = async (result: ResolveResult) => init.receipts?.issue(result, wantsReceipt(keys))
       if (wantsStream(keys, accept)) {

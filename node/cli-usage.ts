@@ -16,6 +16,8 @@ commands:
   measure [--json]      the software measurement attest@1.0 reports, with its parts
   model gen             write a generated GGUF model: --size tiny|medium --out FILE [--seed N] [--no-chat-template]
   keygen                create a wallet: [--out FILE] [--kind rsa|ed25519]; prints its address
+  config get [KEY]      a running node's settings (--node URL, default http://127.0.0.1:8734)
+  config set KEY VALUE  change one, signed by the operator's wallet (--wallet FILE, default DATA/wallet.json)
   help                  this text
 
 serve options:
@@ -28,6 +30,8 @@ serve options:
   --wallet-kind KIND    rsa (default, RSA-4096 Arweave keyfile) | ed25519: the kind created on first start
   --operator ADDRESS    who may change settings with a signed POST /~meta@1.0/info
                         (env HASHBEAM_OPERATOR; default the node's own address)
+  --signature-skew S    how far, in seconds, a privileged request's signature \`created\` may be
+                        from this node's clock (env HASHBEAM_SIGNATURE_SKEW; default 300)
 
 store options (store@1.0):
   --max-blob-bytes N    largest blob a put accepts (default 8 GiB; 413 beyond)

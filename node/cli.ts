@@ -15,6 +15,7 @@ import { isAoError } from '../core/errors.js'
 import { measureCommand } from '../devices/attest/index.js'
 import { createEngine } from '../devices/gpu-infer/engine.js'
 import { writeGguf, type GgufSize } from '../devices/gpu-infer/gguf.js'
+import { configCommand } from './cli-config.js'
 import { exportCommand, faultProofCommand, importCommand, replayCommand, verifyCommand, verifyFaultCommand } from './cli-chain.js'
 import { SERVE, UsageError, configFrom } from './cli-options.js'
 import { usage } from './cli-usage.js'
@@ -108,6 +109,7 @@ async function measureCommandMain(args: string[]): Promise<number> {
 }
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  config: configCommand,
   'fault-proof': faultProofCommand,
   'verify-fault': verifyFaultCommand,
   measure: measureCommandMain,

@@ -45,6 +45,12 @@ export interface NodeConfig {
   readonly trustedMeasurements: readonly string[]
   /** The address allowed to change settings over HTTP (default: the node's own). */
   readonly operator?: string | undefined
+  /**
+   * How far (seconds) the `created` of a privileged request's signature may be from the node's
+   * clock, either way (`--signature-skew`, default 300); a signature without `created` is
+   * still accepted once.
+   */
+  readonly signatureSkewSeconds: number
   /** The kind of wallet created on first start; when set, an existing wallet must be of it. */
   readonly walletKind?: 'rsa' | 'ed25519'
   /** store@1.0: anyone may delete (else only the operator, by a signed request). */
@@ -56,6 +62,7 @@ export interface NodeConfig {
 }
 
 export const DEFAULT_PORT = 8734
+export const DEFAULT_SIGNATURE_SKEW_SECONDS = 300
 export const DEFAULT_BODY_LIMIT = 10 * 1024 * 1024
 export { DEFAULT_MAX_BLOB_BYTES }
 
@@ -86,6 +93,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig 
     receipts: env.HASHBEAM_RECEIPTS === 'always' ? 'always' : 'on-request',
     trustedMeasurements: (env.HASHBEAM_TRUSTED_MEASUREMENTS ?? '').split(',').map((m) => m.trim()).filter((m) => m !== ''),
     operator: env.HASHBEAM_OPERATOR,
+    signatureSkewSeconds: env.HASHBEAM_SIGNATURE_SKEW === undefined
+      ? DEFAULT_SIGNATURE_SKEW_SECONDS : parsePositive('HASHBEAM_SIGNATURE_SKEW', env.HASHBEAM_SIGNATURE_SKEW),
     storeOpen: false,
     maxBlobBytes: DEFAULT_MAX_BLOB_BYTES,
     extra: {},
@@ -125,6 +134,7 @@ export function publicConfig(config: NodeConfig): Record<string, unknown> {
     'max-queue': config.maxQueue,
     'store-open': config.storeOpen,
     'max-blob-bytes': config.maxBlobBytes,
+    'signature-skew': config.signatureSkewSeconds,
     ...config.extra,
   }
 }

@@ -16,7 +16,9 @@
  *
  * The path and the query string are never signed by AO clients; they still route the request
  * and add keys, as in HyperBEAM, but they may not contradict a signed key (400
- * `committed-key-conflict`). The signatures become `commitments` on every message of the chain
+ * `committed-key-conflict`). A data item may carry a `path` tag: it must then be this request's
+ * target (path and query, as sent), which binds the item to it (node/request-caller.ts), and it
+ * routes nothing itself. The signatures become `commitments` on every message of the chain
  * (the base and each step request), next to the keys they cover: a signed request therefore
  * has other message IDs and another hashpath than the same request unsigned (DESIGN §2), and
  * every stored step request can be re-verified on its own (`message@1.0/verify`).
@@ -26,9 +28,10 @@ import { normalizeKey } from '../core/message.js'
 import { isSubPath } from '../core/path.js'
 import { addExtraKey, parseQuery, type ExtraKeys, type KeySet, type RequestPlan } from '../core/request.js'
 import type { Message, Value } from '../core/types.js'
-import { ANS104_CONTENT_TYPE, ANS104_DEVICE, dataItemToMessage, parseDataItem } from '../devices/ans104/index.js'
+import { ANS104_CONTENT_TYPE, ANS104_DEVICE, dataItemToMessage, parseDataItem, type DataItem } from '../devices/ans104/index.js'
 import {
   checkContentDigest, commitmentsFromSignatures, decodeTypedFields, decodeTypedValue, parseAoTypes, verifyRequestSignatures,
+  type VerifiedSignature,
 } from '../devices/httpsig/index.js'
 import { DEFAULT_BODY_KEY, HEADER } from '../devices/httpsig/constants.js'
 import { sameValue } from '../devices/httpsig/verify-commitment.js'
@@ -44,6 +47,21 @@ export interface IncomingKeys {
   readonly committed: Readonly<Record<string, Value>>
   /** How the request was signed. */
   readonly signing: 'none' | 'httpsig' | 'ans104'
+  /** What verified, for deciding who the caller is (absent for an unsigned request). */
+  readonly proof?: RequestProof
+}
+
+/** The verified signatures of a request, as they arrived. */
+export type RequestProof =
+  | { readonly via: 'httpsig'; readonly signatures: readonly VerifiedSignature[] }
+  /** `pathBound`: the item's `path` tag is this request's target. */
+  | { readonly via: 'ans104'; readonly item: DataItem; readonly pathBound: boolean }
+
+/** "/path?query" of an absolute URL, as it was written (no normalisation). */
+export function targetOf(url: string): string {
+  const authority = url.indexOf('//')
+  const slash = authority === -1 ? -1 : url.indexOf('/', authority + 2)
+  return slash === -1 ? '/' : url.slice(slash)
 }
 
 type MutableExtra = { global: KeySet; scoped: Map<number, KeySet> }
@@ -59,9 +77,11 @@ export function incomingKeys(request: { method: string; url: string; headers: He
     if (signed) {
       throw new InvalidSignatureError('request: a data item request cannot also carry httpsig signatures', { code: 'mixed-signing-formats' })
     }
-    const { commitments, ...keys } = dataItemToMessage(parseDataItem(body))
+    const item = parseDataItem(body)
+    const { commitments, ...keys } = dataItemToMessage(item)
+    const pathBound = takeSignedPath(keys, targetOf(request.url))
     addSigned(extra, keys)
-    return { extra, commitments: commitments as Message, committed: keys, signing: 'ans104' }
+    return { extra, commitments: commitments as Message, committed: keys, signing: 'ans104', proof: { via: 'ans104', item, pathBound } }
   }
   if (!signed) {
     // No signature to check, but a body that contradicts its own digest is still corrupt.
@@ -86,7 +106,25 @@ export function incomingKeys(request: { method: string; url: string; headers: He
     committed[bodyKey] = contentType.startsWith('text/') ? Buffer.from(body).toString('utf8') : body
   }
   addSigned(extra, committed)
-  return { extra, commitments: commitmentsFromSignatures(verified), committed, signing: 'httpsig' }
+  return {
+    extra, commitments: commitmentsFromSignatures(verified), committed, signing: 'httpsig',
+    proof: { via: 'httpsig', signatures: verified.signatures },
+  }
+}
+
+/**
+ * A data item's `path` tag names the target it was made for: taken out of its keys when it is
+ * this request's target (true), a conflict when it names another.
+ */
+function takeSignedPath(keys: Message, target: string): boolean {
+  if (keys.path === undefined) return false
+  if (keys.path !== target) {
+    throw new InvalidRequestError(`request: the data item's path tag names another target than ${target.slice(0, 200)}`, {
+      code: 'committed-key-conflict', detail: { key: 'path' },
+    })
+  }
+  delete keys.path
+  return true
 }
 
 /**

@@ -8,9 +8,11 @@
  *   as HyperBEAM replies — keys as header fields plus a deterministic multipart body when needed
  *   (devices/httpsig/message-codec.ts) — or JSON, or CBOR.
  * An httpsig reply may be signed by the node (RFC 9421, `rsa-pss-sha512` or `ed25519`, keyid =
- * the node's public key, `tag` = the hashpath): the signature covers every field the message
- * became, and the body through `content-digest`, so a client holding the node's address can
- * check that this node answered exactly this for exactly this hashpath.
+ * the node's public key, `tag` = `hashbeam-reply`): the signature covers every field the message
+ * became, the body through `content-digest`, and the `hashpath` field, so a client holding the
+ * node's address can check that this node answered exactly this for exactly this hashpath. The
+ * tag keeps such a signature from ever counting as an authorisation (DESIGN §11): the content is
+ * the caller's choice.
  * Every answer carries `hashpath` and `ao-id` so the client can check it later. Errors are JSON
  * `{status, code, message}` with the error's own status.
  */
@@ -20,7 +22,7 @@ import { isAoError, UnavailableError } from '../core/errors.js'
 import { toBase64Url } from '../core/id.js'
 import { isMessage } from '../core/message.js'
 import type { Message, ResolveResult, Value } from '../core/types.js'
-import { createSignature, serializeSignatureFields, type SigningKey } from '../devices/httpsig/index.js'
+import { createSignature, serializeSignatureFields, SIGNATURE_TAG, type SigningKey } from '../devices/httpsig/index.js'
 import { encodeMessage } from '../devices/httpsig/message-codec.js'
 import { toJson } from './json.js'
 import type { ReplyCodec } from './negotiate.js'
@@ -81,16 +83,18 @@ export function resultResponse(result: ResolveResult, reply: ReplyOptions, reque
 }
 
 /**
- * `signature` and `signature-input` for a reply's fields, labelled as HyperBEAM labels them:
- * `sig-` + the commitment ID (base64url(sha256(signature))), lower-cased.
+ * `signature` and `signature-input` for a reply's fields and its `hashpath` header (never a
+ * field a message can set: the httpsig codec reserves it), tagged `hashbeam-reply`, labelled as
+ * HyperBEAM labels them: `sig-` + the commitment ID (base64url(sha256(signature))), lower-cased.
  */
 export function signReply(wallet: Wallet, fields: ReadonlyArray<readonly [string, string]>, hashpath: string): Record<string, string> {
   const alg = wallet.kind === 'rsa' ? 'rsa-pss-sha512' : 'ed25519'
   const key: SigningKey = { alg, key: privateKeyObject(wallet) }
-  const created = createSignature({ status: 200, fields }, key, {
+  const signed = [...fields, ['hashpath', hashpath] as const]
+  const created = createSignature({ status: 200, fields: signed }, key, {
     label: 'sig',
-    components: fields.map(([name]) => name),
-    params: [['alg', alg], ['keyid', toBase64Url(publicKeyBytes(wallet))], ['tag', hashpath]],
+    components: signed.map(([name]) => name),
+    params: [['alg', alg], ['keyid', toBase64Url(publicKeyBytes(wallet))], ['tag', SIGNATURE_TAG.reply]],
   })
   const label = `sig-${toBase64Url(sha256(created.signature)).toLowerCase()}`
   return serializeSignatureFields([{ ...created, label }])

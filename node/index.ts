@@ -37,6 +37,7 @@ import { packageRoot } from './package-root.js'
 import { attestDevice, createAttestor, measure, nvidiaCcProvider, sevSnpProvider } from '../devices/attest/index.js'
 import { mountStore } from './store-http.js'
 import { loadSettings, type NodeSettings } from './settings.js'
+import { spentSignatures } from './spent-signatures.js'
 import { type Wallet, walletAddress } from './wallet.js'
 import { loadOrCreateWallet } from './wallet-file.js'
 
@@ -125,7 +126,7 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
     messageDevice({ wallet }),
     metaDevice({ publicInfo: () => ({ ...(options as Message), ...settings.current(), address }), build: buildInfo(), settings }),
     replayDevice({ ...components, resolver: () => resolver, attestor: () => attestor }),
-    storeDevice({ store, log, operator: () => settings.operator(), open: config.storeOpen, maxBlobBytes: config.maxBlobBytes }),
+    storeDevice({ store, log, open: config.storeOpen, maxBlobBytes: config.maxBlobBytes }),
     gpuInferDevice({
       engine, models, preload: config.preload ? Object.keys(models) : [],
       storedModels: { store, cacheDir: join(config.dataDir, 'models', 'from-store') },
@@ -140,6 +141,7 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
   const app = createApp({
     resolver, log, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeoutMs,
     identity: { wallet, signReplies: () => settings.signReplies() },
+    callers: { nodeAddress: address, operator: () => settings.operator(), skewSeconds: config.signatureSkewSeconds, spent: spentSignatures(store) },
     receipts,
     routes: (a) => {
       mountStore(a, { resolver, store, log, maxBlobBytes: config.maxBlobBytes })

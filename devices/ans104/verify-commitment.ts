@@ -8,6 +8,13 @@
  * converting it back into a message (message.ts) gives, for every committed key, the value the
  * message holds now. So a commitment stays valid exactly as long as the keys it signed are
  * unchanged, whatever else was added around them (the path of a request step, for instance).
+ *
+ * The commitment's `committed` list only says how to rebuild the item (whether the message's
+ * `target`, `anchor` and data key were item fields); a wrong list rebuilds another item, whose
+ * signature then fails. The keys the commitment covers are those of the rebuilt item: its tags,
+ * target, anchor and data. A `path` tag is not among them: on a request it named the HTTP path
+ * and was checked against it on arrival (node/http-identity.ts), while each message of the
+ * request's chain holds its own step as `path`, so it is neither compared nor counted as signed.
  */
 import { sha256 } from '../../core/sha256.js'
 import { fromBase64Url, isAoId, toBase64Url } from '../../core/id.js'
@@ -35,13 +42,14 @@ export function verifyAns104Commitment(message: Message, id: string, commitment:
     if (toBase64Url(sha256(signature)) !== id) return fail('the commitment ID is not the hash of its signature')
     const tags = originalTags(commitment['original-tags'])
     if (tags === undefined) return fail('the commitment does not record its original tags')
+    // A hint for the rebuild only (see above): never what counts as signed.
     const committed = Array.isArray(commitment.committed) ? commitment.committed.filter((k): k is string => typeof k === 'string') : []
     const item = rebuild(message, { signatureType, owner, signature, tags, committed, id })
-    const converted = dataItemToMessage(item)
-    for (const key of committed) {
-      if (!sameValue(message[key], converted[key])) return fail(`key "${key}" differs from the signed value`)
+    const { commitments: _own, path: _path, ...signed } = dataItemToMessage(item)
+    for (const [key, value] of Object.entries(signed)) {
+      if (!sameValue(message[key], value)) return fail(`key "${key}" differs from the signed value`)
     }
-    return { valid: true }
+    return { valid: true, covered: Object.keys(signed).sort() }
   } catch (err) {
     return fail(err instanceof Error ? err.message : 'unverifiable commitment')
   }

@@ -78,6 +78,9 @@ function receiptShape(r: Message): string | undefined {
  * own keys (the HTTP layer spreads a JSON body into the request) minus transport keys. When a
  * commitment lists the keys it covers, exactly those are taken: any key the transport added
  * falls away, and a key removed or added by anyone else breaks the signature, as it should.
+ * The list only picks keys, it vouches for nothing: reports and receipts carry native
+ * commitments, which sign the unsigned ID of the whole document, so a list that names a key the
+ * signer never signed, or leaves one out, picks a document whose signature check then fails.
  */
 export function documentFromRequest(req: Message): Message {
   if (isMessage(req.document)) return req.document

@@ -40,6 +40,15 @@ export const DEFAULT_BODY_KEY = 'body'
 /** Derived components that name a message key (HyperBEAM maps `@path` to `path`). */
 export const DERIVED_COMPONENT_KEYS: Readonly<Record<string, string>> = { '@path': 'path', '@method': 'method' }
 
+/**
+ * RFC 9421 `tag` values the node gives its own signatures (domain separation, DESIGN §11).
+ * `operator`: what the `hashbeam` CLI puts on a privileged request it signs with the node's
+ * wallet; the node never signs anything with it, and its own key authorises a privileged action
+ * only under it. `reply`: every reply the node signs (`accept-signature`, `sign-replies`); it
+ * never authorises anything, whoever presents it.
+ */
+export const SIGNATURE_TAG = { operator: 'hashbeam-operator', reply: 'hashbeam-reply' } as const
+
 /** Stable error codes (all InvalidSignatureError, HTTP 400). */
 export const CODE = {
   invalid: 'invalid-signature',

@@ -6,6 +6,8 @@
  * - `verifyRequestSignatures(req, opts)` checks every signature and the Content-Digest of an
  *   incoming request, and says which message keys are committed (400 on anything bad);
  * - `commitmentsFromSignatures(result)` turns that into the message's `commitments`;
+ * - `unboundPartOf(signature, request)` says whether a signature binds its request's target
+ *   and body, as a privileged action needs;
  * - `decodeTypedFields(headers)` turns the committed headers into typed message values
  *   (`ao-types`);
  * - `signRequest(wallet, req)` signs a request or reply the way aoconnect does;
@@ -15,7 +17,7 @@
  * Lower-level pieces (signature bases, algorithms, key resolution) are exported for tests and
  * for other codecs.
  */
-export { SIGNATURE_ALGORITHMS, HTTPSIG_DEVICE, CODE, TYPES_CODE, type SignatureAlgorithm } from './constants.js'
+export { SIGNATURE_ALGORITHMS, HTTPSIG_DEVICE, CODE, TYPES_CODE, SIGNATURE_TAG, type SignatureAlgorithm } from './constants.js'
 export {
   verifyRequestSignatures, verifyMessageSignatures,
   type HttpRequestLike, type VerifiedSignature, type VerifyResult, type VerifyOptions,
@@ -35,3 +37,4 @@ export { decodeBase64Any } from './encoding.js'
 export { encodeMessage as encodeHttpsigMessage, decodeMessage as decodeHttpsigMessage, isReservedReplyField } from './message-codec.js'
 export { encodeMultipart, decodeMultipart, boundaryOf, type Part } from './multipart.js'
 export { verifyHttpsigCommitment, sameValue, type CommitmentCheck } from './verify-commitment.js'
+export { unboundPartOf, type RequestShape } from './request-target.js'

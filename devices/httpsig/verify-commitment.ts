@@ -11,6 +11,9 @@
  *    and a covered `content-digest` is the digest of the message's body key.
  * Derived components (`@path`, `@method`) were checked against the HTTP request on arrival; a
  * message keeps no copy of them, so they are part of what was signed but not compared here.
+ * The keys the commitment covers are read off the base the same way: each header line is its
+ * key, `content-digest` is the body key, a covered `ao-types` covers the keys it types `empty-*`;
+ * derived components cover no key of the message.
  * Components with parameters (`;sf`, `;key`, `;bs`, `;req`) transform their value and cannot be
  * compared with a key, so a commitment that covers one is reported as unverifiable.
  */
@@ -30,6 +33,11 @@ export interface CommitmentCheck {
   readonly valid: boolean
   /** Why it failed (for people; absent when valid). */
   readonly reason?: string
+  /**
+   * When valid: the message keys the signature really covers, derived from what was signed
+   * (never from the commitment's own `committed` list, which anyone can edit).
+   */
+  readonly covered?: readonly string[]
 }
 
 const LINE = /^"([^"]+)"(;[^:]*)?: (.*)$/
@@ -80,24 +88,27 @@ function checkBinding(message: Message, lines: string[]): CommitmentCheck {
   const typesLine = entries.find((e) => e.name === HEADER.aoTypes)
   const types = typesLine === undefined ? new Map<string, string>() : parseAoTypes(typesLine.value)
   const bodyKey = entries.find((e) => e.name === HEADER.inlineBodyKey)?.value.trim().toLowerCase() || DEFAULT_BODY_KEY
+  const covered = new Set<string>()
   for (const { name, value } of entries) {
-    if (name.startsWith('@') || name === HEADER.aoTypes) continue
+    if (name.startsWith('@') || name === HEADER.aoTypes || name === HEADER.signature || name === HEADER.signatureInput) continue
     if (name === HEADER.contentDigest) {
       checkContentDigest(value, asBytes(message[bodyKey]))
+      covered.add(bodyKey)
       continue
     }
     const type = types.get(name)
     const expected = type === undefined ? value : decodeTypedValue(type, value, name)
     if (!sameValue(message[name], expected)) return fail(`key "${name}" differs from the signed value`)
+    covered.add(name)
   }
   if (typesLine !== undefined) {
     for (const [key, type] of types) {
-      if (type.startsWith('empty-') && !sameValue(message[key], decodeTypedValue(type, '', key))) {
-        return fail(`key "${key}" differs from the signed empty value`)
-      }
+      if (!type.startsWith('empty-')) continue
+      if (!sameValue(message[key], decodeTypedValue(type, '', key))) return fail(`key "${key}" differs from the signed empty value`)
+      covered.add(key)
     }
   }
-  return { valid: true }
+  return { valid: true, covered: [...covered].sort() }
 }
 
 function asBytes(value: Value | undefined): Uint8Array {

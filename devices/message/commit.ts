@@ -105,7 +105,8 @@ export function verifyNativeCommitment(message: Message, id: string, commitment:
     if (!verifyWithPublicKey(kind, publicKey, nativeSigningBytes(tag, unsignedIdOf(message)), signature)) {
       return { valid: false, reason: 'the signature does not match the unsigned ID of the message' }
     }
-    return { valid: true }
+    // The unsigned ID covers every public key of the message: so does the commitment.
+    return { valid: true, covered: coveredKeys(message) }
   } catch (err) {
     return { valid: false, reason: err instanceof Error ? err.message : 'unverifiable commitment' }
   }

@@ -11,6 +11,11 @@
  * `valid` when it has at least one commitment and all of them verify (a message nobody vouches
  * for is not "valid"). Also checked for every kind: a public-key commitment's ID is the hash of
  * its signature, so IDs cannot be reassigned.
+ *
+ * The keys a commitment covers come from its verifier, derived from what was signed (the lines
+ * of an httpsig base, the tags and fields of a rebuilt ANS-104 item, every key for a native
+ * commitment). The `committed` list a commitment carries is never believed: anyone can add a
+ * key to it without touching the signature. Keys outside the covered set are not signed.
  */
 import { sha256 } from '../../core/sha256.js'
 import { UnprocessableError } from '../../core/errors.js'
@@ -28,6 +33,7 @@ export interface CommitmentReport extends CommitmentCheck {
   readonly device: string
   readonly type: string
   readonly committer?: string
+  /** The keys the signature really covers, sorted; empty when it does not verify. */
   readonly committed: readonly string[]
 }
 
@@ -45,10 +51,9 @@ export function commitmentsOf(message: Message): Record<string, Message> {
 export function checkCommitments(message: Message): CommitmentReport[] {
   return Object.entries(commitmentsOf(message)).map(([id, commitment]) => {
     const device = String(commitment['commitment-device'] ?? '')
-    const committed = Array.isArray(commitment.committed) ? commitment.committed.filter((k): k is string => typeof k === 'string') : []
-    const check = checkOne(message, id, device, commitment)
+    const { covered, ...check } = checkOne(message, id, device, commitment)
     return {
-      id, device, type: String(commitment.type ?? ''), committed, ...check,
+      id, device, type: String(commitment.type ?? ''), ...check, committed: check.valid ? covered ?? [] : [],
       ...(typeof commitment.committer === 'string' && { committer: commitment.committer }),
     }
   })
@@ -69,13 +74,17 @@ function checkOne(message: Message, id: string, device: string, commitment: Mess
   }
 }
 
-/** `verify`: `{valid, commitments: [{id, device, type, committer, valid, reason?}]}`. */
+/**
+ * `verify`: `{valid, commitments: [{id, commitment-device, type, committer, valid, committed,
+ * reason?}]}`, where `committed` lists the keys each signature really covers and holds.
+ */
 export function verifyReport(message: Message): Message {
   const reports = checkCommitments(message)
   return {
     valid: reports.length > 0 && reports.every((r) => r.valid),
     commitments: reports.map((r): Message => ({
       id: r.id, 'commitment-device': r.device, type: r.type, valid: r.valid,
+      committed: r.committed.filter((key) => key in message),
       ...(r.committer !== undefined && { committer: r.committer }),
       ...(r.reason !== undefined && { reason: r.reason }),
     })),

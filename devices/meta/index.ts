@@ -5,12 +5,14 @@
  * (aoconnect's `spawn` needs it); `build` names the software (name, version, git commit).
  *
  * `POST /~meta@1.0/info` changes the node's runtime settings, as HyperBEAM's `dev_meta` does.
- * The request must carry a commitment by the operator that verifies (an httpsig signature or
- * an ANS-104 item; devices/message/verify.ts checks it cryptographically, so a commitment
- * pasted into a body is worth nothing), and every key it changes must be one that commitment
- * covers: unsigned query keys cannot ride along. Unsigned, or signed by someone else → 403;
- * once `initialized=permanent`, every change → 403 `config-frozen`. Which keys may change, and
- * how changes persist, is the node's business (node/settings.ts).
+ * It is a privileged action (core/authority.ts): only the operator's signature over *that*
+ * HTTP request authorises it — RFC 9421 over its path, query and body digest, or a data item
+ * whose `path` tag is its target — and only once. Such a signature covers every key the request
+ * carries, so each change is one the operator signed; commitments carried inside the request
+ * (a body, a pasted signed message) authorise nothing. Unsigned → 403 `signature-required`,
+ * someone else → 403 `not-operator`, an unfit signature → its own 403 code, a replay → 403
+ * `signature-replayed`; once `initialized=permanent`, every change → 403 `config-frozen`. Which
+ * keys may change, and how changes persist, is the node's business (node/settings.ts).
  *
  * @example
  * ```sh
@@ -18,9 +20,9 @@
  * curl localhost:8734/~meta@1.0/info/address     # 43 characters
  * ```
  */
+import { requireOperator } from '../../core/authority.js'
 import { ForbiddenError } from '../../core/errors.js'
 import type { Device, Message, ResolveContext } from '../../core/types.js'
-import { checkCommitments } from '../message/verify.js'
 
 export const META_DEVICE_NAME = 'meta@1.0'
 
@@ -33,7 +35,7 @@ const PROTOCOL_KEYS = new Set([
 /** What the node lets meta@1.0 change. */
 export interface MetaSettings {
   operator(): string
-  /** Validates and applies the change; refuses when frozen or replayed. */
+  /** Validates and applies the change; refuses when frozen. */
   apply(changes: Message, by: { committer: string; commitment: string }): Promise<Message>
 }
 
@@ -66,25 +68,14 @@ export function metaDevice(init: MetaInit): Device {
 
 async function update(init: MetaInit, req: Message, ctx: ResolveContext): Promise<void> {
   if (init.settings === undefined) throw new ForbiddenError('meta: this node takes no configuration over HTTP', { code: 'read-only-config' })
-  const operator = init.settings.operator()
-  const reports = checkCommitments(req)
-  const signed = reports.find((r) => r.valid && r.committer === operator)
-  if (signed === undefined) {
-    const signers = reports.filter((r) => r.valid && r.committer !== undefined).map((r) => r.committer!)
-    throw signers.length === 0
-      ? new ForbiddenError('meta: a configuration change must be signed by the operator', { code: 'signature-required' })
-      : new ForbiddenError('meta: only the operator may change the configuration', { code: 'not-operator', detail: { signers } })
-  }
+  const caller = await requireOperator(ctx, 'meta: a configuration change')
   const changes: Message = {}
   for (const [key, value] of Object.entries(req)) {
-    if (PROTOCOL_KEYS.has(key) || key.startsWith('priv')) continue
-    if (!signed.committed.includes(key)) {
-      throw new ForbiddenError(`meta: "${key}" is not covered by the operator's signature`, { code: 'uncommitted-config-key', detail: { key } })
-    }
-    changes[key] = value
+    if (!PROTOCOL_KEYS.has(key) && !key.startsWith('priv')) changes[key] = value
   }
-  ctx.log.info({ committer: signed.committer, commitment: signed.id, keys: Object.keys(changes) }, 'configuration change')
-  await init.settings.apply(changes, { committer: signed.committer!, commitment: signed.id })
+  const commitment = caller.commitment ?? ''
+  ctx.log.info({ committer: caller.address, commitment, keys: Object.keys(changes) }, 'configuration change')
+  await init.settings.apply(changes, { committer: caller.address, commitment })
 }
 
 export default metaDevice

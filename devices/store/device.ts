@@ -16,14 +16,14 @@
  * Every key describes or changes the store as it is now, so the device is non-deterministic:
  * steps are recorded (and verifiable) but never answered from the ledger.
  */
-import { CorruptionError, MethodNotAllowedError, ForbiddenError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../../core/errors.js'
+import { requireOperator } from '../../core/authority.js'
+import { CorruptionError, MethodNotAllowedError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../../core/errors.js'
 import { encodeMessage } from '../../core/codec.js'
 import { idOfBytes } from '../../core/id.js'
 import { loadMessage } from '../../core/ledger.js'
 import { isMessage } from '../../core/message.js'
 import { messageKey, type Store } from '../../core/store.js'
 import type { KeyHandler, Message, ResolveContext } from '../../core/types.js'
-import { checkCommitments } from '../message/verify.js'
 import { blobKey, blobMetaKey } from './blob-meta.js'
 import { DEFAULT_CONTENT_TYPE, openBlob, readBlob } from './blob-read.js'
 import { writeBlobBytes, type WriteOutcome } from './blob-write.js'
@@ -31,9 +31,7 @@ import { RESOLVER_BLOB_MAX_BYTES } from './constants.js'
 import { locate, parseListArgs, parseSha256, parseTarget, type Kind } from './target.js'
 
 export interface StoreKeysInit {
-  /** The operator's address, read at call time (it may change); delete needs their signature. */
-  readonly operator?: () => string | undefined
-  /** An open node lets anyone delete. */
+  /** An open node lets anyone delete; else delete is the operator's (core/authority.ts). */
   readonly open: boolean
   readonly maxBlobBytes: number
 }
@@ -143,30 +141,20 @@ const list: KeyHandler = async (_base, req, ctx) => {
   return { kind: args.kind, items, ...(more ? { next: items[items.length - 1]! } : {}) }
 }
 
-/** Only the operator's signature (over the keys that name the target) opens delete. */
-function authorize(req: Message, ctx: ResolveContext, init: StoreKeysInit): void {
+/**
+ * Delete is a privileged action: the operator's signature over this very request (which then
+ * covers the keys naming the target), spent once. `--store-open` lets anyone delete.
+ */
+async function authorize(ctx: ResolveContext, init: StoreKeysInit): Promise<void> {
   if (ctx.method === 'GET' || ctx.method === 'HEAD') {
     throw new MethodNotAllowedError('store: delete changes the store: send it as POST or DELETE')
   }
-  if (init.open) return
-  const operator = init.operator?.()
-  const reports = req.commitments === undefined ? [] : checkCommitments(req)
-  const signed = reports.find((r) => r.valid && operator !== undefined && r.committer === operator)
-  if (signed === undefined) {
-    throw new ForbiddenError('store: delete must be signed by the node operator (or the node started with --store-open)', {
-      detail: { signers: reports.filter((r) => r.valid && r.committer !== undefined).map((r) => r.committer!) },
-    })
-  }
-  for (const key of ['sha256', 'id', 'kind']) {
-    if (req[key] !== undefined && !signed.committed.includes(key)) {
-      throw new ForbiddenError(`store: "${key}" is not covered by the operator's signature`, { detail: { key } })
-    }
-  }
+  if (!init.open) await requireOperator(ctx, 'store: delete (unless the node runs with --store-open)')
 }
 
 function del(init: StoreKeysInit): KeyHandler {
   return async (_base, req, ctx) => {
-    authorize(req, ctx, init)
+    await authorize(ctx, init)
     const { kind, sha256, id } = await found(req, ctx)
     if (kind === 'blob') await ctx.store.batch([{ type: 'delete', key: blobKey(sha256) }, { type: 'delete', key: blobMetaKey(sha256) }])
     else await ctx.store.delete(messageKey(id))

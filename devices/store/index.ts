@@ -36,8 +36,6 @@ export interface StoreDeviceInit {
   /** The node's store: swept at start for uploads a crash left behind. */
   readonly store?: Store
   readonly log?: Logger
-  /** The operator's address, read at every delete (the operator may change at run time). */
-  readonly operator?: () => string | undefined
   /** Anyone may delete (`--store-open`). Default false. */
   readonly open?: boolean
   /** Largest blob accepted (`--max-blob-bytes`); 413 beyond. Default 8 GiB. */
@@ -71,7 +69,7 @@ export function storeDevice(init: StoreDeviceInit = {}): Device {
       open,
     },
     deterministic: false,
-    keys: storeKeys({ open, maxBlobBytes, ...(init.operator === undefined ? {} : { operator: init.operator }) }),
+    keys: storeKeys({ open, maxBlobBytes }),
     async start() {
       const { store } = init
       if (store === undefined) return
