@@ -25,7 +25,8 @@ console.log('verify:', JSON.stringify(await verified.json()))
 const item = await ao.request({ path: '/~message@1.0/greeting', 'signing-format': 'ans104', greeting: 'hi from a data item' })
 console.log('ans104:', await item.text())
 
-// 4. Ask the node to sign its reply, and check that signature (tag = the hashpath).
+// 4. Ask the node to sign its reply, and check that signature: it covers the hashpath header,
+//    and its tag, hashbeam-reply, says it is a reply (it never authorises anything).
 const signedReply = await anon.request({ path: '/~meta@1.0/info', method: 'GET', 'accept-signature': 'sig=()' })
 const [signature] = verifyMessageSignatures({ status: signedReply.status, fields: fields(signedReply) })
-console.log('reply signed by', signature.committer, 'for hashpath', signature.params.tag)
+console.log('reply signed by', signature.committer, 'for hashpath', signedReply.headers.get('hashpath'), `(${signature.params.tag})`)

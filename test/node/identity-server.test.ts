@@ -74,7 +74,8 @@ describe('aoconnect against hashbeam serve over TCP', () => {
     const report = decodeMessage(fields, new Uint8Array(await res.arrayBuffer()))
     expect(report).toMatchObject({ valid: true, commitments: [{ committer: walletAddress(client), valid: true }] })
     const [replySignature] = verifyMessageSignatures({ status: res.status, fields })
-    expect(replySignature).toMatchObject({ committer: nodeAddress, params: { tag: res.headers.get('hashpath') } })
+    expect(replySignature).toMatchObject({ committer: nodeAddress, params: { tag: 'hashbeam-reply' } })
+    expect(replySignature!.signatureBase).toContain(`"hashpath": ${res.headers.get('hashpath')}`)
   })
 
   it('an ANS-104 request is verified and its tags are keys', async () => {

@@ -1,47 +1,60 @@
 /**
- * `POST /~meta@1.0/info` with the real AO client: accepted when signed by the operator (httpsig
- * or ANS-104), 403 unsigned or by anyone else, only signed keys count, a captured request
- * cannot be replayed, changes persist with a history, and `initialized=permanent` freezes all.
+ * `POST /~meta@1.0/info` with real AO clients. An operator holding a wallet of their own signs it
+ * with aoconnect's signer over `@path`, the keys and the body digest (as ao-core-libs signs with
+ * `includePath`), or as an ANS-104 item (arbundles) whose `path` tag is the target: applied,
+ * persisted, recorded. Refused with a 403, changing nothing: unsigned, a stranger, aoconnect's
+ * `request()` (it signs the headers only, so the target is not bound), the same request
+ * replayed, re-labelled or moved (a query added → 403; another path → its signature no longer
+ * verifies, 400). The node's own key counts only with the CLI's tag. `initialized=permanent`
+ * freezes everything, across a restart.
  */
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { ArweaveSigner, createData } from '@dha-team/arbundles'
 import { connect, createSigner } from '@permaweb/aoconnect'
 import { decodeMessage } from '../../devices/httpsig/message-codec.js'
+import { operatorRequest } from '../../node/cli-config.js'
 import type { HashbeamNode } from '../../node/index.js'
 import { createWallet, walletAddress, type Wallet } from '../../node/wallet.js'
 import { loadWallet } from '../../node/wallet-file.js'
+import { aoconnectSignedRequest } from '../helpers/aoconnect-signer.js'
 import { headerFields } from '../helpers/http.js'
 import { sharedWalletPath, testNode } from '../helpers/node.js'
+import { signPrivileged } from '../helpers/operator.js'
 
 type AoRequest = (args: Record<string, unknown>) => Promise<Response>
 const mainnet = (options: object) => connect(options as never) as unknown as { request: AoRequest }
+const URL_BASE = 'http://hashbeam.test'
+const INFO = `${URL_BASE}/~meta@1.0/info`
 
+/** A node whose operator is `ownWallet`, not the node's key. */
 let node: HashbeamNode
-let operator: AoRequest
+let ownWallet: Wallet
+let nodeWallet: Wallet
+let ownSigner: ReturnType<typeof createSigner>
+let viaRequest: AoRequest
 let stranger: AoRequest
 let anonymous: AoRequest
-/** Every request aoconnect sent, so one can be sent again verbatim. */
-const sent: Array<{ url: string; init: RequestInit }> = []
 
 beforeAll(async () => {
-  node = await testNode()
-  const nodeWallet = (await loadWallet(sharedWalletPath())) as Wallet
-  const other = await createWallet('rsa')
-  vi.stubGlobal('fetch', async (input: string | URL, init: RequestInit = {}) => {
-    sent.push({ url: String(input), init })
-    return node.app.request(String(input), init)
-  })
-  operator = mainnet({ MODE: 'mainnet', URL: 'http://hashbeam.test', signer: createSigner(nodeWallet.jwk as never) }).request
-  stranger = mainnet({ MODE: 'mainnet', URL: 'http://hashbeam.test', signer: createSigner(other.jwk as never) }).request
-  anonymous = mainnet({ MODE: 'mainnet', URL: 'http://hashbeam.test' }).request
+  ownWallet = await createWallet('rsa')
+  nodeWallet = (await loadWallet(sharedWalletPath()))!
+  node = await testNode({ config: { operator: walletAddress(ownWallet) } })
+  vi.stubGlobal('fetch', async (input: string | URL, init: RequestInit = {}) => node.app.request(String(input), init))
+  ownSigner = createSigner(ownWallet.jwk as never)
+  viaRequest = mainnet({ MODE: 'mainnet', URL: URL_BASE, signer: ownSigner }).request
+  stranger = mainnet({ MODE: 'mainnet', URL: URL_BASE, signer: createSigner((await createWallet('rsa')).jwk as never) }).request
+  anonymous = mainnet({ MODE: 'mainnet', URL: URL_BASE }).request
 })
 afterAll(async () => {
   vi.unstubAllGlobals()
   await node.stop()
 })
 
-const post = (request: AoRequest, fields: Record<string, unknown>) => request({ path: '/~meta@1.0/info', method: 'POST', ...fields })
+const send = (init: RequestInit, url = INFO) => node.app.request(url, init)
+const signedChange = (fields: Record<string, string>, body?: Uint8Array) =>
+  aoconnectSignedRequest(ownSigner, { method: 'POST', url: INFO, fields, ...(body === undefined ? {} : { body }) })
 async function refusal(res: Response): Promise<[number, string]> {
   return [res.status, ((await res.json()) as { code: string }).code]
 }
@@ -51,71 +64,76 @@ async function info(): Promise<Record<string, unknown>> {
 }
 
 describe('operator-signed configuration', () => {
-  it('refuses an unsigned change (403 signature-required) and a stranger\'s (403 not-operator)', async () => {
-    expect(await refusal(await post(anonymous, { name: 'mine' }))).toEqual([403, 'signature-required'])
-    expect(await refusal(await post(stranger, { name: 'mine' }))).toEqual([403, 'not-operator'])
+  it('refuses an unsigned change, a stranger\'s, and aoconnect request()\'s (headers only: its target is not bound)', async () => {
+    expect(await refusal(await anonymous({ path: '/~meta@1.0/info', method: 'POST', name: 'mine' }))).toEqual([403, 'signature-required'])
+    expect(await refusal(await send(signPrivileged(await createWallet('ed25519'), { url: INFO, headers: { name: 'mine' } })))).toEqual([403, 'not-operator'])
+    expect(await refusal(await stranger({ path: '/~meta@1.0/info', method: 'POST', name: 'mine' }))).toEqual([403, 'signature-unbound'])
+    expect(await refusal(await viaRequest({ path: '/~meta@1.0/info', method: 'POST', name: 'mine' }))).toEqual([403, 'signature-unbound'])
     expect((await info()).name).toBeUndefined()
   })
 
-  it('applies a change signed by the operator, persists it and records who made it', async () => {
-    const res = await post(operator, { name: 'hashbeam-test', description: 'a node under test' })
+  it('applies a change the operator signed with aoconnect\'s signer over the path, keys and body; persists it and records who', async () => {
+    const body = new TextEncoder().encode('a node under test — with a long, non-ASCII description')
+    const res = await send(await signedChange({ name: 'hashbeam-test', 'inline-body-key': 'description', 'content-type': 'text/plain' }, body))
     expect(res.status).toBe(200)
-    expect(await info()).toMatchObject({ name: 'hashbeam-test', description: 'a node under test', operator: node.address, initialized: false })
+    expect(await info()).toMatchObject({ name: 'hashbeam-test', description: 'a node under test — with a long, non-ASCII description', operator: walletAddress(ownWallet) })
     const saved = JSON.parse(await readFile(join(node.config.dataDir, 'config.json'), 'utf8')) as Record<string, unknown>
-    expect(saved).toEqual({ name: 'hashbeam-test', description: 'a node under test' })
+    expect(saved).toMatchObject({ name: 'hashbeam-test' })
     expect((await stat(join(node.config.dataDir, 'config.json'))).mode & 0o777).toBe(0o600)
     const history = (await readFile(join(node.config.dataDir, 'config-history.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>)
-    expect(history).toEqual([expect.objectContaining({ by: node.address, changes: { name: 'hashbeam-test', description: 'a node under test' }, commitment: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) })])
+    expect(history).toEqual([expect.objectContaining({ by: walletAddress(ownWallet), changes: expect.objectContaining({ name: 'hashbeam-test' }), commitment: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/) })])
   })
 
-  it('takes only keys the operator signed: an unsigned query key is a 403, a fixed key a 422', async () => {
-    // aoconnect cannot send a query string (it percent-encodes the "?"), so add one as a proxy would.
-    expect((await post(operator, { name: 'x' })).status).toBe(200)
-    const signedName = sent.at(-1)!
-    const sneaky = await node.app.request(`${signedName.url}?description=evil`, { ...signedName.init })
-    expect(await refusal(sneaky)).toEqual([403, 'uncommitted-config-key'])
-    expect(await refusal(await post(operator, { port: 1 }))).toEqual([422, 'immutable-config-key'])
-    expect(await refusal(await post(operator, { colour: 'blue' }))).toEqual([422, 'unknown-config-key'])
-    expect((await info()).description).toBe('a node under test')
+  it('refuses the same request replayed, re-labelled, given a query, or sent to another path; nothing changes', async () => {
+    const signed = await signedChange({ name: 'second' })
+    expect((await send(signed)).status).toBe(200)
+    expect((await signedChange({ name: 'third' }).then(send)).status).toBe(200)
+    expect(await refusal(await send(signed))).toEqual([403, 'signature-replayed'])
+    const relabel = (v: string) => v.replace(/^http-sig-[0-9a-f]+=/, 'other=')
+    const relabelled = { ...signed, headers: { ...signed.headers, signature: relabel(signed.headers.signature!), 'signature-input': relabel(signed.headers['signature-input']!) } }
+    expect(await refusal(await send(relabelled))).toEqual([403, 'signature-replayed'])
+    const fresh = await signedChange({ name: 'fourth' })
+    expect(await refusal(await send(fresh, `${INFO}?description=evil`))).toEqual([403, 'signature-unbound'])
+    expect(await refusal(await send(fresh, `${URL_BASE}/~meta@1.0/info&description=evil`))).toEqual([400, 'invalid-signature'])
+    expect(await info()).toMatchObject({ name: 'third', description: 'a node under test — with a long, non-ASCII description' })
+    expect(await refusal(await send(await signedChange({ port: '1' })))).toEqual([422, 'immutable-config-key'])
+    expect(await refusal(await send(await signedChange({ colour: 'blue' })))).toEqual([422, 'unknown-config-key'])
   })
 
-  it('refuses a captured operator request sent again (403 commitment-replayed)', async () => {
-    const name = async () => (await anonymous({ path: '/~meta@1.0/info/name', method: 'GET' })).text()
-    expect((await post(operator, { name: 'second' })).status).toBe(200)
-    expect(await name()).toBe('second')
-    expect((await post(operator, { name: 'third' })).status).toBe(200)
-    expect(await name()).toBe('third') // never a stale answer from the ledger
-    const captured = sent.findLast((s) => new Headers(s.init.headers).get('name') === 'second')!
-    expect(await refusal(await node.app.request(captured.url, captured.init))).toEqual([403, 'commitment-replayed'])
-    expect((await info()).name).toBe('third')
-  })
-
-  it('accepts an operator-signed ANS-104 item: its tags are the change', async () => {
-    const res = await operator({ path: '/~meta@1.0/info', 'signing-format': 'ans104', name: 'via-ans104' })
-    expect(res.status).toBe(200)
+  it('accepts an ANS-104 item signed by the operator whose path tag is the target; refuses aoconnect\'s (no path tag)', async () => {
+    const item = (tags: Array<{ name: string; value: string }>) => {
+      const signer = new ArweaveSigner(ownWallet.jwk as never)
+      const data = createData('', signer, { tags })
+      return data.sign(signer).then(() => ({ method: 'POST', headers: { 'content-type': 'application/ans104' }, body: new Uint8Array(data.getRaw()) }))
+    }
+    expect((await send(await item([{ name: 'path', value: '/~meta@1.0/info' }, { name: 'name', value: 'via-ans104' }]))).status).toBe(200)
+    expect((await info()).name).toBe('via-ans104')
+    const elsewhere = await item([{ name: 'path', value: '/~meta@1.0/build' }, { name: 'name', value: 'moved' }])
+    expect(await refusal(await send(elsewhere))).toEqual([400, 'committed-key-conflict'])
+    expect(await refusal(await viaRequest({ path: '/~meta@1.0/info', 'signing-format': 'ans104', name: 'unbound' }))).toEqual([403, 'signature-unbound'])
     expect((await info()).name).toBe('via-ans104')
   })
 
-  it('hands over to a new operator: the old one is refused from then on', async () => {
-    const next = await createWallet('ed25519')
-    expect((await post(operator, { operator: walletAddress(next) })).status).toBe(200)
-    expect((await info()).operator).toBe(walletAddress(next))
-    expect(await refusal(await post(operator, { name: 'old operator' }))).toEqual([403, 'not-operator'])
-    // Back to the node's own key (signed by the new operator, an Ed25519 wallet, over httpsig).
-    const { signRequest } = await import('../../devices/httpsig/index.js')
-    const req = { method: 'POST', url: 'http://hashbeam.test/~meta@1.0/info', headers: { operator: node.address } }
-    const res = await node.app.request(req.url, { method: 'POST', headers: signRequest(next, req).headers })
-    expect(res.status).toBe(200)
-    expect((await info()).operator).toBe(node.address)
+  it('the node\'s own key counts only with the CLI\'s tag, and only while it is the operator', async () => {
+    expect(await refusal(await send(signPrivileged(nodeWallet, { url: INFO, headers: { name: 'node-key' } })))).toEqual([403, 'wrong-signature-tag'])
+    const cli = operatorRequest(nodeWallet, URL_BASE, 'name', 'node-key')
+    expect(await refusal(await send(cli.init))).toEqual([403, 'not-operator'])
+    // Hand the node back to its own key, signed by the operator's wallet; the CLI then works.
+    expect((await send(await signedChange({ operator: walletAddress(nodeWallet) }))).status).toBe(200)
+    const again = operatorRequest(nodeWallet, URL_BASE, 'name', 'node-key')
+    expect((await send(again.init)).status).toBe(200)
+    expect((await info()).name).toBe('node-key')
+    expect(await refusal(await send(await signedChange({ name: 'old operator' })))).toEqual([403, 'not-operator'])
+    expect((await send(operatorRequest(nodeWallet, URL_BASE, 'operator', walletAddress(ownWallet)).init)).status).toBe(200)
   })
 
   it('after initialized=permanent nothing changes any more (403 config-frozen), even after a restart', async () => {
-    expect((await post(operator, { initialized: 'permanent' })).status).toBe(200)
-    expect(await refusal(await post(operator, { name: 'too late' }))).toEqual([403, 'config-frozen'])
-    const again = await testNode({ config: { dataDir: node.config.dataDir } })
+    expect((await send(await signedChange({ initialized: 'permanent' }))).status).toBe(200)
+    expect(await refusal(await send(await signedChange({ name: 'too late' })))).toEqual([403, 'config-frozen'])
+    const again = await testNode({ config: { dataDir: node.config.dataDir, operator: walletAddress(ownWallet) } })
     try {
       const res = await again.app.request('/~meta@1.0/info', { headers: { accept: 'application/json' } })
-      expect(await res.json()).toMatchObject({ name: 'via-ans104', initialized: 'permanent' })
+      expect(await res.json()).toMatchObject({ name: 'node-key', initialized: 'permanent' })
       expect(again.settings.frozen()).toBe(true)
     } finally {
       await again.stop()

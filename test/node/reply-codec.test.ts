@@ -2,7 +2,7 @@
  * Replies: httpsig@1.0 by default for map results (headers + multipart, as HyperBEAM), JSON or
  * CBOR one header away, literals raw; negotiation order require-codec > accept-codec > accept;
  * codec keys in the query are transport (same hashpath); signed replies verify with the node's
- * key and carry the hashpath as `tag`.
+ * key, cover the hashpath and carry the tag `hashbeam-reply`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decodeCanonical } from '../../core/codec.js'
@@ -53,15 +53,18 @@ describe('httpsig@1.0 replies (the default for messages)', () => {
     expect([res.headers.get('content-type'), await res.text()]).toEqual(['text/plain; charset=utf-8', 'text'])
   })
 
-  it('is signed by the node on accept-signature: the signature verifies with its key, tag = hashpath', async () => {
+  it('is signed by the node on accept-signature: the signature verifies with its key, covers the hashpath, tag = hashbeam-reply', async () => {
     const res = await get(PATH, { 'accept-signature': 'sig=("@status");alg="rsa-pss-sha512"' })
     const received = fields(res)
     const [verified] = verifyMessageSignatures({ status: 200, fields: received })
-    expect(verified).toMatchObject({ alg: 'rsa-pss-sha512', committer: node.address, params: { tag: res.headers.get('hashpath') } })
+    expect(verified).toMatchObject({ alg: 'rsa-pss-sha512', committer: node.address, params: { tag: 'hashbeam-reply' } })
     expect(verified!.label).toMatch(/^sig-[a-z0-9_-]{43}$/)
-    expect(verified!.covered).toEqual(expect.arrayContaining(['n', 'ao-types', 'content-digest', 'content-type', 'greeting']))
-    const forged = received.map(([n, v]): [string, string] => [n, n === 'greeting' ? 'goodbye' : v])
-    expect(() => verifyMessageSignatures({ status: 200, fields: forged })).toThrow(expect.objectContaining({ code: 'invalid-signature' }))
+    expect(verified!.covered).toEqual(expect.arrayContaining(['n', 'ao-types', 'content-digest', 'content-type', 'greeting', 'hashpath']))
+    expect(verified!.signatureBase).toContain(`"hashpath": ${res.headers.get('hashpath')}\n`)
+    for (const [name, value] of [['greeting', 'goodbye'], ['hashpath', `${res.headers.get('hashpath')!.split('/')[0]}/other`]]) {
+      const forged = received.map(([n, v]): [string, string] => [n, n === name ? value! : v])
+      expect(() => verifyMessageSignatures({ status: 200, fields: forged })).toThrow(expect.objectContaining({ code: 'invalid-signature' }))
+    }
     expect((await get(PATH)).headers.get('signature')).toBeNull()
   })
 })

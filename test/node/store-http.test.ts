@@ -2,7 +2,7 @@
  * store@1.0 over HTTP (node.app, in process): the streaming routes (put, get, blob/<sha256>,
  * ranges, conditional requests) and what falls through to the resolver (message puts, has,
  * stat, list, delete), with every refusal: bad sha256 → 400, unknown → 404, range past the end
- * → 416, over the size limit → 413, delete unsigned → 403, a corrupted blob → 500
+ * → 416, over the size limit → 413, delete not signed by the operator over its target → 403, a corrupted blob → 500
  * `store-corruption` with the node still serving. The TCP behaviour of a corrupted big blob
  * (an aborted response) is in store-http-tcp.test.ts.
  */
@@ -10,12 +10,13 @@ import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { idOf } from '../../core/id.js'
 import { blobKey } from '../../core/store.js'
-import { signRequest } from '../../devices/httpsig/index.js'
+import { SIGNATURE_TAG } from '../../devices/httpsig/index.js'
 import { configFrom } from '../../node/cli-options.js'
 import type { HashbeamNode } from '../../node/index.js'
 import { createWallet, type Wallet } from '../../node/wallet.js'
 import { loadWallet } from '../../node/wallet-file.js'
 import { sharedWalletPath, testNode } from '../helpers/node.js'
+import { signPrivileged } from '../helpers/operator.js'
 
 const URL_BASE = 'http://hashbeam.test'
 const sha = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex')
@@ -157,25 +158,28 @@ describe('through the resolver', () => {
     expect(await refusal(await request('/~store@1.0/list&limit=0'))).toEqual([400, 'invalid-list-argument'])
   })
 
-  it('delete: unsigned → 403; signed by someone else → 403; by the operator over the target → 200', async () => {
+  it('delete: unsigned → 403; someone else → 403; the operator unbound or untagged → 403; over the target → 200, once', async () => {
     const target = new Uint8Array([4, 5, 6])
     const sha256 = sha(target)
     await put(target)
-    expect(await refusal(await request(`/~store@1.0/delete&sha256=${sha256}`, { method: 'POST' }))).toEqual([403, 'forbidden'])
-    const signedBy = (wallet: Wallet, headers: Record<string, string>, method = 'POST') => {
-      const req = { method, url: `${URL_BASE}/~store@1.0/delete`, headers }
-      return node.app.request(req.url, { method, headers: { ...signRequest(wallet, req).headers, ...JSON_ACCEPT } })
-    }
-    expect(await refusal(await signedBy(await createWallet('ed25519'), { sha256 }))).toEqual([403, 'forbidden'])
-    // The operator signed something, but not the target: the query cannot choose it.
-    const unsignedTarget = { method: 'POST', url: `${URL_BASE}/~store@1.0/delete`, headers: { note: 'x' } }
-    const smuggled = await node.app.request(`${URL_BASE}/~store@1.0/delete&sha256=${sha256}`, { method: 'POST', headers: signRequest(operator, unsignedTarget).headers })
-    expect(await refusal(smuggled)).toEqual([403, 'forbidden'])
+    expect(await refusal(await request(`/~store@1.0/delete&sha256=${sha256}`, { method: 'POST' }))).toEqual([403, 'signature-required'])
+    const url = `${URL_BASE}/~store@1.0/delete&sha256=${sha256}`
+    const send = (init: RequestInit & { headers: Record<string, string> }) => node.app.request(url, { ...init, headers: { ...init.headers, ...JSON_ACCEPT } })
+    const tag = { tag: SIGNATURE_TAG.operator }
+    expect(await refusal(await send(signPrivileged(await createWallet('ed25519'), { url }, { params: tag })))).toEqual([403, 'not-operator'])
+    // The node's key without the CLI's tag (what a signed reply or any other node signature has).
+    expect(await refusal(await send(signPrivileged(operator, { url })))).toEqual([403, 'wrong-signature-tag'])
+    // Tagged, but signed over the headers only: the target could be anything.
+    expect(await refusal(await send(signPrivileged(operator, { url }, { params: tag, omit: ['@path'] })))).toEqual([403, 'signature-unbound'])
     expect(await (await request(`/~store@1.0/has&sha256=${sha256}`)).text()).toBe('true')
-    const ok = await signedBy(operator, { sha256 }, 'DELETE')
+    const signed = signPrivileged(operator, { url, method: 'DELETE' }, { params: tag })
+    const ok = await send(signed)
     expect(ok.status).toBe(200)
     expect(await ok.json()).toMatchObject({ deleted: true, kind: 'blob', sha256 })
     expect((await request(`/~store@1.0/blob/${sha256}`)).status).toBe(404)
+    await put(target)
+    expect(await refusal(await send(signed))).toEqual([403, 'signature-replayed'])
+    expect(await (await request(`/~store@1.0/has&sha256=${sha256}`)).text()).toBe('true')
   })
 })
 

@@ -36,7 +36,7 @@ describe('native commitments', () => {
     const prefixed = new Uint8Array([...Buffer.from('hashbeam:commit\n'), ...fromBase64Url(unsignedIdOf(message))])
     expect(verifyWithPublicKey('ed25519', publicKeyBytes(ed), prefixed, signature)).toBe(true)
     expect(verifyWithPublicKey('ed25519', publicKeyBytes(ed), fromBase64Url(unsignedIdOf(message)), signature)).toBe(false)
-    expect(verifyReport(signed)).toEqual({ valid: true, commitments: [{ id, 'commitment-device': 'message@1.0', type: 'ed25519', committer: walletAddress(ed), valid: true }] })
+    expect(verifyReport(signed)).toEqual({ valid: true, commitments: [{ id, 'commitment-device': 'message@1.0', type: 'ed25519', committer: walletAddress(ed), valid: true, committed: ['a', 'n', 'nested'] }] })
     expect(committedKeys(signed)).toEqual(['a', 'n', 'nested'])
   })
 

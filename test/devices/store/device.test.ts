@@ -10,12 +10,13 @@ import { idOf } from '../../../core/id.js'
 import { createRegistry } from '../../../core/registry.js'
 import { createResolver } from '../../../core/resolve.js'
 import { messageKey } from '../../../core/store.js'
-import type { Message } from '../../../core/types.js'
+import type { Caller, Message } from '../../../core/types.js'
 import { messageDevice } from '../../../devices/message/index.js'
 import { memoryStore } from '../../../devices/store/backends/memory.js'
 import { writeBlobBytes } from '../../../devices/store/blob-write.js'
 import { RESOLVER_BLOB_MAX_BYTES } from '../../../devices/store/constants.js'
 import { storeDevice, type StoreDeviceInit } from '../../../devices/store/index.js'
+import { spentSignatures } from '../../../node/spent-signatures.js'
 import { memoryLogger } from '../../helpers/log.js'
 import { deviceCompliance } from '../device.suite.js'
 
@@ -25,7 +26,8 @@ function setup(init: StoreDeviceInit = {}) {
   const store = memoryStore()
   const resolver = createResolver({ registry: createRegistry([messageDevice(), storeDevice({ store, ...init })]), store, log: memoryLogger() })
   const base: Message = { device: 'store@1.0' }
-  const step = (req: Message, method?: string) => resolver.step(base, idOf(base), req, method === undefined ? {} : { method })
+  const step = (req: Message, method?: string, caller?: Caller) =>
+    resolver.step(base, idOf(base), req, { ...(method === undefined ? {} : { method }), ...(caller === undefined ? {} : { caller }) })
   return { store, resolver, step }
 }
 
@@ -148,10 +150,10 @@ describe('store@1.0 list', () => {
 })
 
 describe('store@1.0 delete', () => {
-  it('is refused unsigned (403 forbidden) and over GET (405); an open node deletes blobs and messages', async () => {
-    const closed = setup({ operator: () => 'x'.repeat(43) })
+  it('is refused unsigned (403 signature-required) and over GET (405); an open node deletes blobs and messages', async () => {
+    const closed = setup()
     const put = (await closed.resolver.resolve('/~store@1.0/put&body=keep')).value as Message
-    expect(await refusal(closed.step({ path: 'delete', sha256: put.sha256! }, 'POST'))).toEqual([403, 'forbidden'])
+    expect(await refusal(closed.step({ path: 'delete', sha256: put.sha256! }, 'POST'))).toEqual([403, 'signature-required'])
     expect((await closed.step({ path: 'has', sha256: put.sha256! })).value).toBe(true)
 
     const open = setup({ open: true })
@@ -163,5 +165,23 @@ describe('store@1.0 delete', () => {
     expect((await open.step({ path: 'has', sha256: blob.sha256! })).value).toBe(false)
     expect((await open.step({ path: 'has', id: msg.id! })).value).toBe(false)
     expect(await refusal(open.step({ path: 'delete', id: msg.id! }, 'POST'))).toEqual([404, 'not-found'])
+  })
+
+  it('on a closed node, only the operator caller deletes, and each signature once (core/authority.ts)', async () => {
+    const { resolver, step, store } = setup()
+    const spent = spentSignatures(store)
+    const caller = (operator: boolean, signature: number, unfit?: Caller['unfit']): Caller => ({
+      address: 'o'.repeat(43), via: 'httpsig', operator, ...(unfit === undefined ? {} : { unfit }),
+      claim: () => spent.spend(new Uint8Array([signature]), { by: 'o'.repeat(43), request: 'POST /~store@1.0/delete' }),
+    })
+    const put = (await resolver.resolve('/~store@1.0/put&body=target')).value as Message
+    const target = { path: 'delete', sha256: put.sha256! }
+    expect(await refusal(step(target, 'POST', caller(false, 1)))).toEqual([403, 'not-operator'])
+    expect(await refusal(step(target, 'POST', caller(false, 1, { code: 'signature-unbound', reason: 'no @path' })))).toEqual([403, 'signature-unbound'])
+    expect((await step({ path: 'has', sha256: put.sha256! })).value).toBe(true)
+    expect((await step(target, 'POST', caller(true, 2))).value).toMatchObject({ deleted: true, kind: 'blob' })
+    await resolver.resolve('/~store@1.0/put&body=target')
+    expect(await refusal(step(target, 'POST', caller(true, 2)))).toEqual([403, 'signature-replayed'])
+    expect((await step({ path: 'has', sha256: put.sha256! })).value).toBe(true)
   })
 })
