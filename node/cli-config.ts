@@ -101,8 +101,8 @@ async function send(nodeUrl: string, url: string, init: RequestInit): Promise<Re
   try {
     res = await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) })
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message
-    throw new NodeError(`cannot reach the node at ${nodeUrl} (${cause}); is it running? (--node URL)`)
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause
+    throw new NodeError(`cannot reach the node at ${nodeUrl} (${cause?.code ?? cause?.message ?? (err as Error).message}); is it running? (--node URL)`)
   }
   const text = await res.text()
   let body: unknown
