@@ -16,9 +16,10 @@
  * fixed at start: asking to change it is a 422 that names the key.
  *
  * Changes persist in `<data>/config.json` (written atomically) and each one is appended, with
- * who signed it and the commitment ID, to `<data>/config-history.jsonl`. A commitment that was
- * already applied is refused: a captured operator request cannot be replayed to undo a later
- * change. Persisted settings win over `--operator` at start: they are the operator's latest
+ * who signed it and the commitment ID, to `<data>/config-history.jsonl`. A captured operator
+ * request cannot be replayed to undo a later change: its signature is spent in the node's store
+ * (node/spent-signatures.ts), and a commitment that was already applied is refused here too, for
+ * stores that forget (`--store memory`). Persisted settings win over `--operator` at start: they are the operator's latest
  * signed decision (delete config.json to reset them).
  */
 import { randomBytes } from 'node:crypto'
