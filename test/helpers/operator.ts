@@ -3,8 +3,16 @@
  * over `@method`, `@path` (and `@query` when the URL has one), the given headers and the body
  * digest. With the node's own wallet, pass `tag: SIGNATURE_TAG.operator` as the CLI does.
  */
+import { afterAll, beforeAll } from 'vitest'
 import { signRequest } from '../../devices/httpsig/index.js'
-import type { Wallet } from '../../node/wallet.js'
+import type { HashbeamNode } from '../../node/index.js'
+import type { NodeConfig } from '../../node/config.js'
+import { createWallet, walletAddress, type Wallet } from '../../node/wallet.js'
+import { testNode } from './node.js'
+
+/** The base URL test requests use, and its config POST target. */
+export const URL_BASE = 'http://hashbeam.test'
+export const INFO_URL = `${URL_BASE}/~meta@1.0/info`
 
 export interface PrivilegedRequest {
   readonly method?: string
@@ -38,3 +46,20 @@ export function signPrivileged(wallet: Wallet, req: PrivilegedRequest, signing: 
 
 /** Seconds since the epoch. */
 export const nowSeconds = (): number => Math.floor(Date.now() / 1000)
+
+/** A test node whose operator is a fresh Ed25519 wallet of their own (not the node's key). */
+export async function nodeWithOwnOperator(config: Partial<NodeConfig> = {}): Promise<{ node: HashbeamNode; operator: Wallet }> {
+  const operator = await createWallet('ed25519')
+  const node = await testNode({ config: { operator: walletAddress(operator), ...config } })
+  return { node, operator }
+}
+
+/** The same for a whole test file: started before its tests, stopped after them. */
+export function useNodeWithOwnOperator(): { node: HashbeamNode; operator: Wallet } {
+  const env = {} as { node: HashbeamNode; operator: Wallet }
+  beforeAll(async () => {
+    Object.assign(env, await nodeWithOwnOperator())
+  })
+  afterAll(() => env.node.stop())
+  return env
+}

@@ -6,37 +6,28 @@
  * rebuilt from the ledger is a replay (403 `signature-replayed`). Ordinary requests may carry old
  * signatures: AO messages are signed once and relayed later.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { loadMessage, loadStep } from '../../core/ledger.js'
 import type { Message } from '../../core/types.js'
-import type { HashbeamNode } from '../../node/index.js'
-import { createWallet, walletAddress, type Wallet } from '../../node/wallet.js'
+import { walletAddress } from '../../node/wallet.js'
 import { testNode } from '../helpers/node.js'
-import { nowSeconds, signPrivileged } from '../helpers/operator.js'
+import { INFO_URL, useNodeWithOwnOperator, nowSeconds, signPrivileged, URL_BASE } from '../helpers/operator.js'
 
-const URL_BASE = 'http://hashbeam.test'
-const INFO = `${URL_BASE}/~meta@1.0/info`
+const INFO = INFO_URL
+const env = useNodeWithOwnOperator()
 
-let operator: Wallet
-let node: HashbeamNode
-beforeAll(async () => {
-  operator = await createWallet('ed25519')
-  node = await testNode({ config: { operator: walletAddress(operator) } })
-})
-afterAll(() => node.stop())
-
-const change = (name: string, params: Record<string, number | string> = {}, target = node) =>
-  target.app.request(INFO, signPrivileged(operator, { url: INFO, headers: { name } }, { params }))
+const change = (name: string, params: Record<string, number | string> = {}, target = env.node) =>
+  target.app.request(INFO, signPrivileged(env.operator, { url: INFO, headers: { name } }, { params }))
 async function refusal(res: Response): Promise<[number, string]> {
   return [res.status, ((await res.json()) as { code: string }).code]
 }
-const name = async (target = node) => (await target.app.request('/~meta@1.0/info/name')).text()
+const name = async (target = env.node) => (await target.app.request('/~meta@1.0/info/name')).text()
 
 describe('created and expires on privileged requests', () => {
   it('refuses a signature created an hour ago without expires (valid forever before), and one from the future', async () => {
     expect(await refusal(await change('stale', { created: nowSeconds() - 3600 }))).toEqual([403, 'signature-stale'])
     expect(await refusal(await change('future', { created: nowSeconds() + 3600 }))).toEqual([403, 'signature-stale'])
-    expect((await node.app.request('/~meta@1.0/info/name')).status).toBe(404)
+    expect((await env.node.app.request('/~meta@1.0/info/name')).status).toBe(404)
   })
 
   it('accepts one created within the skew, or with no created at all (HyperBEAM clients send none)', async () => {
@@ -52,7 +43,7 @@ describe('created and expires on privileged requests', () => {
   })
 
   it('the skew is the node\'s option: 5 s refuses what 300 s accepts', async () => {
-    const strict = await testNode({ config: { operator: walletAddress(operator), signatureSkewSeconds: 5 } })
+    const strict = await testNode({ config: { operator: walletAddress(env.operator), signatureSkewSeconds: 5 } })
     try {
       expect(await refusal(await change('ten-seconds-old', { created: nowSeconds() - 10 }, strict))).toEqual([403, 'signature-stale'])
       expect((await change('now', { created: nowSeconds() }, strict)).status).toBe(200)
@@ -66,8 +57,8 @@ describe('created and expires on privileged requests', () => {
 
   it('an ordinary request may carry an old signature: it still verifies and is kept as a commitment', async () => {
     const url = `${URL_BASE}/~message@1.0/verify`
-    const signed = signPrivileged(operator, { url, headers: { note: 'relayed' } }, { params: { created: nowSeconds() - 86_400 } })
-    const res = await node.app.request(url, { ...signed, headers: { ...signed.headers, accept: 'application/json' } })
+    const signed = signPrivileged(env.operator, { url, headers: { note: 'relayed' } }, { params: { created: nowSeconds() - 86_400 } })
+    const res = await env.node.app.request(url, { ...signed, headers: { ...signed.headers, accept: 'application/json' } })
     expect(res.status).toBe(200)
     expect(await res.json()).toMatchObject({ valid: true })
   })
@@ -77,8 +68,8 @@ describe('an old operator-signed request kept in the public ledger', () => {
   it('rebuilt from its stored commitment and sent again, it is a replay; pasted into another action, it is nothing', async () => {
     const res = await change('from-the-ledger', { created: nowSeconds() })
     expect(res.status).toBe(200)
-    const step = await loadStep(node.store, res.headers.get('hashpath')!)
-    const request = await loadMessage(node.store, step!.request)
+    const step = await loadStep(env.node.store, res.headers.get('hashpath')!)
+    const request = await loadMessage(env.node.store, step!.request)
     const [commitment] = Object.values(request.commitments as Record<string, Message>)
     // The stored commitment holds everything that was signed: the base lines and the signature.
     const lines = (commitment!['signature-base'] as string).split('\n')
@@ -89,13 +80,13 @@ describe('an old operator-signed request kept in the public ledger', () => {
       if (field !== undefined) headers[field] = value!
     }
     expect(await change('newer')).toHaveProperty('status', 200)
-    expect(await refusal(await node.app.request(INFO, { method: 'POST', headers }))).toEqual([403, 'signature-replayed'])
+    expect(await refusal(await env.node.app.request(INFO, { method: 'POST', headers }))).toEqual([403, 'signature-replayed'])
     expect(await name()).toBe('newer')
     const { path: _path, ...pasted } = request
-    const inBody = await node.app.request(`${URL_BASE}/~store@1.0/delete&id=${step!.request}`, {
+    const inBody = await env.node.app.request(`${URL_BASE}/~store@1.0/delete&id=${step!.request}`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(pasted),
     })
     expect(await refusal(inBody)).toEqual([403, 'signature-required'])
-    expect(await (await node.app.request(`/~store@1.0/has&id=${step!.request}`)).text()).toBe('true')
+    expect(await (await env.node.app.request(`/~store@1.0/has&id=${step!.request}`)).text()).toBe('true')
   })
 })

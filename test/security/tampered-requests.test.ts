@@ -5,23 +5,12 @@
  * the one the operator signed, once. Nothing the attacker adds ever becomes a setting.
  */
 import fc from 'fast-check'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { HashbeamNode } from '../../node/index.js'
-import { createWallet, walletAddress, type Wallet } from '../../node/wallet.js'
-import { testNode } from '../helpers/node.js'
-import { nowSeconds, signPrivileged } from '../helpers/operator.js'
+import { describe, expect, it } from 'vitest'
+import { INFO_URL, useNodeWithOwnOperator, nowSeconds, signPrivileged, URL_BASE } from '../helpers/operator.js'
 
-const URL_BASE = 'http://hashbeam.test'
-const INFO = `${URL_BASE}/~meta@1.0/info`
 const EVIL = 'evil'
-
-let operator: Wallet
-let node: HashbeamNode
-beforeAll(async () => {
-  operator = await createWallet('ed25519')
-  node = await testNode({ config: { operator: walletAddress(operator) } })
-})
-afterAll(() => node.stop())
+const INFO = INFO_URL
+const env = useNodeWithOwnOperator()
 
 type Sent = { url: string; method: string; headers: Record<string, string>; body?: Uint8Array }
 type Edit = (req: Sent) => Sent
@@ -47,7 +36,7 @@ const EDITS: Record<string, Edit> = {
 }
 
 async function settings(): Promise<Record<string, unknown>> {
-  return (await (await node.app.request('/~meta@1.0/info', { headers: { accept: 'application/json' } })).json()) as Record<string, unknown>
+  return (await (await env.node.app.request('/~meta@1.0/info', { headers: { accept: 'application/json' } })).json()) as Record<string, unknown>
 }
 
 describe('an operator request, edited by an attacker', () => {
@@ -59,12 +48,12 @@ describe('an operator request, edited by an attacker', () => {
       fc.option(fc.oneof(fc.integer({ min: -200, max: 200 }), fc.integer({ min: 400, max: 900 }), fc.integer({ min: -900, max: -400 })), { nil: undefined }),
       async (first, second, drift) => {
         const name = `signed-${counter++}`
-        const params = drift === undefined ? {} : { created: nowSeconds() + drift }
-        const signed = signPrivileged(operator, { url: INFO, headers: { name } }, { params })
+        const params: Record<string, number> = drift === undefined ? {} : { created: nowSeconds() + drift }
+        const signed = signPrivileged(env.operator, { url: INFO, headers: { name } }, { params })
         const original: Sent = { url: INFO, method: 'POST', headers: signed.headers }
         const before = await settings()
         const sent = EDITS[second]!(EDITS[first]!(original))
-        const res = await node.app.request(sent.url, { method: sent.method, headers: sent.headers, ...(sent.body === undefined ? {} : { body: sent.body }) })
+        const res = await env.node.app.request(sent.url, { method: sent.method, headers: sent.headers, ...(sent.body === undefined ? {} : { body: sent.body as BodyInit }) })
         expect(res.status).toBeLessThan(500)
         const after = await settings()
         expect(after.description).not.toBe(EVIL)
@@ -72,9 +61,9 @@ describe('an operator request, edited by an attacker', () => {
         const fresh = Math.abs(drift ?? 0) <= 300
         if (res.status === 200) expect([after.name, fresh]).toEqual([name, true])
         // The untouched request goes through at most once in all, and only when fresh.
-        const again = await node.app.request(INFO, { method: 'POST', headers: original.headers })
+        const again = await env.node.app.request(INFO, { method: 'POST', headers: original.headers })
         expect(again.status).toBe(res.status !== 200 && fresh ? 200 : 403)
-        expect((await node.app.request(INFO, { method: 'POST', headers: original.headers })).status).toBe(403)
+        expect((await env.node.app.request(INFO, { method: 'POST', headers: original.headers })).status).toBe(403)
       },
     ), { numRuns: 60 })
   })
