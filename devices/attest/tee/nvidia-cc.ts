@@ -22,15 +22,15 @@
  * genuine CC-mode GPU with NVIDIA-signed firmware answered our nonce. It does not prove that
  * this GPU computed anything, nor which model ran; only host (SNP) evidence can speak to that.
  */
-import { verify as cryptoVerify, createHash, type X509Certificate } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { isMessage } from '../../../core/message.js'
 import type { Message, Value } from '../../../core/types.js'
 import { runTool, type RunTool } from '../hardware.js'
-import { certExtensions, findFwids } from './der.js'
 import { bytesEqual, check, decodeBase64, guarded, toHex, trustedListCheck, type Check, type TeeProvider, type TeeVerifyOptions } from './provider.js'
 import { NVIDIA_ROOTS } from './nvidia-cc-roots.js'
 import { OPAQUE_FIELDS, opaqueText, parseSpdmReport, type SpdmReport } from './spdm.js'
-import { commonName, parseCertificate, splitPem, verifyChain } from './x509.js'
+import { findFwids } from './vendor-extensions.js'
+import { commonName, extensionValuesUnder, parseCertificate, splitPem, verifiesWith, verifyChain, type Certificate } from './x509.js'
 
 export interface NvidiaCcOptions {
   /** Trust anchors (PEM); default NVIDIA's device identity root. Tests inject their own. */
@@ -68,7 +68,8 @@ export function nvidiaCcProvider(opts: NvidiaCcOptions = {}): TeeProvider {
         return [check('nvidia-cc:parse', false, (err as Error).message)]
       }
       if (entries.length === 0) return [check('nvidia-cc:parse', false, 'no GPU evidence')]
-      return entries.flatMap((entry, i) => verifyGpu(entries.length === 1 ? 'nvidia-cc' : `nvidia-cc[${i}]`, entry, binding, roots, opts, vopts ?? {}))
+      const perGpu = await Promise.all(entries.map((entry, i) => verifyGpu(entries.length === 1 ? 'nvidia-cc' : `nvidia-cc[${i}]`, entry, binding, roots, opts, vopts ?? {})))
+      return perGpu.flat()
     },
   }
 }
@@ -91,9 +92,9 @@ function chainText(certificate: Value | undefined): string {
   return certificate.includes('-----BEGIN') ? certificate : Buffer.from(decodeBase64(certificate, 'the certificate chain')).toString('utf8')
 }
 
-function verifyGpu(prefix: string, entry: Message, binding: Uint8Array, roots: X509Certificate[], opts: NvidiaCcOptions, vopts: TeeVerifyOptions): Check[] {
+async function verifyGpu(prefix: string, entry: Message, binding: Uint8Array, roots: Certificate[], opts: NvidiaCcOptions, vopts: TeeVerifyOptions): Promise<Check[]> {
   let report: SpdmReport | undefined
-  let certs: X509Certificate[] = []
+  let certs: Certificate[] = []
   const checks = guarded(`${prefix}:parse`, () => {
     if (typeof entry.evidence !== 'string') throw new Error('the entry has no base64 "evidence"')
     report = parseSpdmReport(decodeBase64(entry.evidence, 'the SPDM report'))
@@ -105,11 +106,11 @@ function verifyGpu(prefix: string, entry: Message, binding: Uint8Array, roots: X
   const r = report
   const nonceOk = bytesEqual(r.nonce, binding)
   checks.push(check(`${prefix}:nonce`, nonceOk, nonceOk ? 'the signed request nonce is the binding of this document' : `request nonce ${toHex(r.nonce)} is not the binding ${toHex(binding)}`))
-  checks.push(...verifyChain(prefix, certs, { roots, now: vopts.now ?? new Date() }).checks)
+  checks.push(...(await verifyChain(prefix, certs, { roots, now: vopts.now ?? new Date() })).checks)
   const leaf = certs[0]
   checks.push(...guarded(`${prefix}:signature`, () => {
     if (leaf === undefined) return check(`${prefix}:signature`, false, 'no attestation certificate')
-    const ok = cryptoVerify('sha384', r.signed, { key: leaf.publicKey, dsaEncoding: 'ieee-p1363' }, r.signature)
+    const ok = verifiesWith(leaf, r.signed, r.signature)
     return check(`${prefix}:signature`, ok, ok ? `signed by "${commonName(leaf)}"` : 'the report signature does not verify with the attestation certificate')
   }))
   checks.push(...guarded(`${prefix}:fwid`, () => fwidCheck(`${prefix}:fwid`, r, leaf)))
@@ -123,13 +124,11 @@ function verifyGpu(prefix: string, entry: Message, binding: Uint8Array, roots: X
   return checks
 }
 
-function fwidCheck(name: string, r: SpdmReport, leaf: X509Certificate | undefined): Check {
+function fwidCheck(name: string, r: SpdmReport, leaf: Certificate | undefined): Check {
   const fwid = r.opaque.get(OPAQUE_FIELDS.fwid)
   if (fwid === undefined) return check(name, false, 'the report carries no FWID')
   if (leaf === undefined) return check(name, false, 'no attestation certificate')
-  const certFwids = [...certExtensions(new Uint8Array(leaf.raw)).entries()]
-    .filter(([oid]) => oid.startsWith(DICE_ARC))
-    .flatMap(([, ext]) => findFwids(ext.value).map((f) => f.digest))
+  const certFwids = extensionValuesUnder(leaf, DICE_ARC).flatMap((value) => findFwids(value).map((f) => f.digest))
   const ok = certFwids.some((d) => bytesEqual(d, fwid))
   return check(name, ok, ok ? `FWID ${toHex(fwid).slice(0, 16)}… matches the certificate` : `FWID ${toHex(fwid).slice(0, 16)}… is not in the certificate (${certFwids.length} FWIDs there)`)
 }

@@ -14,12 +14,12 @@
  * has no SNP evidence. Nothing here fetches from AMD's KDS; a report without certificates then
  * fails the chain check when verified (see FetchSeam).
  */
-import { X509Certificate } from 'node:crypto'
 import { mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { runTool, type RunTool } from '../hardware.js'
 import { SNP_REPORT_SIZE } from './sev-snp-report.js'
+import { parseCertificate } from './x509.js'
 
 export interface SnpCollectOptions {
   /** configfs-tsm report directory (default /sys/kernel/config/tsm/report). */
@@ -122,7 +122,7 @@ export function parseCertTable(table: Uint8Array): string[] {
       .find((k) => guidBytes(CERT_TABLE_GUIDS[k], false) === guid || guidBytes(CERT_TABLE_GUIDS[k], true) === guid)
     if (kind === undefined || offset + length > table.length || length === 0) continue
     try {
-      found.set(kind, new X509Certificate(Buffer.from(table.subarray(offset, offset + length))).toString().trim())
+      found.set(kind, parseCertificate(table.subarray(offset, offset + length)).toString('pem'))
     } catch {
       // An unreadable entry is left out; the chain check will say what is missing.
     }

@@ -91,7 +91,11 @@ export function parseSnpReport(bytes: Uint8Array): SnpReport {
   }
 }
 
-/** A 72-byte little-endian component → 48 bytes big-endian; the top 24 bytes must be zero. */
+/**
+ * A 72-byte little-endian component → 48 bytes big-endian; the top 24 bytes must be zero. By
+ * hand because AMD's layout is no ASN.1 or JOSE form a library reads: r ‖ s in P1363 is what
+ * node:crypto verifies directly.
+ */
 function leToP384(le: Uint8Array, name: string): Uint8Array {
   if (le.subarray(48).some((b) => b !== 0)) throw new Error(`signature component ${name} is wider than 384 bits`)
   return le.slice(0, 48).reverse()

@@ -21,17 +21,16 @@
  * here report_data binds one exact report (see report.ts), and the launch digest is compared
  * as a whole against the operator's trusted list instead of being recomputed.
  */
-import { verify as cryptoVerify, type X509Certificate } from 'node:crypto'
 import type { Message, Value } from '../../../core/types.js'
 import { isMessage } from '../../../core/message.js'
-import { certExtensions, derSmallInteger, octetsOrRaw } from './der.js'
 import { bytesEqual, check, decodeBase64, guarded, toHex, trustedListCheck, type Check, type TeeProvider, type TeeVerifyOptions } from './provider.js'
 import { collectSnp, type SnpCollectOptions } from './sev-snp-collect.js'
 import {
   debugAllowed, parseSnpReport, SNP_SIG_ALGO_ECDSA_P384_SHA384, SNP_SIGNING_KEY, tcbText, type SnpReport, type Tcb,
 } from './sev-snp-report.js'
 import { AMD_INTERMEDIATES, AMD_ROOTS } from './sev-snp-roots.js'
-import { parseCertificate, verifyChain } from './x509.js'
+import { octetsOrRaw, smallInteger } from './vendor-extensions.js'
+import { extensionValue, parseCertificate, verifiesWith, verifyChain, type Certificate } from './x509.js'
 
 export interface SevSnpOptions {
   /** Trust anchors (PEM); default AMD's Milan and Genoa ARKs. Tests inject their own. */
@@ -77,13 +76,13 @@ export function sevSnpProvider(opts: SevSnpOptions = {}): TeeProvider {
 }
 
 interface Resolved extends SevSnpOptions {
-  rootCerts: X509Certificate[]
-  intermediateCerts: X509Certificate[]
+  rootCerts: Certificate[]
+  intermediateCerts: Certificate[]
 }
 
-function verifySnp(evidence: Value, binding: Uint8Array, opts: Resolved, vopts: TeeVerifyOptions = {}): Check[] {
+async function verifySnp(evidence: Value, binding: Uint8Array, opts: Resolved, vopts: TeeVerifyOptions = {}): Promise<Check[]> {
   let report: SnpReport | undefined
-  let certs: X509Certificate[] = []
+  let certs: Certificate[] = []
   const checks = guarded('sev-snp:parse', () => {
     const { reportB64, pems } = evidenceFields(evidence)
     report = parseSnpReport(decodeBase64(reportB64, 'the report'))
@@ -101,13 +100,13 @@ function verifySnp(evidence: Value, binding: Uint8Array, opts: Resolved, vopts: 
   checks.push(check('sev-snp:debug-policy', !debug || opts.allowDebug === true,
     debug ? (opts.allowDebug === true ? 'DEBUG is allowed (accepted by configuration)' : 'the guest policy allows DEBUG: the host can read guest memory') : `DEBUG off (policy 0x${r.policy.toString(16)})`))
   checks.push(trustedListCheck('sev-snp:measurement', toHex(r.measurement), opts.trustedMeasurements, 'launch measurement'))
-  const chain = verifyChain('sev-snp', certs, { roots: opts.rootCerts, intermediates: opts.intermediateCerts, now: vopts.now ?? new Date() })
+  const chain = await verifyChain('sev-snp', certs, { roots: opts.rootCerts, intermediates: opts.intermediateCerts, now: vopts.now ?? new Date() })
   checks.push(...chain.checks)
   const leaf = certs[0]
   checks.push(...guarded('sev-snp:vcek-binding', () => vcekBinding(r, leaf)))
   checks.push(...guarded('sev-snp:signature', () => {
     if (leaf === undefined) return check('sev-snp:signature', false, 'no VCEK in the evidence')
-    const ok = cryptoVerify('sha384', r.signed, { key: leaf.publicKey, dsaEncoding: 'ieee-p1363' }, r.signature)
+    const ok = verifiesWith(leaf, r.signed, r.signature)
     return check('sev-snp:signature', ok, ok ? 'the report is signed by the VCEK' : 'the report signature does not verify with the VCEK')
   }))
   return checks
@@ -123,24 +122,23 @@ function evidenceFields(evidence: Value): { reportB64: string; pems: string[] } 
   return { reportB64: report, pems: certificates }
 }
 
-function vcekBinding(r: SnpReport, leaf: X509Certificate | undefined): Check {
+function vcekBinding(r: SnpReport, leaf: Certificate | undefined): Check {
   const name = 'sev-snp:vcek-binding'
   if (r.signingKey === SNP_SIGNING_KEY.none) return check(name, false, 'the report says it is not signed (signing_key = none)')
   if (leaf === undefined) return check(name, false, 'no VCEK in the evidence')
-  const ext = certExtensions(new Uint8Array(leaf.raw))
   const tcb: Partial<Tcb> = {}
   for (const field of ['bootloader', 'tee', 'snp', 'microcode'] as const) {
-    const value = ext.get(VCEK_OIDS[field])
-    if (value !== undefined) tcb[field] = derSmallInteger(value.value)
+    const value = extensionValue(leaf, VCEK_OIDS[field])
+    if (value !== undefined) tcb[field] = smallInteger(value)
   }
   const mismatched = (['bootloader', 'tee', 'snp', 'microcode'] as const).filter((f) => tcb[f] === undefined || tcb[f] !== r.reportedTcb[f])
   if (mismatched.length > 0) {
     return check(name, false, `the certificate's TCB (${mismatched.map((f) => `${f}=${tcb[f] ?? 'absent'}`).join(', ')}) is not the reported TCB ${tcbText(r.reportedTcb)}`)
   }
   if (r.signingKey === SNP_SIGNING_KEY.vlek) return check(name, true, `VLEK (cloud-provisioned, not chip-bound); TCB ${tcbText(r.reportedTcb)}`)
-  const hwid = ext.get(VCEK_OIDS.hwid)
+  const hwid = extensionValue(leaf, VCEK_OIDS.hwid)
   if (hwid === undefined) return check(name, false, 'the VCEK has no hwID extension')
   if (r.maskChipKey || r.chipId.every((b) => b === 0)) return check(name, false, 'the report masks its chip_id, so the VCEK cannot be matched to the chip')
-  const ok = bytesEqual(octetsOrRaw(hwid.value, 64), r.chipId)
+  const ok = bytesEqual(octetsOrRaw(hwid, 64), r.chipId)
   return check(name, ok, ok ? `VCEK of chip ${toHex(r.chipId).slice(0, 16)}…, TCB ${tcbText(r.reportedTcb)}` : 'the VCEK belongs to another chip (hwID ≠ chip_id)')
 }

@@ -14,6 +14,9 @@
  *
  * The signature covers request ‖ response up to the signature (SPDM 1.1's L1 transcript as
  * NVIDIA uses it). The nonce that binds is the *requester's*: it sits in the signed request.
+ *
+ * Read by hand: SPDM is a fixed little-endian binary layout, not ASN.1, and no maintained
+ * JavaScript SPDM parser exists; every length is checked against its container.
  */
 
 export const SPDM_REQUEST_SIZE = 37
