@@ -48,6 +48,17 @@ export interface TeeProvider {
  */
 export type FetchSeam = (what: 'ocsp' | 'vcek' | 'rim', request: Message) => Promise<Message | undefined>
 
+/**
+ * A value made on first use, once. Providers make their verifiers this way, from modules loaded
+ * then: certificate handling (@peculiar/x509) takes ~0.25 s to load, a fifth of the node's
+ * start, which a node that never sees TEE evidence should not pay. A failure is kept (it is a
+ * configuration error, such as a root that does not parse), so every call reports it.
+ */
+export function onFirstUse<T>(make: () => Promise<T>): () => Promise<T> {
+  let made: Promise<T> | undefined
+  return () => (made ??= make())
+}
+
 /** A check. */
 export const check = (name: string, ok: boolean, detail: string, required = true): Check =>
   required ? { name, ok, detail } : { name, ok, detail, required: false }

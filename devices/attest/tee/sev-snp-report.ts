@@ -101,5 +101,12 @@ function leToP384(le: Uint8Array, name: string): Uint8Array {
   return le.slice(0, 48).reverse()
 }
 
+/** The 64-byte report_data for a binding: zero-padded (our 32-byte bindings) or cut to 64. */
+export function snpReportData(binding: Uint8Array): Uint8Array {
+  const out = new Uint8Array(64)
+  out.set(binding.subarray(0, 64))
+  return out
+}
+
 /** True when the guest policy allows debugging (the hypervisor can read guest memory). */
 export const debugAllowed = (policy: bigint): boolean => ((policy >> SNP_POLICY_DEBUG_BIT) & 1n) === 1n

@@ -4,6 +4,8 @@
 import 'reflect-metadata' // tsyringe (under @peculiar/x509) needs the Reflect metadata API
 import * as x509 from '@peculiar/x509'
 import { describe, expect, it } from 'vitest'
+import { nvidiaCcProvider } from '../../../devices/attest/tee/nvidia-cc.js'
+import { sevSnpProvider } from '../../../devices/attest/tee/sev-snp.js'
 import { parseCertificate, verifyChain, type Certificate } from '../../../devices/attest/tee/x509.js'
 import { CA_USAGE, issue, SIGN_USAGE, type Issued } from './helpers/ca.js'
 
@@ -46,5 +48,19 @@ describe('certificate chains', () => {
     expect(path.map((c) => c.subject)).toEqual(['CN=Leaf'])
     expect(checks.map((c) => [c.name, c.ok])).toEqual([['t:cert-chain', false], ['t:cert-validity', true], ['t:cert-purpose', false]])
     expect(checks[0]!.detail).toContain('no certificate in the evidence or the pinned set issued "Leaf"')
+  })
+
+  it('a configured root that does not parse fails every verification\'s parse check, naming it (certificates load on first use)', async () => {
+    const bad = '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----'
+    const snp = sevSnpProvider({ roots: [bad], collect: false })
+    const gpu = nvidiaCcProvider({ roots: [bad], collect: false })
+    for (let i = 0; i < 2; i++) {
+      expect(await snp.verify({ report: 'AAAA', certificates: [] }, new Uint8Array(32))).toEqual([
+        expect.objectContaining({ name: 'sev-snp:parse', ok: false, detail: expect.stringContaining('SEV-SNP root 0 is not an X.509 certificate') }),
+      ])
+      expect(await gpu.verify([{ evidence: 'AAAA', certificate: bad }], new Uint8Array(32))).toEqual([
+        expect.objectContaining({ name: 'nvidia-cc:parse', ok: false, detail: expect.stringContaining('NVIDIA root 0 is not an X.509 certificate') }),
+      ])
+    }
   })
 })
