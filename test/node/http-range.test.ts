@@ -27,6 +27,16 @@ describe('planRange', () => {
     expect(plan('bytes=0-1', 100, ETAG)).toEqual({ kind: 'partial', range: { start: 0, end: 2 } })
   })
 
+  it('reads the unit case-insensitively, clamps ends past any integer, and serves several ranges whole even when some do not fit', () => {
+    expect(plan('Bytes=0-1')).toEqual({ kind: 'partial', range: { start: 0, end: 2 } })
+    expect(plan('bytes=10-99999999999999999999')).toEqual({ kind: 'partial', range: { start: 10, end: 100 } })
+    expect(plan('bytes=-99999999999999999999')).toEqual({ kind: 'partial', range: { start: 0, end: 100 } })
+    for (const range of ['bytes=0-1,200-300', 'bytes=200-300,400-500', 'bytes=0-1,', 'bytes=1', 'bytes=', 'bytes=0x10-20', 'bytes=+1-2']) {
+      expect(plan(range), range).toEqual({ kind: 'full' })
+    }
+    expect(() => plan('bytes=99999999999999999999-')).toThrow(expect.objectContaining({ status: 416 }))
+  })
+
   it('is a 416 for a range that starts past the end, a zero suffix, or any range of an empty body', () => {
     for (const [range, size] of [['bytes=100-', 100], ['bytes=200-300', 100], ['bytes=-0', 100], ['bytes=0-0', 0], ['bytes=-5', 0]] as const) {
       expect(() => plan(range, size), range).toThrow(expect.objectContaining({ status: 416, code: 'range-not-satisfiable' }))
