@@ -9,11 +9,13 @@
  * is read all the same.
  *
  * Codec choice, as HyperBEAM's `accept_to_codec`: `require-codec` > `accept-codec` > `accept`
- * (`application/json`, `application/cbor`, `multipart/form-data`, by q-value) > the default,
- * `httpsig@1.0`. Each of the first two is read from the header, else from the request's keys.
+ * (`application/json`, `application/cbor`, `multipart/form-data`, negotiated by RFC 9110 with
+ * `negotiator`) > the default, `httpsig@1.0`. Each of the first two is read from the header,
+ * else from the request's keys.
  * Codec names: `httpsig@1.0`, `json@1.0`, `cbor@1.0`, or a MIME type `application/<name>`
  * (HyperBEAM's spelling). An unknown explicit codec is a 406 `unsupported-codec`.
  */
+import Negotiator from 'negotiator'
 import { NotAcceptableError } from '../core/errors.js'
 import type { KeySet, RequestPlan } from '../core/request.js'
 import type { HeaderView } from './http-headers.js'
@@ -57,14 +59,15 @@ export function takeTransportKeys(
 export const wantsStream = (keys: TransportKeys, accept: string): boolean =>
   keys.stream === true || keys.stream === 'true' || keys.stream === '1' || accept.includes('text/event-stream')
 
-const ALIASES: Readonly<Record<string, ReplyCodec>> = {
-  'httpsig@1.0': 'httpsig@1.0', httpsig: 'httpsig@1.0', 'application/httpsig': 'httpsig@1.0', 'multipart/form-data': 'httpsig@1.0',
-  'json@1.0': 'json@1.0', json: 'json@1.0', 'application/json': 'json@1.0',
-  'cbor@1.0': 'cbor@1.0', cbor: 'cbor@1.0', 'application/cbor': 'cbor@1.0',
-}
+/** A Map, not an object: a header naming `constructor` must not find Object's. */
+const ALIASES: ReadonlyMap<string, ReplyCodec> = new Map([
+  ['httpsig@1.0', 'httpsig@1.0'], ['httpsig', 'httpsig@1.0'], ['application/httpsig', 'httpsig@1.0'], ['multipart/form-data', 'httpsig@1.0'],
+  ['json@1.0', 'json@1.0'], ['json', 'json@1.0'], ['application/json', 'json@1.0'],
+  ['cbor@1.0', 'cbor@1.0'], ['cbor', 'cbor@1.0'], ['application/cbor', 'cbor@1.0'],
+])
 
 function codecNamed(name: string, header: string): ReplyCodec {
-  const codec = ALIASES[name.trim().toLowerCase()]
+  const codec = ALIASES.get(name.trim().toLowerCase())
   if (codec === undefined) {
     throw new NotAcceptableError(`reply: ${header} "${name.slice(0, 60)}" is not a codec this node writes (httpsig@1.0, json@1.0, cbor@1.0)`, {
       code: 'unsupported-codec', detail: { codec: name.slice(0, 60) },
@@ -82,17 +85,26 @@ export function chooseCodec(headers: Pick<HeaderView, 'get'>, keys: TransportKey
   return explicit('require-codec') ?? explicit('accept-codec') ?? fromAccept(headers.get('accept') ?? '') ?? DEFAULT_REPLY_CODEC
 }
 
-/** The best supported media range of an Accept header, by q-value then order; wildcards defer. */
+/**
+ * The media types `accept` may name and their codecs, the default's first: so a wildcard
+ * (`*\/*`) picks the default, as if the header named nothing we write. JSON is offered with the
+ * charset our replies carry too, since a media range's parameters must match to count.
+ */
+const OFFERED: ReadonlyMap<string, ReplyCodec> = new Map([
+  ['multipart/form-data', 'httpsig@1.0'], ['application/json', 'json@1.0'], ['application/json; charset=utf-8', 'json@1.0'],
+  ['application/cbor', 'cbor@1.0'], ['application/httpsig', 'httpsig@1.0'],
+])
+const OFFERED_TYPES = [...OFFERED.keys()]
+
+/**
+ * The codec an Accept header prefers, by RFC 9110 §12.5.1 (q-value, then specificity, then
+ * order). What clients send almost always (`*\/*`, nothing, or one type we write) is answered
+ * by a lookup: the HTTP hot path should not parse; `negotiator` reads everything else.
+ */
 function fromAccept(accept: string): ReplyCodec | undefined {
-  if (accept === '' || accept === '*/*') return undefined // what most clients send
-  let best: { codec: ReplyCodec; q: number } | undefined
-  for (const range of accept.split(',')) {
-    const [type = '', ...params] = range.split(';').map((p) => p.trim().toLowerCase())
-    const codec = ALIASES[type]
-    if (codec === undefined) continue
-    const qParam = params.find((p) => p.startsWith('q='))
-    const q = qParam === undefined ? 1 : Number(qParam.slice(2))
-    if (Number.isFinite(q) && q > 0 && (best === undefined || q > best.q)) best = { codec, q }
-  }
-  return best?.codec
+  if (accept === '' || accept === '*/*') return undefined
+  const exact = ALIASES.get(accept)
+  if (exact !== undefined) return exact
+  const best = new Negotiator({ headers: { accept } }).mediaType(OFFERED_TYPES)
+  return best === undefined ? undefined : OFFERED.get(best)
 }
