@@ -9,10 +9,11 @@
  * file is hashed once, not at every start.
  */
 import { existsSync, readFileSync } from 'node:fs'
-import { mkdir, readdir, rename, writeFile } from 'node:fs/promises'
+import { mkdir, readdir } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
+import writeFileAtomic from 'write-file-atomic'
 import { InvalidRequestError } from '../core/errors.js'
-import { writeGguf } from '../devices/gpu-infer/gguf.js'
+import { generateGguf } from '../devices/gpu-infer/gguf.js'
 import { createHashCache, type HashCache } from '../devices/gpu-infer/models.js'
 
 export const DEMO_MODEL_NAME = 'demo'
@@ -43,9 +44,9 @@ export async function ensureDemoModel(dataDir: string): Promise<string> {
   const path = join(dataDir, 'models', 'demo-tiny.gguf')
   if (!existsSync(path)) {
     await mkdir(join(dataDir, 'models'), { recursive: true })
-    const temp = `${path}.${process.pid}.tmp`
-    await writeGguf(temp, { size: 'tiny', seed: 1, chatTemplate: true, name: 'hashbeam-demo-tiny' })
-    await rename(temp, path)
+    const gguf = generateGguf({ size: 'tiny', seed: 1, chatTemplate: true, name: 'hashbeam-demo-tiny' }) // ~0.8 MB
+    // Temp file, fsync, rename: a crash never leaves a half-written model that existsSync accepts.
+    await writeFileAtomic(path, Buffer.from(gguf.buffer, gguf.byteOffset, gguf.byteLength))
   }
   return path
 }
@@ -60,14 +61,14 @@ export function fileHashCache(file: string): HashCache {
   } catch {
     // No cache yet, or an unreadable one: digests are recomputed, which is always safe.
   }
-  let writing = Promise.resolve()
   return {
     get: (path, size, mtimeMs) => memory.get(path, size, mtimeMs),
     set(path, size, mtimeMs, sha256) {
       memory.set(path, size, mtimeMs, sha256)
       entries[path] = { size, mtimeMs, sha256 }
-      const temp = `${file}.${process.pid}.tmp`
-      writing = writing.then(() => writeFile(temp, JSON.stringify(entries)).then(() => rename(temp, file))).catch(() => undefined)
+      // write-file-atomic queues writes to one file in call order, so the last snapshot wins; a
+      // failed write only costs a re-hash at the next start.
+      writeFileAtomic(file, JSON.stringify(entries)).catch(() => undefined)
     },
     stats: () => memory.stats(),
   }

@@ -22,9 +22,9 @@
  * stores that forget (`--store memory`). Persisted settings win over `--operator` at start: they are the operator's latest
  * signed decision (delete config.json to reset them).
  */
-import { randomBytes } from 'node:crypto'
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises'
+import { mkdir, open, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import writeFileAtomic from 'write-file-atomic'
 import { ForbiddenError, InternalError, UnprocessableError } from '../core/errors.js'
 import { isAoId } from '../core/id.js'
 import type { Logger, Message, Value } from '../core/types.js'
@@ -120,7 +120,8 @@ export async function loadSettings(init: SettingsInit): Promise<NodeSettings> {
           at: new Date().toISOString(), by: by.committer, commitment: by.commitment, changes: normalised,
           previous: Object.fromEntries(Object.keys(normalised).map((k) => [k, persisted[k] ?? null])),
         })
-        await writeAtomically(configPath, `${JSON.stringify(next, null, 2)}\n`)
+        // A temp file, fsynced, renamed over: a crash leaves the old file or the new one.
+        await writeFileAtomic(configPath, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 })
         persisted = next
         applied.add(by.commitment)
         return settings.current()
@@ -188,23 +189,5 @@ async function appendLine(file: string, entry: unknown): Promise<void> {
     await handle.sync()
   } finally {
     await handle.close()
-  }
-}
-
-/** Write to a temporary file, fsync, rename: a crash leaves the old file or the new one. */
-async function writeAtomically(file: string, content: string): Promise<void> {
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-  const handle = await open(temp, 'w', 0o600)
-  try {
-    await handle.writeFile(content)
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  try {
-    await rename(temp, file)
-  } catch (err) {
-    await unlink(temp).catch(() => undefined)
-    throw err
   }
 }

@@ -40,6 +40,8 @@ export async function resolveStoredModel(engine: Engine, source: StoredModelSour
   return ref
 }
 
+// Hand-written, not write-file-atomic: a model (GBs) is streamed and hashed on the way, and only a
+// file that matches its address is renamed into place.
 async function materialize(source: StoredModelSource, sha256: string, path: string): Promise<void> {
   await mkdir(source.cacheDir, { recursive: true })
   const temp = `${path}.${process.pid}.tmp`
