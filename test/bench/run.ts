@@ -7,12 +7,14 @@ import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { benchHttp } from './http.bench.js'
 import { benchInfer } from './infer.bench.js'
+import { benchLibs } from './libs.bench.js'
 import { benchReplay } from './replay.bench.js'
 import { benchStore } from './store.bench.js'
 
 const BENCHES: Record<string, () => Promise<string>> = {
   http: () => benchHttp(),
   infer: () => benchInfer(),
+  libs: () => benchLibs(),
   replay: () => benchReplay(),
   store: () => benchStore(),
 }
