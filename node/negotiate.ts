@@ -17,6 +17,7 @@
  */
 import Negotiator from 'negotiator'
 import { NotAcceptableError } from '../core/errors.js'
+import { createLru } from '../core/lru.js'
 import type { KeySet, RequestPlan } from '../core/request.js'
 import type { HeaderView } from './http-headers.js'
 
@@ -105,6 +106,18 @@ function fromAccept(accept: string): ReplyCodec | undefined {
   if (accept === '' || accept === '*/*') return undefined
   const exact = ALIASES.get(accept)
   if (exact !== undefined) return exact
+  const known = negotiated.get(accept)
+  if (known !== undefined) return known ?? undefined
   const best = new Negotiator({ headers: { accept } }).mediaType(OFFERED_TYPES)
-  return best === undefined ? undefined : OFFERED.get(best)
+  const codec = best === undefined ? undefined : OFFERED.get(best)
+  if (accept.length <= MAX_REMEMBERED_ACCEPT) negotiated.set(accept, codec ?? null)
+  return codec
 }
+
+/**
+ * Negotiated answers by header value (null: no preference). A client sends one Accept value on
+ * every request, and negotiator takes ~15–45 µs on a browser's; a remembered one is a lookup.
+ * Bounded in entries and in key length, so varying headers cost negotiator, never memory.
+ */
+const negotiated = createLru<string, ReplyCodec | null>(256)
+const MAX_REMEMBERED_ACCEPT = 512
