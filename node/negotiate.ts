@@ -116,7 +116,7 @@ function fromAccept(accept: string): ReplyCodec | undefined {
 
 /**
  * Negotiated answers by header value (null: no preference). A client sends one Accept value on
- * every request, and negotiator takes ~15–45 µs on a browser's; a remembered one is a lookup.
+ * every request, and negotiator takes tens of µs on a browser's; a remembered one is a lookup.
  * Bounded in entries and in key length, so varying headers cost negotiator, never memory.
  */
 const negotiated = createLru<string, ReplyCodec | null>(256)
