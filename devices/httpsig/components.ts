@@ -6,11 +6,11 @@
  * and the field lines in arrival order (repeated names stay separate lines, as the RFC's B.4
  * examples need). The target is split by hand rather than through WHATWG `URL`, which would
  * re-encode the path: the signer signed the bytes it sent, so we must derive `@path` from the
- * same bytes.
+ * same bytes. The signature base built from these values is signature-base.ts.
  */
 import {
   parseDictionary, parseItem, parseList, serializeDictionary, serializeInnerList, serializeItem,
-  serializeList, type BareItem, type Parameters,
+  serializeList, type Parameters,
 } from 'structured-headers'
 import { InvalidSignatureError } from '../../core/errors.js'
 import { CODE } from './constants.js'
@@ -57,27 +57,6 @@ export function componentId(component: string | ComponentId): ComponentId {
 
 /** The serialised identifier used on a base line and in `Signature-Input`. */
 export const serializeComponentId = (id: ComponentId): string => serializeItem([id.name, id.params])
-
-/** The full signature base (RFC 9421 §2.5): one line per component, then `@signature-params`. */
-export function buildSignatureBase(view: HttpMessageView, components: readonly ComponentId[], paramsValue: string): string {
-  const seen = new Set<string>()
-  const lines: string[] = []
-  for (const id of components) {
-    const identifier = serializeComponentId(id)
-    if (id.name === '@signature-params') throw bad('"@signature-params" cannot be a covered component')
-    if (seen.has(identifier)) throw bad(`component ${identifier} is covered twice`)
-    seen.add(identifier)
-    const value = componentValue(view, id)
-    if (/[\r\n]/.test(value)) throw bad(`component ${identifier} has a line break in its value`)
-    lines.push(`${identifier}: ${value}`)
-  }
-  lines.push(`"@signature-params": ${paramsValue}`)
-  return lines.join('\n')
-}
-
-/** `@signature-params` value: the covered list with the signature parameters. */
-export const serializeSignatureParams = (components: readonly ComponentId[], params: Parameters): string =>
-  serializeInnerList([components.map((c) => [c.name, c.params] as [BareItem, Parameters]), params])
 
 /** The value of one component in `view` (RFC 9421 §2.1–2.2). */
 export function componentValue(view: HttpMessageView, id: ComponentId): string {
@@ -189,7 +168,7 @@ function fieldValue(view: HttpMessageView, id: ComponentId): string {
 }
 
 /** Field lines of `name`, each with surrounding whitespace removed (§2.1). */
-function fieldLines(view: HttpMessageView, name: string): string[] {
+export function fieldLines(view: HttpMessageView, name: string): string[] {
   return view.fields.filter(([n]) => n.toLowerCase() === name).map(([, v]) => v.replace(/^[ \t]+|[ \t]+$/g, ''))
 }
 

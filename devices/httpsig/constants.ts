@@ -59,6 +59,8 @@ export const CODE = {
   badKeyid: 'invalid-keyid',
   missingComponent: 'missing-signature-component',
   badComponent: 'invalid-signature-component',
+  /** A HyperBEAM-shape field (`path`, `method`, …) names another target than the request's. */
+  targetMismatch: 'signature-target-mismatch',
   expired: 'signature-expired',
   digestMismatch: 'content-digest-mismatch',
   digestMalformed: 'malformed-content-digest',

@@ -26,10 +26,11 @@ export { signRequest, createSignature, aoconnectLabel, type SignRequestOptions, 
 export { commitmentsFromSignatures, commitmentOf, commitmentId } from './commitments.js'
 export { parseAoTypes, decodeTypedValue, decodeTypedFields } from './ao-types.js'
 export { checkContentDigest, contentDigestField, digestBody, type DigestAlgorithm } from './content-digest.js'
+export { componentValue, componentId, serializeComponentId, type HttpMessageView, type ComponentId } from './components.js'
 export {
-  buildSignatureBase, componentValue, componentId, serializeComponentId, serializeSignatureParams,
-  type HttpMessageView, type ComponentId,
-} from './components.js'
+  buildSignatureBase, signatureBase, serializeSignatureParams, hasHyperbeamForm,
+  type SignatureShape, type SignatureBase, type TargetPart,
+} from './signature-base.js'
 export { parseSignatureFields, serializeSignatureFields, type SignatureEntry } from './signature-fields.js'
 export { signBytes, verifyBytes, eip191Hash, type SigningKey, type VerificationKey } from './algorithms.js'
 export { resolveAoKey, type KeyResolver, type ResolvedKey } from './keys.js'

@@ -5,14 +5,16 @@
  * that (DESIGN §11; node/request-caller.ts). Ordinary requests do not: AO clients sign their
  * headers only (interop.md §1.3), and such a signature still says who sent those keys.
  *
- * The RFC 9421 shape binds when it covers `@path`, plus `@query` when the request has a query
- * (`@request-target` and `@target-uri` hold both), and `content-digest` when there is a body.
- * Derived components are computed from the request itself when the signature base is built,
- * so covering one is binding it; the digest is checked against the body whether signed or not.
- * `@method` binds too when covered, and is not required: HyperBEAM's clients do not sign it.
- *
- * Other shapes plug in here: HyperBEAM's base, which lists `"@path"` but writes the line as
- * `"path": <value>`, binds when that value is the request's path.
+ * A signature binds when its base fixes the path, the query too when the request has one, and
+ * covers `content-digest` when there is a body (the digest is checked against the body whether
+ * signed or not). What the base fixes (`binds`) comes from its lines (signature-base.ts), the
+ * same way in both shapes:
+ * - RFC 9421: `@path`, `@query`, or `@request-target`/`@target-uri` for both; derived values are
+ *   computed from the request itself when the base is built, so covering one is binding it;
+ * - HyperBEAM (`"path": <value>` for `"@path"`, as hbsig signs): the value is the message's
+ *   `path`, checked against the request's path on verification; a value that is the path and
+ *   the query binds both.
+ * `@method` is not required: HyperBEAM's clients do not sign it.
  */
 import { HEADER } from './constants.js'
 import type { VerifiedSignature } from './verify.js'
@@ -25,17 +27,16 @@ export interface RequestShape {
   readonly hasBody: boolean
 }
 
-const TARGET_COMPONENTS = ['@request-target', '@target-uri']
-
 /**
  * Undefined when the signature binds the request's target and body; otherwise what it leaves
  * out, in words (for a 403 message).
  */
-export function unboundPartOf(signature: Pick<VerifiedSignature, 'covered'>, request: RequestShape): string | undefined {
-  const covered = new Set(signature.covered)
-  const wholeTarget = TARGET_COMPONENTS.some((name) => covered.has(name))
-  if (!wholeTarget && !covered.has('@path')) return 'the signature does not cover @path'
-  if (request.hasQuery && !wholeTarget && !covered.has('@query')) return 'the request has a query and the signature does not cover @query'
-  if (request.hasBody && !covered.has(HEADER.contentDigest)) return 'the request has a body and the signature does not cover content-digest'
+export function unboundPartOf(signature: Pick<VerifiedSignature, 'covered' | 'binds'>, request: RequestShape): string | undefined {
+  const binds = new Set(signature.binds)
+  if (!binds.has('path')) return 'the signature does not cover @path'
+  if (request.hasQuery && !binds.has('query')) return 'the request has a query and the signature does not cover @query'
+  if (request.hasBody && !signature.covered.includes(HEADER.contentDigest)) {
+    return 'the request has a body and the signature does not cover content-digest'
+  }
   return undefined
 }

@@ -9,9 +9,8 @@
 import type { BareItem, Parameters } from 'structured-headers'
 import { privateKeyObject, publicKeyBytes, walletAddress, type Wallet } from '../../node/wallet.js'
 import { signBytes, type SigningKey } from './algorithms.js'
-import {
-  buildSignatureBase, componentId, serializeSignatureParams, type ComponentId, type HttpMessageView,
-} from './components.js'
+import { componentId, type ComponentId, type HttpMessageView } from './components.js'
+import { buildSignatureBase, serializeSignatureParams, type SignatureShape } from './signature-base.js'
 import { HEADER } from './constants.js'
 import { contentDigestField } from './content-digest.js'
 import { decodeBase64Any, toBase64, toBase64Url, utf8 } from './encoding.js'
@@ -29,16 +28,22 @@ export interface CreatedSignature {
   readonly signature: Uint8Array
 }
 
-/** Signs `view` over `components`, with signature parameters in the given order. */
+/**
+ * Signs `view` over `components`, with signature parameters in the given order, in the base
+ * shape given (default RFC 9421; `hyperbeam` for what HyperBEAM verifies, signature-base.ts).
+ */
 export function createSignature(
   view: HttpMessageView,
   key: SigningKey,
-  spec: { label: string, components: readonly (string | ComponentId)[], params: Iterable<readonly [string, BareItem]> },
+  spec: {
+    label: string, components: readonly (string | ComponentId)[], params: Iterable<readonly [string, BareItem]>
+    shape?: SignatureShape
+  },
 ): CreatedSignature {
   const components = spec.components.map(componentId)
   const params: Parameters = new Map(spec.params)
   const paramsValue = serializeSignatureParams(components, params)
-  const signatureBase = buildSignatureBase(view, components, paramsValue)
+  const signatureBase = buildSignatureBase(view, components, paramsValue, spec.shape)
   return { label: spec.label, components, params, paramsValue, signatureBase, signature: signBytes(key, utf8(signatureBase)) }
 }
 

@@ -8,7 +8,8 @@
 import { parseDictionary, serializeDictionary, type Parameters } from 'structured-headers'
 import { InvalidSignatureError } from '../../core/errors.js'
 import { CODE } from './constants.js'
-import { serializeSignatureParams, type ComponentId } from './components.js'
+import type { ComponentId } from './components.js'
+import { serializeSignatureParams } from './signature-base.js'
 import { parseBinaryDictionary } from './encoding.js'
 
 /** One labelled signature as received. */

@@ -8,17 +8,23 @@
  * AO conventions handled here (see interop.md §8): signatures over headers only (aoconnect signs
  * no derived component and no `created`), `alg` always given, keyid = raw public key, and the
  * body bound through a `Content-Digest` whose encoding may be base64url.
+ *
+ * Two base shapes (signature-base.ts): the RFC 9421 one is tried first; when the signature
+ * covers a derived component HyperBEAM writes its own way (`"path": …` for `"@path"`) and the
+ * RFC base does not verify, HyperBEAM's is tried. Only signatures over such components pay for
+ * a second check, and only when the first fails.
  */
 import { InvalidSignatureError } from '../../core/errors.js'
-import { verifyBytes } from './algorithms.js'
+import { verifyBytes, type VerificationKey } from './algorithms.js'
 import { parseAoTypes } from './ao-types.js'
-import { buildSignatureBase, type HttpMessageView } from './components.js'
+import type { HttpMessageView } from './components.js'
 import { checkContentDigest } from './content-digest.js'
 import {
   CODE, DEFAULT_BODY_KEY, DERIVED_COMPONENT_KEYS, HEADER, isSignatureAlgorithm, type SignatureAlgorithm,
 } from './constants.js'
 import { utf8 } from './encoding.js'
 import { resolveAoKey, type KeyResolver } from './keys.js'
+import { hasHyperbeamForm, signatureBase, type SignatureBase, type SignatureShape, type TargetPart } from './signature-base.js'
 import { parseSignatureFields, type SignatureEntry } from './signature-fields.js'
 
 /** An HTTP request as the HTTP layer hands it over. */
@@ -45,6 +51,10 @@ export interface VerifiedSignature {
   /** The signature parameters other than alg and keyid (`created`, `expires`, `nonce`, `tag`). */
   readonly params: Readonly<Record<string, string | number | boolean>>
   readonly signatureBase: string
+  /** How the base was written: RFC 9421's derived lines or HyperBEAM's (signature-base.ts). */
+  readonly shape: SignatureShape
+  /** What of the request target the signature fixes (`path`, `query`); empty for headers only. */
+  readonly binds: readonly TargetPart[]
 }
 
 export interface VerifyResult {
@@ -119,12 +129,7 @@ function verifyEntry(view: HttpMessageView, entry: SignatureEntry, opts: VerifyO
   if (typeof rest.expires === 'number' && rest.expires < now) {
     throw new InvalidSignatureError(`httpsig: signature "${entry.label}" expired at ${rest.expires}`, { code: CODE.expired })
   }
-  const signatureBase = buildSignatureBase(view, entry.components, entry.paramsValue)
-  if (!verifyBytes(resolved.key, utf8(signatureBase), entry.signature)) {
-    throw new InvalidSignatureError(`httpsig: signature "${entry.label}" does not verify`, {
-      code: CODE.invalid, detail: { label: entry.label, alg: resolved.key.alg },
-    })
-  }
+  const { base, shape } = verifiedBase(view, entry, resolved.key)
   return {
     label: entry.label,
     alg: resolved.key.alg,
@@ -134,7 +139,45 @@ function verifyEntry(view: HttpMessageView, entry: SignatureEntry, opts: VerifyO
     committed: committedKeys(view, entry),
     signature: entry.signature,
     params: rest as Record<string, string | number | boolean>,
-    signatureBase,
+    signatureBase: base.text,
+    shape,
+    binds: base.binds,
+  }
+}
+
+/**
+ * The base the signature verifies over: RFC 9421's, else HyperBEAM's when it differs. A
+ * HyperBEAM base whose field contradicts the message is refused even though it verified: the
+ * signature is real, but for another target.
+ */
+function verifiedBase(view: HttpMessageView, entry: SignatureEntry, key: VerificationKey): { base: SignatureBase; shape: SignatureShape } {
+  const verifies = (base: SignatureBase) => verifyBytes(key, utf8(base.text), entry.signature)
+  const rfc = attempt(() => signatureBase(view, entry.components, entry.paramsValue, 'rfc9421'))
+  if (rfc.base !== undefined && verifies(rfc.base)) return { base: rfc.base, shape: 'rfc9421' }
+  const hyperbeam = hasHyperbeamForm(entry.components)
+    ? attempt(() => signatureBase(view, entry.components, entry.paramsValue, 'hyperbeam'))
+    : undefined
+  if (hyperbeam?.base !== undefined && verifies(hyperbeam.base)) {
+    const { conflict } = hyperbeam.base
+    if (conflict !== undefined) {
+      throw new InvalidSignatureError(`httpsig: signature "${entry.label}": ${conflict}`, {
+        code: CODE.targetMismatch, detail: { label: entry.label },
+      })
+    }
+    return { base: hyperbeam.base, shape: 'hyperbeam' }
+  }
+  if (hyperbeam?.base === undefined && rfc.error !== undefined) throw rfc.error
+  throw new InvalidSignatureError(`httpsig: signature "${entry.label}" does not verify`, {
+    code: CODE.invalid, detail: { label: entry.label, alg: key.alg },
+  })
+}
+
+function attempt(build: () => SignatureBase): { base?: SignatureBase; error?: unknown } {
+  try {
+    return { base: build() }
+  } catch (error) {
+    if (error instanceof InvalidSignatureError) return { error }
+    throw error
   }
 }
 
