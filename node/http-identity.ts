@@ -5,11 +5,13 @@
  *
  * - **Unsigned** requests: query keys, non-transport headers (typed by an `ao-types` header
  *   when there is one) and body keys, as before.
- * - **httpsig** (RFC 9421 `Signature`/`Signature-Input`): every signature must verify (else a
- *   400 with the signature's own code). Only what is signed stays (HyperBEAM's
- *   `with_only_committed`): the covered headers, typed by `ao-types` only if that is covered
- *   too, and the body under its key (`inline-body-key`, else `body`) only if `content-digest`
- *   is covered. Unsigned headers and an unsigned body are dropped.
+ * - **httpsig** (RFC 9421 `Signature`/`Signature-Input`, in the RFC's base shape or HyperBEAM's,
+ *   devices/httpsig/signature-base.ts): every signature must verify (else a 400 with the
+ *   signature's own code). Only what is signed stays (HyperBEAM's `with_only_committed`): the
+ *   covered headers, typed by `ao-types` only if that is covered too, and the body only if
+ *   `content-digest` is covered — under its key (`inline-body-key`, else `body`), or, when its
+ *   signed `content-type` is multipart, as the keys its parts hold (hbsig sends nested messages
+ *   so; devices/httpsig/signed-request.ts). Unsigned headers and an unsigned body are dropped.
  * - **ANS-104** (`content-type: application/ans104`, or `codec-device: ans104@1.0`): the body
  *   is a data item; it must verify; its tags, target, anchor and data are the keys (routing
  *   hints such as `accept-codec` are tags); HTTP headers add nothing.
@@ -30,10 +32,10 @@ import { addExtraKey, parseQuery, type ExtraKeys, type KeySet, type RequestPlan 
 import type { Message, Value } from '../core/types.js'
 import { ANS104_CONTENT_TYPE, ANS104_DEVICE, dataItemToMessage, parseDataItem, type DataItem } from '../devices/ans104/index.js'
 import {
-  checkContentDigest, commitmentsFromSignatures, decodeTypedFields, decodeTypedValue, parseAoTypes, verifyRequestSignatures,
+  checkContentDigest, commitmentsFromSignatures, decodeTypedValue, parseAoTypes, signedRequestKeys, verifyRequestSignatures,
   type VerifiedSignature,
 } from '../devices/httpsig/index.js'
-import { DEFAULT_BODY_KEY, HEADER } from '../devices/httpsig/constants.js'
+import { HEADER } from '../devices/httpsig/constants.js'
 import { sameValue } from '../devices/httpsig/verify-commitment.js'
 import type { HeaderView } from './http-headers.js'
 import { bodyKeys, isTransportHeader } from './http-request.js'
@@ -95,19 +97,11 @@ export function incomingKeys(request: { method: string; url: string; headers: He
   headers.forEach((value, name) => { fields[name] = value })
   const verified = verifyRequestSignatures({ method: request.method, url: request.url, headers: fields, body })
   const covered = new Set(verified.signatures.flatMap((s) => s.covered))
-  const signedFields: Record<string, string> = {}
-  for (const name of covered) {
-    if (name.startsWith('@') || name === HEADER.contentDigest || name === HEADER.signature || name === HEADER.signatureInput) continue
-    signedFields[name] = fields[name] ?? ''
-  }
-  const committed = decodeTypedFields(signedFields)
-  if (covered.has(HEADER.contentDigest) && body.length > 0) {
-    const bodyKey = signedFields[HEADER.inlineBodyKey]?.trim().toLowerCase() || DEFAULT_BODY_KEY
-    committed[bodyKey] = contentType.startsWith('text/') ? Buffer.from(body).toString('utf8') : body
-  }
+  const signedKeys = signedRequestKeys(covered, fields, body)
+  const committed = signedKeys.keys
   addSigned(extra, committed)
   return {
-    extra, commitments: commitmentsFromSignatures(verified), committed, signing: 'httpsig',
+    extra, commitments: commitmentsFromSignatures(verified, signedKeys), committed, signing: 'httpsig',
     proof: { via: 'httpsig', signatures: verified.signatures },
   }
 }

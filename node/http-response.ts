@@ -22,7 +22,9 @@ import { isAoError, UnavailableError } from '../core/errors.js'
 import { toBase64Url } from '../core/id.js'
 import { isMessage } from '../core/message.js'
 import type { Message, ResolveResult, Value } from '../core/types.js'
-import { createSignature, serializeSignatureFields, SIGNATURE_TAG, type SigningKey } from '../devices/httpsig/index.js'
+import {
+  createSignature, hyperbeamComponent, serializeSignatureFields, SIGNATURE_TAG, type SigningKey,
+} from '../devices/httpsig/index.js'
 import { encodeMessage } from '../devices/httpsig/message-codec.js'
 import { toJson } from './json.js'
 import type { ReplyCodec } from './negotiate.js'
@@ -86,6 +88,10 @@ export function resultResponse(result: ResolveResult, reply: ReplyOptions, reque
  * `signature` and `signature-input` for a reply's fields and its `hashpath` header (never a
  * field a message can set: the httpsig codec reserves it), tagged `hashbeam-reply`, labelled as
  * HyperBEAM labels them: `sig-` + the commitment ID (base64url(sha256(signature))), lower-cased.
+ * In the shape HyperBEAM verifies (devices/httpsig/signature-base.ts): a `path` (`method`, …)
+ * field is listed as `"@path"` and its line reads `"path": <value>`; a reply without such keys
+ * has the same base in both shapes. RSA-PSS with a 64-byte salt, keyid base64url: what
+ * HyperBEAM and hbsig's `verify` accept.
  */
 export function signReply(wallet: Wallet, fields: ReadonlyArray<readonly [string, string]>, hashpath: string): Record<string, string> {
   const alg = wallet.kind === 'rsa' ? 'rsa-pss-sha512' : 'ed25519'
@@ -93,7 +99,8 @@ export function signReply(wallet: Wallet, fields: ReadonlyArray<readonly [string
   const signed = [...fields, ['hashpath', hashpath] as const]
   const created = createSignature({ status: 200, fields: signed }, key, {
     label: 'sig',
-    components: signed.map(([name]) => name),
+    shape: 'hyperbeam',
+    components: signed.map(([name]) => hyperbeamComponent(name)),
     params: [['alg', alg], ['keyid', toBase64Url(publicKeyBytes(wallet))], ['tag', SIGNATURE_TAG.reply]],
   })
   const label = `sig-${toBase64Url(sha256(created.signature)).toLowerCase()}`

@@ -5,7 +5,9 @@
  *
  * - `rsa-pss-sha512`: verified with the salt length auto-detected. RFC 9421 says 64, but AO's
  *   JS client signs with Node's default, the *maximum* salt (446 bytes for RSA-4096), and
- *   HyperBEAM with a digest-length salt; auto-detection accepts all of them.
+ *   HyperBEAM with a digest-length salt; auto-detection accepts all of them. We sign with 64
+ *   bytes, RFC 9421's and HyperBEAM's choice: some verifiers (hbsig's `verify`) fix the salt
+ *   length at the digest's, and none refuses it.
  * - `ecdsa-p256-sha256`: the signature is raw r‖s (64 bytes), never DER (§3.3.4).
  * - `ethereum`: EIP-191 `personal_sign` over the base (keccak-256 of
  *   "\x19Ethereum Signed Message:\n" + length + base), 65 bytes r‖s‖v as ethers writes it. We
@@ -34,7 +36,7 @@ export type SigningKey =
   | { readonly alg: 'hmac-sha256', readonly secret: Uint8Array }
   | { readonly alg: 'ethereum', readonly privateKey: Uint8Array }
 
-/** Signs `data`. RSA-PSS uses the maximum salt, as AO's client and arbundles do. */
+/** Signs `data`. RSA-PSS uses a 64-byte salt (RFC 9421 §3.3.1, as HyperBEAM). */
 export function signBytes(signer: SigningKey, data: Uint8Array): Uint8Array {
   switch (signer.alg) {
     case 'hmac-sha256': return new Uint8Array(createHmac('sha256', signer.secret).update(data).digest())
@@ -89,7 +91,7 @@ function digestOf(alg: KeyObjectAlgorithm): string | null {
 
 function nodeKeyOptions(alg: KeyObjectAlgorithm, key: KeyObject, use: 'sign' | 'verify') {
   if (alg === 'rsa-pss-sha512') {
-    const saltLength = use === 'sign' ? constants.RSA_PSS_SALTLEN_MAX_SIGN : constants.RSA_PSS_SALTLEN_AUTO
+    const saltLength = use === 'sign' ? constants.RSA_PSS_SALTLEN_DIGEST : constants.RSA_PSS_SALTLEN_AUTO
     return { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }
   }
   if (alg === 'rsa-v1_5-sha256') return { key, padding: constants.RSA_PKCS1_PADDING }

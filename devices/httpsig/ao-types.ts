@@ -154,11 +154,15 @@ function splitOutsideQuotes(text: string): string[] {
  * case-insensitive except 43-character IDs, which keep their case (core/message.ts).
  */
 function decodeKey(key: string): string {
+  let decoded: string
   try {
-    return normalizeKey(decodeURIComponent(key))
+    decoded = normalizeKey(decodeURIComponent(key))
   } catch {
     throw badTypes(`ao-types key "${key}" is not valid percent-encoding`)
   }
+  // Assigning `__proto__` would replace a message's prototype instead of adding a key.
+  if (decoded === '__proto__') throw badTypes('ao-types may not type "__proto__"')
+  return decoded
 }
 
 const badTypes = (message: string) => new InvalidRequestError(message, { code: TYPES_CODE.badTypes })

@@ -31,12 +31,24 @@ export function commitmentId(signature: Pick<VerifiedSignature, 'alg' | 'signatu
   return toBase64Url(signature.alg === 'hmac-sha256' ? signature.signature : sha256(signature.signature))
 }
 
+/**
+ * What a signed body became: the digest commits `bodyKey` (verify.ts), and a multipart body
+ * stands for the keys its parts set instead (HyperBEAM lists them in `committed` too).
+ */
+export interface SignedBody {
+  readonly bodyKey: string
+  readonly bodyKeys: readonly string[]
+}
+
 /** One commitment message. */
-export function commitmentOf(signature: VerifiedSignature): Message {
+export function commitmentOf(signature: VerifiedSignature, body?: SignedBody): Message {
+  const committed = body === undefined || !signature.committed.includes(body.bodyKey)
+    ? [...signature.committed]
+    : [...new Set(signature.committed.flatMap((key) => (key === body.bodyKey ? body.bodyKeys : [key])))]
   const commitment: Message = {
     'commitment-device': HTTPSIG_DEVICE,
     type: signature.alg,
-    committed: [...signature.committed],
+    committed,
     signature: toBase64Url(signature.signature),
     'signature-base': signature.signatureBase,
   }
@@ -49,8 +61,8 @@ export function commitmentOf(signature: VerifiedSignature): Message {
 }
 
 /** The `commitments` map of a verified request (empty for an unsigned one). */
-export function commitmentsFromSignatures(result: Pick<VerifyResult, 'signatures'>): Message {
+export function commitmentsFromSignatures(result: Pick<VerifyResult, 'signatures'>, body?: SignedBody): Message {
   const commitments: Message = {}
-  for (const signature of result.signatures) commitments[commitmentId(signature)] = commitmentOf(signature)
+  for (const signature of result.signatures) commitments[commitmentId(signature)] = commitmentOf(signature, body)
   return commitments
 }

@@ -34,6 +34,14 @@ export const HEADER = {
   inlineBodyKey: 'inline-body-key',
 } as const
 
+/**
+ * Covered fields that frame the body rather than carry a key: `content-length` (fixed by the
+ * body, which `content-digest` binds) and a `multipart/*` `content-type` (its parts are the
+ * keys; HyperBEAM drops it too). hbsig covers both.
+ */
+export const isBodyFraming = (name: string, value: string): boolean =>
+  name === 'content-length' || (name === 'content-type' && /^\s*multipart\//i.test(value))
+
 /** The message key an HTTP body lands in unless `inline-body-key` names another. */
 export const DEFAULT_BODY_KEY = 'body'
 

@@ -25,7 +25,7 @@ import type { Message, Value } from '../../core/types.js'
 import { isMessage } from '../../core/message.js'
 import { decodeTypedValue, parseAoTypes } from './ao-types.js'
 import { contentDigestField } from './content-digest.js'
-import { HEADER } from './constants.js'
+import { DEFAULT_BODY_KEY, HEADER } from './constants.js'
 import { utf8 } from './encoding.js'
 import { boundaryOf, decodeMultipart, encodeMultipart, type Part } from './multipart.js'
 
@@ -147,11 +147,15 @@ const partName = (path: readonly string[]) => path.map(encodeURIComponent).join(
 const badPart = (message: string) => new InvalidRequestError(`multipart: ${message}`, { code: 'invalid-multipart' })
 
 function decodePartKey(piece: string): string {
+  let key: string
   try {
-    return decodeURIComponent(piece)
+    key = decodeURIComponent(piece)
   } catch {
     throw badPart(`part name piece "${piece.slice(0, 40)}" is not percent-encoding`)
   }
+  // Assigning `__proto__` would replace a message's prototype instead of adding a key.
+  if (key === '__proto__') throw badPart('a part may not be named "__proto__"')
+  return key
 }
 
 /** Decodes fields and body produced by `encodeMessage` (or any client using the same rules). */
@@ -164,13 +168,31 @@ export function decodeMessage(fields: Iterable<readonly [string, string]>, body:
     if (name === HEADER.aoTypes || !isReservedReplyField(name)) own.set(name, value)
   }
   const root = decodeLevel(own)
-  const boundary = boundaryOf(contentType)
+  addBodyParts(root.message, root.types, body, boundaryOf(contentType), DEFAULT_BODY_KEY)
+  return root.message
+}
+
+/**
+ * Adds the keys of a multipart body to `message` (in place), whose own keys came from header
+ * fields typed by `types` (its `ao-types`), then turns numbered messages typed `list` into
+ * lists; gives the top-level keys the parts set. Takes our parts and HyperBEAM's (hbsig's): a
+ * part may name a key whose parent has no part of its own (`items/1` without `items`), carry
+ * both fields and a body (a message whose body key is the body), or be `inline` (the body key,
+ * `inlineKey`, of the top level).
+ */
+export function addBodyParts(message: Message, types: Map<string, string>, body: Uint8Array, boundary: string | undefined, inlineKey: string): string[] {
+  const topKeys = new Set<string>()
   if (boundary !== undefined && body.length > 0) {
-    const parts = decodeMultipart(body, boundary).map((p) => ({ ...p, path: p.name.split('/').map(decodePartKey) }))
+    const parts = decodeMultipart(body, boundary).map((p) => ({ ...p, path: p.inline === true ? [inlineKey] : p.name.split('/').map(decodePartKey) }))
     parts.sort((a, b) => a.path.length - b.path.length)
-    for (const part of parts) placePart(root, part.path, part)
+    const root = { message, types }
+    for (const part of parts) {
+      placePart(root, part.path, part)
+      topKeys.add(part.path[0]!)
+    }
   }
-  return finishLists(root.message, root.types) as Message
+  finishLists(message, types)
+  return [...topKeys]
 }
 
 interface Decoded {
@@ -198,23 +220,48 @@ function placePart(root: Decoded, path: string[], part: Part): void {
   let parent = root.message
   let parentTypes = root.types
   for (const key of path.slice(0, -1)) {
-    const next = parent[key]
+    // HyperBEAM names deep parts by their whole path; a parent without a part of its own is a message.
+    const next = parent[key] ?? (parent[key] = {})
     if (!isMessage(next)) throw badPart(`part "${path.join('/')}" has no parent message`)
     parent = next
     parentTypes = levels.get(next) ?? new Map()
   }
   const key = path[path.length - 1]!
-  const type = parentTypes.get(key)
-  if (type === 'binary') parent[key] = new Uint8Array(part.body)
-  else if (part.body.length > 0) {
-    const text = new TextDecoder().decode(part.body)
-    parent[key] = type === undefined ? text : decodeTypedValue(type, text, key)
-  } else {
-    const inner = decodeLevel(new Map(part.fields.filter(([n]) => !isPartField(n) || n === HEADER.aoTypes)))
-    levels.set(inner.message, inner.types)
-    parent[key] = inner.message
+  const fields = part.fields.filter(([n]) => !isPartField(n) || n === HEADER.aoTypes)
+  if (fields.length === 0 && part.body.length > 0) {
+    parent[key] = partValue(parentTypes.get(key), part.body, key)
+    return
   }
+  const inner = decodeLevel(new Map(fields))
+  if (part.body.length > 0) {
+    const bodyKey = inner.message[HEADER.inlineBodyKey]
+    const name = typeof bodyKey === 'string' && bodyKey !== '' ? bodyKey.toLowerCase() : DEFAULT_BODY_KEY
+    inner.message[name] = partValue(inner.types.get(name), part.body, name)
+  }
+  const existing = parent[key]
+  // Parts are placed parents first, so a message already here came from a repeated name.
+  const placed = isMessage(existing) ? Object.assign(existing, inner.message) : inner.message
+  levels.set(placed, inner.types)
+  parent[key] = placed
 }
+
+/**
+ * A part body as a value: bytes when typed `binary`, else text decoded by its type; untyped
+ * bytes that are not UTF-8 stay bytes (HyperBEAM and hbsig send binaries untyped).
+ */
+function partValue(type: string | undefined, body: Uint8Array, key: string): Value {
+  if (type === 'binary') return new Uint8Array(body)
+  let text: string
+  try {
+    text = strictUtf8.decode(body)
+  } catch {
+    if (type === undefined) return new Uint8Array(body)
+    throw badPart(`part "${key}" typed ${type} is not UTF-8`)
+  }
+  return type === undefined ? text : decodeTypedValue(type, text, key)
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 
 /** Messages typed `list` (numbered members) become arrays, depth first. */
 function finishLists(value: Value, types: Map<string, string>): Value {

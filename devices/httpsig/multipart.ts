@@ -5,6 +5,10 @@
  * fields) and an optional body. The boundary is base64url(sha256(the parts)), as HyperBEAM makes
  * it: the same message always gives the same bytes, and a boundary can never occur inside the
  * content it was computed from.
+ *
+ * Reading also takes HyperBEAM's and hbsig's parts: a part without a blank line is fields only
+ * (`dev_codec_httpsig_conv:from_body_part` splits at the first blank line, if any), and
+ * `content-disposition: inline` marks the part holding the body key.
  */
 import { sha256 } from '../../core/sha256.js'
 import { InvalidRequestError } from '../../core/errors.js'
@@ -13,7 +17,10 @@ import { concatBytes as concat } from '../../core/bytes.js'
 
 /** One part: its name (a `/`-joined key path), its fields, and its body. */
 export interface Part {
+  /** The key path; '' for an `inline` part (the body key of the message). */
   readonly name: string
+  /** `content-disposition: inline` (read only; we always name our parts). */
+  readonly inline?: boolean
   readonly fields: ReadonlyArray<readonly [string, string]>
   readonly body: Uint8Array
 }
@@ -65,8 +72,8 @@ export function decodeMultipart(body: Uint8Array, boundary: string): Part[] {
 
 function decodePart(bytes: Uint8Array): Part {
   const text = Buffer.from(bytes).toString('latin1')
-  const split = text.indexOf(CRLF + CRLF)
-  if (split === -1) throw bad('a part has no blank line after its fields')
+  const blank = text.indexOf(CRLF + CRLF)
+  const split = blank === -1 ? bytes.length : blank
   let head: string
   try {
     head = decoder.decode(bytes.subarray(0, split))
@@ -75,19 +82,22 @@ function decodePart(bytes: Uint8Array): Part {
   }
   const fields: Array<[string, string]> = []
   let name: string | undefined
+  let inline = false
   for (const line of head.split(CRLF)) {
+    if (line === '') continue
     const colon = line.indexOf(':')
     if (colon <= 0) throw bad(`part field "${line.slice(0, 40)}" has no name`)
     const field = line.slice(0, colon).trim().toLowerCase()
     const value = line.slice(colon + 1).trim()
     if (field === 'content-disposition') {
       const match = /^form-data\s*;\s*name="([^"]*)"$/.exec(value)
-      if (match === null) throw bad(`unsupported content-disposition "${value.slice(0, 60)}"`)
-      name = match[1]
+      inline = value === 'inline'
+      if (match === null && !inline) throw bad(`unsupported content-disposition "${value.slice(0, 60)}"`)
+      name = match?.[1] ?? ''
     } else fields.push([field, value])
   }
-  if (name === undefined) throw bad('a part has no content-disposition name')
-  return { name, fields, body: bytes.subarray(split + 4) }
+  if (name === undefined) throw bad('a part has no content-disposition')
+  return { name, fields, body: blank === -1 ? new Uint8Array() : bytes.subarray(blank + 4), ...(inline && { inline }) }
 }
 
 const bad = (message: string) => new InvalidRequestError(`multipart: ${message}`, { code: 'invalid-multipart' })

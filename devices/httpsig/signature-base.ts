@@ -54,6 +54,13 @@ const TARGET_PARTS: Readonly<Record<string, readonly TargetPart[]>> = {
 
 const isHyperbeamDerived = (id: ComponentId): boolean => id.params.size === 0 && HYPERBEAM_DERIVED.has(id.name)
 
+/**
+ * The component that covers message key `key` in HyperBEAM's shape: `"@path"` for `path` (its
+ * line then reads `"path": <value>`), the key itself for ordinary keys. HyperBEAM lists those
+ * keys that way whatever the message (`add_derived_specifiers`), and verifies only that form.
+ */
+export const hyperbeamComponent = (key: string): string => (HYPERBEAM_DERIVED.has(`@${key}`) ? `@${key}` : key)
+
 /** True when the two shapes give different bases for these components. */
 export const hasHyperbeamForm = (components: readonly ComponentId[]): boolean => components.some(isHyperbeamDerived)
 

@@ -20,7 +20,7 @@ import { parseAoTypes } from './ao-types.js'
 import type { HttpMessageView } from './components.js'
 import { checkContentDigest } from './content-digest.js'
 import {
-  CODE, DEFAULT_BODY_KEY, DERIVED_COMPONENT_KEYS, HEADER, isSignatureAlgorithm, type SignatureAlgorithm,
+  CODE, DEFAULT_BODY_KEY, DERIVED_COMPONENT_KEYS, HEADER, isBodyFraming, isSignatureAlgorithm, type SignatureAlgorithm,
 } from './constants.js'
 import { utf8 } from './encoding.js'
 import { resolveAoKey, type KeyResolver } from './keys.js'
@@ -183,7 +183,9 @@ function attempt(build: () => SignatureBase): { base?: SignatureBase; error?: un
 
 /**
  * The message keys a signature commits: each covered header by name, `@path`/`@method` as
- * `path`/`method`, and `content-digest` as the body key (the digest binds the body). A covered
+ * `path`/`method` (in either base shape), `content-digest` as the body key (the digest binds the
+ * body; for a multipart body the HTTP layer names the keys its parts became), and no key for
+ * body framing (`content-length`, a multipart `content-type`). A covered
  * `ao-types` is type metadata, not a key, but it alone carries the keys typed `empty-*` (they
  * have no header), so those are committed through it.
  */
@@ -193,6 +195,7 @@ function committedKeys(view: HttpMessageView, entry: SignatureEntry): string[] {
     if (params.has('req')) return []
     if (name.startsWith('@')) return DERIVED_COMPONENT_KEYS[name] === undefined ? [] : [DERIVED_COMPONENT_KEYS[name]]
     if (name === HEADER.contentDigest) return [bodyKey]
+    if (isBodyFraming(name, combinedField(view, name) ?? '')) return []
     if (name === HEADER.aoTypes) return emptyTypedKeys(combinedField(view, HEADER.aoTypes))
     if (name === HEADER.signature || name === HEADER.signatureInput) return []
     return [name.toLowerCase()]
