@@ -227,9 +227,15 @@ function placePart(root: Decoded, path: string[], part: Part): void {
     parentTypes = levels.get(next) ?? new Map()
   }
   const key = path[path.length - 1]!
+  const type = parentTypes.get(key)
+  // The parent's type says what an empty value is; hbsig also sends its empty part.
+  if (type?.startsWith('empty-') === true && part.body.length === 0) {
+    parent[key] = decodeTypedValue(type, '', key)
+    return
+  }
   const fields = part.fields.filter(([n]) => !isPartField(n) || n === HEADER.aoTypes)
   if (fields.length === 0 && part.body.length > 0) {
-    parent[key] = partValue(parentTypes.get(key), part.body, key)
+    parent[key] = partValue(type, part.body, key)
     return
   }
   const inner = decodeLevel(new Map(fields))

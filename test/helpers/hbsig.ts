@@ -1,0 +1,50 @@
+/**
+ * A second real AO client for tests, beside aoconnect: `hbsig` 0.1.5, weavedb's emulation of
+ * HyperBEAM's `httpsig@1.0` codec. It signs in HyperBEAM's base shape (`"path": <path>` for
+ * `"@path"`, devices/httpsig/signature-base.ts) with RSA-PSS/SHA-512, and only RSA keys, so
+ * each client gets an RSA-2048 wallet (the smallest AO's signer takes; made once per file).
+ */
+import { constants, createPublicKey, generateKeyPairSync, verify as cryptoVerify } from 'node:crypto'
+import { createSigner, type HbsigRequest, type HbsigSigner } from 'hbsig'
+import { verifyMessage } from 'hbsig/esm/http-message-signatures/index.js'
+import { parseDictionary } from 'structured-headers'
+import { walletFromJwk, type Wallet } from '../../node/wallet.js'
+
+export interface HbsigClient {
+  readonly wallet: Wallet
+  readonly sign: HbsigSigner
+}
+
+/** A fresh RSA-2048 wallet and hbsig's signer for the node at `url`. */
+export function hbsigClient(url: string): HbsigClient {
+  const jwk = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 0x10001 }).privateKey.export({ format: 'jwk' })
+  return { wallet: walletFromJwk(jwk), sign: createSigner(jwk, url) }
+}
+
+/** Sends what hbsig signed, as hbsig's own `send` does (with extra, unsigned headers). */
+export function sendSigned(req: HbsigRequest, extraHeaders: Record<string, string> = {}): Promise<Response> {
+  const hasBody = req.body !== undefined && req.method !== 'GET' && req.method !== 'HEAD'
+  return fetch(req.url, { method: req.method, headers: { ...req.headers, ...extraHeaders }, ...(hasBody ? { body: req.body as BodyInit } : {}) })
+}
+
+/**
+ * hbsig's own check of a signed message: the routine its `verify` wraps (`verifyMessage` of its
+ * bundled http-message-signatures, which writes `"@path"` as `"path"` as HyperBEAM does), with
+ * the key and parameters its `verify` uses: the RSA modulus named by `keyid`, RSA-PSS/SHA-512
+ * with a digest-length salt. Its `verify` itself cannot be the check: it answers
+ * `verified: true` whenever nothing throws (a wrong signature included), and its
+ * Signature-Input reader misses labels holding `_` (half of HyperBEAM's `sig-<id>` labels).
+ */
+export async function hbsigVerifies(message: { url: string; method: string; headers: Record<string, string> }): Promise<boolean> {
+  const [first] = parseDictionary(message.headers['signature-input'] ?? '').values()
+  const keyid = first?.[1].get('keyid')
+  if (typeof keyid !== 'string') return false
+  const key = createPublicKey({ key: { kty: 'RSA', n: Buffer.from(keyid, 'base64').toString('base64url'), e: 'AQAB' }, format: 'jwk' })
+  const result = await verifyMessage({
+    keyLookup: async () => ({
+      algs: ['rsa-pss-sha512'],
+      verify: (data, signature) => cryptoVerify('sha512', data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, signature),
+    }),
+  }, message)
+  return result === true
+}
