@@ -234,7 +234,7 @@ function placePart(root: Decoded, path: string[], part: Part): void {
     return
   }
   const fields = part.fields.filter(([n]) => !isPartField(n) || n === HEADER.aoTypes)
-  if (fields.length === 0 && part.body.length > 0) {
+  if (fields.length === 0 && (part.body.length > 0 || type === 'binary')) {
     parent[key] = partValue(type, part.body, key)
     return
   }
