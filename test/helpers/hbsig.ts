@@ -11,14 +11,15 @@ import { parseDictionary } from 'structured-headers'
 import { walletFromJwk, type Wallet } from '../../node/wallet.js'
 
 export interface HbsigClient {
+  readonly jwk: JsonWebKey
   readonly wallet: Wallet
   readonly sign: HbsigSigner
 }
 
-/** A fresh RSA-2048 wallet and hbsig's signer for the node at `url`. */
-export function hbsigClient(url: string): HbsigClient {
-  const jwk = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 0x10001 }).privateKey.export({ format: 'jwk' })
-  return { wallet: walletFromJwk(jwk), sign: createSigner(jwk, url) }
+/** hbsig's signer for the node at `url`, with `jwk` or a fresh RSA-2048 wallet. */
+export function hbsigClient(url: string, jwk?: JsonWebKey): HbsigClient {
+  const key = jwk ?? generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 0x10001 }).privateKey.export({ format: 'jwk' })
+  return { jwk: key, wallet: walletFromJwk(key), sign: createSigner(key, url) }
 }
 
 /** Sends what hbsig signed, as hbsig's own `send` does (with extra, unsigned headers). */
