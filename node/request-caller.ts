@@ -7,8 +7,9 @@
  *
  * A signature authorises (`operator: true`) when it is the operator's and it is fit:
  * - **bound to this request**: RFC 9421 over `@path` (+ `@query` when there is a query) and
- *   `content-digest` when there is a body (devices/httpsig/request-target.ts), or a data item
- *   whose `path` tag is this request's target (node/http-identity.ts);
+ *   `content-digest` when there is a body, in either base shape (HyperBEAM's `"path": <value>`
+ *   line binds once its value is checked against the request; devices/httpsig/request-target.ts),
+ *   or a data item whose `path` tag is this request's target (node/http-identity.ts);
  * - **fresh**: a `created` parameter, when present, within `skewSeconds` of the node's clock
  *   (`expires` is enforced for every request when the signature is verified);
  * - **tagged for it**: the node's own key authorises only an RFC 9421 signature tagged

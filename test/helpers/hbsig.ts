@@ -8,7 +8,11 @@ import { constants, createPublicKey, generateKeyPairSync, verify as cryptoVerify
 import { createSigner, type HbsigRequest, type HbsigSigner } from 'hbsig'
 import { verifyMessage } from 'hbsig/esm/http-message-signatures/index.js'
 import { parseDictionary } from 'structured-headers'
+import { afterAll, beforeAll } from 'vitest'
+import type { NodeConfig } from '../../node/config.js'
+import { listen, type RunningServer } from '../../node/server.js'
 import { walletFromJwk, type Wallet } from '../../node/wallet.js'
+import { testNode } from './node.js'
 
 export interface HbsigClient {
   readonly jwk: JsonWebKey
@@ -21,6 +25,43 @@ export function hbsigClient(url: string, jwk?: JsonWebKey): HbsigClient {
   const key = jwk ?? generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 0x10001 }).privateKey.export({ format: 'jwk' })
   return { jwk: key, wallet: walletFromJwk(key), sign: createSigner(key, url) }
 }
+
+/**
+ * For a whole test file: a node on a real TCP port (127.0.0.1, a free port) and an hbsig client
+ * for it, started before the tests and stopped after them. `config` may name the client's own
+ * wallet (`operator: walletAddress(client.wallet)`): the wallet is made first.
+ */
+export function useHbsigNode(config: (client: HbsigClient) => Partial<NodeConfig> = () => ({})): { server: RunningServer; client: HbsigClient } {
+  const env = {} as { server: RunningServer; client: HbsigClient }
+  beforeAll(async () => {
+    const own = hbsigClient('http://127.0.0.1')
+    env.server = await listen(await testNode({ config: config(own) }), 0, '127.0.0.1')
+    env.client = hbsigClient(env.server.url, own.jwk)
+  })
+  afterAll(() => env.server.close())
+  return env
+}
+
+/**
+ * HyperBEAM's unsigned (HMAC, key `ao`) commitment over {path: credit-notice, quantity: 100,
+ * recipient}: weavedb/wao hbsig/test/id.test.js, data from the Erlang implementation (research
+ * hyperbeam.md §1.3). Its base writes `"path": credit-notice` for the listed `"@path"`.
+ */
+export const HYPERBEAM_HMAC_VECTOR = {
+  fields: [
+    ['path', 'credit-notice'], ['ao-types', 'quantity="integer"'], ['quantity', '100'], ['recipient', 'Rix7e0HB-8OAaimcoYkxTZB-dStgTOHWUik1DvKD5vM'],
+  ] as Array<[string, string]>,
+  components: ['@path', 'ao-types', 'quantity', 'recipient'],
+  base: [
+    '"path": credit-notice',
+    '"ao-types": quantity="integer"',
+    '"quantity": 100',
+    '"recipient": Rix7e0HB-8OAaimcoYkxTZB-dStgTOHWUik1DvKD5vM',
+    '"@signature-params": ("@path" "ao-types" "quantity" "recipient");alg="hmac-sha256";keyid="ao"',
+  ].join('\n'),
+  /** base64url of the HMAC, which is also the commitment's ID. */
+  id: 'iK__u54zqDWrJpVVbf3uYvgvG1hxWZM6Tq1zusfGYIw',
+} as const
 
 /** Sends what hbsig signed, as hbsig's own `send` does (with extra, unsigned headers). */
 export function sendSigned(req: HbsigRequest, extraHeaders: Record<string, string> = {}): Promise<Response> {

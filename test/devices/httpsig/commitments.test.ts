@@ -9,19 +9,13 @@ import { createWallet, walletAddress } from '../../../node/wallet.js'
 import {
   commitmentId, commitmentsFromSignatures, signBytes, signRequest, verifyRequestSignatures,
 } from '../../../devices/httpsig/index.js'
+import { HYPERBEAM_HMAC_VECTOR } from '../../helpers/hbsig.js'
 
 describe('commitments', () => {
   it('keys an HMAC commitment by the HMAC itself: the hbsig/HyperBEAM unsigned-ID vector', () => {
-    // From weavedb/wao hbsig/test/id.test.js (data from the Erlang implementation), research §1.3.
-    const base = [
-      '"path": credit-notice',
-      '"ao-types": quantity="integer"',
-      '"quantity": 100',
-      '"recipient": Rix7e0HB-8OAaimcoYkxTZB-dStgTOHWUik1DvKD5vM',
-      '"@signature-params": ("@path" "ao-types" "quantity" "recipient");alg="hmac-sha256";keyid="ao"',
-    ].join('\n')
+    const { base, id } = HYPERBEAM_HMAC_VECTOR
     const hmac = signBytes({ alg: 'hmac-sha256', secret: new TextEncoder().encode('ao') }, new TextEncoder().encode(base))
-    expect(commitmentId({ alg: 'hmac-sha256', signature: hmac })).toBe('iK__u54zqDWrJpVVbf3uYvgvG1hxWZM6Tq1zusfGYIw')
+    expect(commitmentId({ alg: 'hmac-sha256', signature: hmac })).toBe(id)
   })
 
   it('records alg, keyid, committer, committed keys and the signed parameters', async () => {

@@ -16,21 +16,12 @@
  * Text and bytes compare as bytes: HyperBEAM has one binary type, and hbsig sends both alike.
  */
 import fc from 'fast-check'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import { fromJson } from '../../../node/json.js'
-import { listen, type RunningServer } from '../../../node/server.js'
-import { hbsigClient, sendSigned, type HbsigClient } from '../../helpers/hbsig.js'
-import { testNode } from '../../helpers/node.js'
+import { sendSigned, useHbsigNode } from '../../helpers/hbsig.js'
 
 const RUNS = 240
-
-let server: RunningServer
-let client: HbsigClient
-beforeAll(async () => {
-  server = await listen(await testNode(), 0, '127.0.0.1')
-  client = hbsigClient(server.url)
-})
-afterAll(() => server.close())
+const env = useHbsigNode()
 
 // Keys: `body` and `data` (the body keys HyperBEAM and hbsig juggle) and plain lower-case names.
 // A `k` prefix keeps clear of keys the node or HTTP give a meaning (`stream`, `accept-codec`…).
@@ -83,7 +74,7 @@ function expected(value: unknown): unknown {
 
 it(`${RUNS} messages signed by hbsig are accepted and read back with the same typed values`, async () => {
   await fc.assert(fc.asyncProperty(fc.oneof(structured, withRaw), async (message) => {
-    const req = await client.sign({ path: '/~message@1.0', ...message })
+    const req = await env.client.sign({ path: '/~message@1.0', ...message })
     const res = await sendSigned(req, { accept: 'application/json' })
     const text = await res.text()
     expect(res.status, text).toBe(200)

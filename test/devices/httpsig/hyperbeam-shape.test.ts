@@ -12,27 +12,17 @@ import {
   type HttpMessageView, type SigningKey,
 } from '../../../devices/httpsig/index.js'
 import { createWallet, privateKeyObject, walletAddress, type Wallet } from '../../../node/wallet.js'
+import { HYPERBEAM_HMAC_VECTOR } from '../../helpers/hbsig.js'
 
 const utf8 = (text: string) => new TextEncoder().encode(text)
 const AO: SigningKey = { alg: 'hmac-sha256', secret: utf8('ao') }
 
-// From weavedb/wao hbsig/test/id.test.js (data from the Erlang implementation), research §1.3.
-const VECTOR_FIELDS: Array<[string, string]> = [
-  ['path', 'credit-notice'], ['ao-types', 'quantity="integer"'], ['quantity', '100'], ['recipient', 'Rix7e0HB-8OAaimcoYkxTZB-dStgTOHWUik1DvKD5vM'],
-]
-const VECTOR_BASE = [
-  '"path": credit-notice',
-  '"ao-types": quantity="integer"',
-  '"quantity": 100',
-  '"recipient": Rix7e0HB-8OAaimcoYkxTZB-dStgTOHWUik1DvKD5vM',
-  '"@signature-params": ("@path" "ao-types" "quantity" "recipient");alg="hmac-sha256";keyid="ao"',
-].join('\n')
-const VECTOR_ID = 'iK__u54zqDWrJpVVbf3uYvgvG1hxWZM6Tq1zusfGYIw'
+const { fields: VECTOR_FIELDS, base: VECTOR_BASE, id: VECTOR_ID, components: VECTOR_COMPONENTS } = HYPERBEAM_HMAC_VECTOR
 
 /** The vector's signature fields, as HyperBEAM would send them. */
 function vectorSignature(): Array<[string, string]> {
   const created = createSignature({ fields: VECTOR_FIELDS }, AO, {
-    label: 'comm', shape: 'hyperbeam', components: ['@path', 'ao-types', 'quantity', 'recipient'], params: [['alg', 'hmac-sha256'], ['keyid', 'ao']],
+    label: 'comm', shape: 'hyperbeam', components: VECTOR_COMPONENTS, params: [['alg', 'hmac-sha256'], ['keyid', 'ao']],
   })
   return Object.entries(serializeSignatureFields([created]))
 }
@@ -40,7 +30,7 @@ function vectorSignature(): Array<[string, string]> {
 describe('the HyperBEAM base shape', () => {
   it('reproduces HyperBEAM\'s own base and HMAC for {path, quantity, recipient}', () => {
     const created = createSignature({ fields: VECTOR_FIELDS }, AO, {
-      label: 'comm', shape: 'hyperbeam', components: ['@path', 'ao-types', 'quantity', 'recipient'], params: [['alg', 'hmac-sha256'], ['keyid', 'ao']],
+      label: 'comm', shape: 'hyperbeam', components: VECTOR_COMPONENTS, params: [['alg', 'hmac-sha256'], ['keyid', 'ao']],
     })
     expect(created.signatureBase).toBe(VECTOR_BASE)
     expect(Buffer.from(created.signature).toString('base64url')).toBe(VECTOR_ID)
