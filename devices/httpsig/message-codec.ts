@@ -17,7 +17,9 @@
  *   a field is a message of its members keyed 1, 2, … typed `list`.
  * Field names that mean something to HTTP clients (`content-*`, `set-cookie`, `location`,
  * `cache-control`, …) are never produced from keys, whatever a message holds: such keys travel
- * as parts. Decoding reverses every rule, so `decode(encode(m))` has the ID of `m`.
+ * as parts. Decoding reverses every rule, so `decode(encode(m))` has the ID of `m`, and also reads
+ * HyperBEAM's and hbsig's parts (`addBodyParts`); a part nested deeper than `MAX_PART_DEPTH`
+ * keys, or named `__proto__`, is a 400.
  */
 import { serializeList, type Item } from 'structured-headers'
 import { InvalidRequestError } from '../../core/errors.js'
@@ -146,6 +148,15 @@ function serializeTypes(types: ReadonlyArray<readonly [string, string]>): string
 const partName = (path: readonly string[]) => path.map(encodeURIComponent).join('/')
 const badPart = (message: string) => new InvalidRequestError(`multipart: ${message}`, { code: 'invalid-multipart' })
 
+/** How deep a part may name its key: deeper messages than this are an attack, not a message. */
+export const MAX_PART_DEPTH = 64
+
+function partPath(name: string): string[] {
+  const pieces = name.split('/')
+  if (pieces.length > MAX_PART_DEPTH) throw badPart(`part "${name.slice(0, 60)}…" is nested deeper than ${MAX_PART_DEPTH}`)
+  return pieces.map(decodePartKey)
+}
+
 function decodePartKey(piece: string): string {
   let key: string
   try {
@@ -183,7 +194,7 @@ export function decodeMessage(fields: Iterable<readonly [string, string]>, body:
 export function addBodyParts(message: Message, types: Map<string, string>, body: Uint8Array, boundary: string | undefined, inlineKey: string): string[] {
   const topKeys = new Set<string>()
   if (boundary !== undefined && body.length > 0) {
-    const parts = decodeMultipart(body, boundary).map((p) => ({ ...p, path: p.inline === true ? [inlineKey] : p.name.split('/').map(decodePartKey) }))
+    const parts = decodeMultipart(body, boundary).map((p) => ({ ...p, path: p.inline === true ? [inlineKey] : partPath(p.name) }))
     parts.sort((a, b) => a.path.length - b.path.length)
     const root = { message, types }
     for (const part of parts) {

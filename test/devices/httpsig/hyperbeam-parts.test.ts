@@ -50,6 +50,15 @@ describe('HyperBEAM / hbsig parts', () => {
     expect(() => decodeHttpsigMessage([['ao-types', '%5F%5Fproto%5F%5F="empty-message"']])).toThrow(expect.objectContaining({ code: 'invalid-ao-types' }))
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
   })
+
+  it('refuses a part nested deeper than 64 keys (400), before building anything', () => {
+    const deep = hbsigBody(B, [[`content-disposition: form-data;name="${Array(20_000).fill('a').join('/')}"`, 'x: 1']])
+    expect(() => decodeHttpsigMessage([['content-type', contentType]], deep)).toThrow(expect.objectContaining({ code: 'invalid-multipart' }))
+    const fine = hbsigBody(B, [[`content-disposition: form-data;name="${Array(64).fill('a').join('/')}"`, 'x: 1']])
+    let value = decodeHttpsigMessage([['content-type', contentType]], fine) as Record<string, unknown>
+    for (let depth = 0; depth < 64; depth++) value = value.a as Record<string, unknown>
+    expect(value).toEqual({ x: '1' })
+  })
 })
 
 describe('what a signed request commits', () => {
