@@ -8,7 +8,7 @@
  * (`priv…`) are dropped before encoding so they can never reach a hash, a store or a reply.
  */
 import * as dagCbor from '@ipld/dag-cbor'
-import { InvalidMessageError } from './errors.js'
+import { InvalidMessageError, InvalidRequestError } from './errors.js'
 import type { Message, Value } from './types.js'
 
 /** Multicodec code of DAG-CBOR, used in CIDs. */
@@ -23,12 +23,63 @@ export function encodeCanonical(value: unknown): Uint8Array {
   }
 }
 
+/**
+ * How deep maps and lists may nest in what a client sends (a JSON or CBOR body, an imported
+ * block): the decoders and every walk over a message recurse, and a few thousand levels
+ * overflow the stack. 128 leaves room for any real request (a 32-level JSON schema inside an
+ * OpenAI body is ~70) while keeping every recursion far from the limit.
+ */
+export const MAX_NESTING_DEPTH = 128
+
+/** The 400 for input nested deeper than `limit` (code `nesting-too-deep`). */
+export const nestingTooDeep = (what: string, limit: number): InvalidRequestError =>
+  new InvalidRequestError(`${what} nests deeper than ${limit} levels`, { code: 'nesting-too-deep', detail: { limit } })
+
 /** Decodes canonical DAG-CBOR strictly; non-canonical or malformed bytes are rejected. */
-export function decodeCanonical(bytes: Uint8Array): unknown {
+export function decodeCanonical(bytes: Uint8Array, options: { maxDepth?: number } = {}): unknown {
+  // Only input from outside pays for the scan: stored records were checked when they came in.
+  if (options.maxDepth !== undefined) checkCborDepth(bytes, options.maxDepth)
   try {
     return dagCbor.decode(bytes)
   } catch (cause) {
     throw new InvalidMessageError(`codec: cannot decode: ${(cause as Error).message}`, { cause })
+  }
+}
+
+/**
+ * Throws `nesting-too-deep` when CBOR `bytes` hold maps or lists nested deeper than `limit`.
+ * A loop over item heads (no recursion, no allocation per item; string bodies are skipped), so
+ * it is safe on any input; malformed bytes end the scan and are left to the decoder to refuse.
+ */
+export function checkCborDepth(bytes: Uint8Array, limit: number): void {
+  const remaining: number[] = [1] // items still expected at each open level; [0] is the top
+  let pos = 0
+  while (remaining.length > 0) {
+    const top = remaining.length - 1
+    if (remaining[top] === 0) {
+      remaining.pop()
+      continue
+    }
+    remaining[top]!--
+    if (pos >= bytes.length) return
+    const head = bytes[pos++]!
+    const major = head >> 5
+    const info = head & 31
+    let arg = info
+    if (info >= 24) {
+      if (info > 27) return // indefinite length or reserved: not DAG-CBOR
+      const size = 1 << (info - 24)
+      if (pos + size > bytes.length) return
+      arg = 0
+      for (let i = 0; i < size; i++) arg = arg * 256 + bytes[pos + i]!
+      pos += size
+    }
+    if (major === 2 || major === 3) pos += arg
+    else if (major === 4 || major === 5) {
+      if (arg === 0) continue
+      if (remaining.length > limit) throw nestingTooDeep('codec: CBOR data', limit)
+      remaining.push(major === 4 ? arg : arg * 2)
+    } else if (major === 6) remaining[top]!++ // a tag: its item follows at the same level
   }
 }
 

@@ -7,8 +7,8 @@
  * so the same request from curl, a browser or a proxy gives the same answer. Signed requests
  * are assembled in http-identity.ts, which uses these pieces.
  */
-import { InvalidRequestError, PayloadTooLargeError } from '../core/errors.js'
-import { decodeCanonical } from '../core/codec.js'
+import { InvalidRequestError, isAoError, PayloadTooLargeError, RequestAbortedError } from '../core/errors.js'
+import { decodeCanonical, MAX_NESTING_DEPTH } from '../core/codec.js'
 import { isMessage } from '../core/message.js'
 import type { KeySet } from '../core/request.js'
 import type { CacheControl } from '../core/resolve.js'
@@ -41,7 +41,11 @@ export function parseCacheControl(header: string | undefined): CacheControl {
   }
 }
 
-/** Reads a body up to `limit` bytes; 413 beyond, checked before and while reading. */
+/**
+ * Reads a body up to `limit` bytes; 413 beyond, checked before and while reading. A client that
+ * goes away mid-body (or is cut off by the server's upload timeout, node/server.ts) is a 408
+ * `client-gone`, not a server fault, and the bytes read so far are dropped with this call.
+ */
 export async function readBody(request: Request, limit: number): Promise<Uint8Array> {
   const declared = Number(request.headers.get('content-length') ?? '0')
   if (declared > limit) throw tooLarge(declared, limit)
@@ -50,7 +54,7 @@ export async function readBody(request: Request, limit: number): Promise<Uint8Ar
   let total = 0
   const reader = request.body.getReader()
   for (;;) {
-    const { done, value } = await reader.read()
+    const { done, value } = await reader.read().catch((err: unknown) => { throw isAoError(err) ? err : clientGone(err) })
     if (done) break
     total += value.byteLength
     if (total > limit) {
@@ -61,6 +65,10 @@ export async function readBody(request: Request, limit: number): Promise<Uint8Ar
   }
   return Buffer.concat(chunks)
 }
+
+/** The error for a body whose sender went away before its end. */
+export const clientGone = (cause: unknown): RequestAbortedError =>
+  new RequestAbortedError('request: the client went away before the body ended', { code: 'client-gone', cause })
 
 const tooLarge = (size: number, limit: number) =>
   new PayloadTooLargeError(`request: body of ${size} bytes exceeds the ${limit}-byte limit`, { code: 'body-too-large', detail: { limit } })
@@ -81,7 +89,7 @@ export function bodyKeys(contentType: string, body: Uint8Array): KeySet {
     return value
   }
   if (type === 'application/cbor') {
-    const value = decodeCanonical(body)
+    const value = decodeCanonical(body, { maxDepth: MAX_NESTING_DEPTH })
     if (!isMessage(value as never)) throw new InvalidRequestError('request: a CBOR body must be a map', { code: 'invalid-cbor' })
     return fromJson(value) as KeySet
   }

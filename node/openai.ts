@@ -19,6 +19,7 @@ import { idOf } from '../core/id.js'
 import type { Resolver, ResolveOptions } from '../core/resolve.js'
 import type { Logger, Message, ResolveResult } from '../core/types.js'
 import { parseCacheControl, readBody } from './http-request.js'
+import { checkJsonDepth } from './json.js'
 import { eventStreamResponse, linkAbort } from './http-stream.js'
 import { chatRequestMessage, completionRequestMessage } from './openai-request.js'
 import type { Receipts } from './receipts.js'
@@ -146,6 +147,7 @@ function parseJsonObject(bytes: Uint8Array): Record<string, unknown> {
     throw new InvalidRequestError(`openai: body is not valid JSON (${(cause as Error).message})`, { code: 'invalid-json', cause })
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new InvalidRequestError('openai: the body must be a JSON object', { code: 'invalid-json' })
+  checkJsonDepth(data, 'openai: the body') // before anything recursive (JSON.stringify of a schema) walks it
   return data as Record<string, unknown>
 }
 

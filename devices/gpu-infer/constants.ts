@@ -53,6 +53,19 @@ export const LIMITS = {
   maxMessages: 1024,
   /** JSON schemas nest at most this deep (the grammar compiler recurses). */
   maxSchemaDepth: 32,
+  /**
+   * Size and complexity of a JSON schema (400 `json-schema-too-large` / `-too-complex` past
+   * them). Compiling costs about 1 ms per KiB on one core and grows with every enum value and
+   * sub-schema, so these keep the worst case to tens of ms (OpenAI's structured outputs allow
+   * similar: 5000 properties, 1000 enum values).
+   */
+  maxSchemaBytes: 64 * 1024,
+  maxSchemaNodes: 2048,
+  maxSchemaEnumValues: 2048,
+  /** The compiled grammar llama.cpp parses on the event loop (~40 µs per KiB). */
+  maxGrammarBytes: 512 * 1024,
+  /** A schema whose grammar takes longer to compile (in the worker) is refused. */
+  schemaCompileTimeoutMs: 5_000,
   /** Unbounded strings / arrays in a JSON schema get these caps, so output always terminates. */
   schemaStringCap: 256,
   schemaArrayCap: 32,

@@ -14,6 +14,7 @@ import { fromBase64Url, idOf } from '../../core/id.js'
 import { isMessage } from '../../core/message.js'
 import type { Message, Value } from '../../core/types.js'
 import type { ChatMessage, GenerateParams } from './engine-request.js'
+import { parseJsonSchema } from './engine-schema.js'
 
 const bad = (code: string, message: string): never => {
   throw new InvalidRequestError(`gpu-infer: ${message}`, { code })
@@ -68,7 +69,7 @@ export function generateParams(req: Message): GenerateParams {
     minP: numberKey(req, 'min-p', 'invalid-min-p'),
     repeatPenalty: numberKey(req, 'repeat-penalty', 'invalid-repeat-penalty'),
     stop: stopKey(req),
-    jsonSchema: schema === undefined ? undefined : structured(schema, 'json-schema', 'invalid-json-schema'),
+    jsonSchema: schema === undefined ? undefined : parseJsonSchema(schema),
   }
   for (const k of Object.keys(params)) if (params[k] === undefined) delete params[k]
   return params as GenerateParams

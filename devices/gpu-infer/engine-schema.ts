@@ -15,6 +15,11 @@
  *   two digits (no `1e999` → Infinity);
  * - `anyOf` is rewritten to `oneOf` (any output valid for one branch is valid for anyOf).
  * The result is a restriction of the caller's schema, so valid output is valid for theirs.
+ *
+ * Bounded work: a schema is at most LIMITS.maxSchemaBytes of JSON, LIMITS.maxSchemaNodes
+ * sub-schemas and LIMITS.maxSchemaEnumValues enum values (400 `json-schema-too-large` /
+ * `json-schema-too-complex`), checked before anything costly; the grammar itself is compiled
+ * in a worker thread (schema-compiler.ts).
  */
 import { InvalidRequestError } from '../../core/errors.js'
 import { LIMITS } from './constants.js'
@@ -31,6 +36,54 @@ const KEYWORDS = new Set([
   'minProperties', 'maxProperties', 'required', 'items', 'prefixItems', 'minItems', 'maxItems',
   'minLength', 'maxLength', 'format',
 ])
+
+const limitError = (code: string, message: string, limit: number) =>
+  new InvalidRequestError(`gpu-infer: json-schema ${message}`, { code, detail: { limit } })
+const tooLarge = (bytes: number) =>
+  limitError('json-schema-too-large', `is ${bytes} bytes; the limit is ${LIMITS.maxSchemaBytes}`, LIMITS.maxSchemaBytes)
+export const tooComplex = (what: string, limit: number) => limitError('json-schema-too-complex', `has more than ${limit} ${what}`, limit)
+
+/**
+ * The schema a request carries — JSON text, or a structured value from a JSON/CBOR body —
+ * size-checked before it is parsed or walked (400 `json-schema-too-large`).
+ */
+export function parseJsonSchema(value: unknown): unknown {
+  if (typeof value === 'string') {
+    const bytes = Buffer.byteLength(value)
+    if (bytes > LIMITS.maxSchemaBytes) throw tooLarge(bytes)
+    try {
+      return JSON.parse(value)
+    } catch {
+      return fail('', 'not valid JSON')
+    }
+  }
+  const bytes = jsonSizeUpTo(value, LIMITS.maxSchemaBytes)
+  if (bytes > LIMITS.maxSchemaBytes) throw tooLarge(bytes)
+  return value
+}
+
+/** About the JSON length of `value`, counted until it passes `limit` (no recursion). */
+function jsonSizeUpTo(value: unknown, limit: number): number {
+  let size = 0
+  const pending: unknown[] = [value]
+  while (pending.length > 0 && size <= limit) {
+    const v = pending.pop()
+    if (typeof v === 'string') size += v.length + 2
+    else if (v instanceof Uint8Array) size += v.length
+    else if (Array.isArray(v)) {
+      size += 2 + v.length
+      for (let i = 0; i < v.length && size <= limit; i++) pending.push(v[i])
+    } else if (typeof v === 'object' && v !== null) {
+      const keys = Object.keys(v)
+      size += 2 + keys.length
+      for (let i = 0; i < keys.length && size <= limit; i++) {
+        size += keys[i]!.length + 3
+        pending.push((v as Record<string, unknown>)[keys[i]!])
+      }
+    } else size += 5
+  }
+  return size
+}
 
 const fail = (path: string, why: string): never => {
   throw new InvalidRequestError(`gpu-infer: invalid json-schema at ${path || '#'}: ${why}`, { code: 'invalid-json-schema', detail: { at: path || '#' } })
@@ -62,11 +115,15 @@ export function boundJsonSchema(schema: unknown): Schema {
   const root = schema as Schema
   const defs = isObject(root.$defs) ? root.$defs : {}
   const seen = new WeakSet<object>()
+  // Compile cost grows with every sub-schema and enum value: both are budgeted.
+  let nodes = 0
+  let enumValues = 0
 
   const walk = (s: unknown, path: string, depth: number): Schema => {
     if (s === true) return boundedAny()
     if (!isObject(s)) return fail(path, 'must be an object')
     if (depth > LIMITS.maxSchemaDepth) fail(path, `nested deeper than ${LIMITS.maxSchemaDepth}`)
+    if (++nodes > LIMITS.maxSchemaNodes) throw tooComplex('sub-schemas', LIMITS.maxSchemaNodes)
     if (seen.has(s)) fail(path, 'cyclic object')
     seen.add(s)
     const out: Schema = {}
@@ -92,7 +149,10 @@ export function boundJsonSchema(schema: unknown): Schema {
       if (!isScalar(s.const)) fail(`${path}/const`, 'must be a string, number, boolean or null')
       out.const = s.const
     } else if (s.enum !== undefined) {
-      if (!Array.isArray(s.enum) || s.enum.length === 0 || !s.enum.every(isScalar)) fail(`${path}/enum`, 'must be a non-empty array of scalars')
+      if (!Array.isArray(s.enum) || s.enum.length === 0) fail(`${path}/enum`, 'must be a non-empty array of scalars')
+      enumValues += (s.enum as Json[]).length
+      if (enumValues > LIMITS.maxSchemaEnumValues) throw tooComplex('enum values', LIMITS.maxSchemaEnumValues)
+      if (!(s.enum as Json[]).every(isScalar)) fail(`${path}/enum`, 'must be a non-empty array of scalars')
       out.enum = s.enum
     } else if (s.oneOf !== undefined || s.anyOf !== undefined) {
       const key = s.oneOf !== undefined ? 'oneOf' : 'anyOf'

@@ -16,22 +16,21 @@
  * Timings are reported separately from the result and never influence it.
  */
 import { randomInt } from 'node:crypto'
-import type { Llama, LlamaGrammar } from 'node-llama-cpp'
+import type { Llama } from 'node-llama-cpp'
 import { InvalidRequestError, PayloadTooLargeError, UnavailableError, isAoError } from '../../core/errors.js'
 import { ENGINE_DEFAULTS } from './constants.js'
 import { checkEngineOptions, describeBackend, startLlama } from './engine-backend.js'
 import { generate } from './engine-generate.js'
 import { renderChat, renderCompletion } from './engine-prompt.js'
 import { checkMessages, checkPrompt, resolveSampler, type ChatRequest, type CompleteRequest, type GenerateParams } from './engine-request.js'
-import { boundJsonSchema, tightenNumberRules } from './engine-schema.js'
+import { boundJsonSchema } from './engine-schema.js'
+import { compileJsonGrammar, type JsonGrammar } from './schema-compiler.js'
 import { createSlotManager, type Slot } from './engine-slots.js'
 import type { Engine, EngineOptions, EngineProfile, InferResult, ModelInfo } from './engine-types.js'
 import { createModelRegistry, defaultHashCache, type ModelIdentity } from './models.js'
 
 export type * from './engine-types.js'
 export type { ChatMessage, ChatRequest, CompleteRequest, GenerateParams, SamplerSettings } from './engine-request.js'
-
-type JsonGrammar = { check: { parse(json: string): unknown }; sample: LlamaGrammar }
 
 /** True when `p` settles within `ms` (the timer never keeps the process alive). */
 async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
@@ -92,11 +91,7 @@ export function createEngine(opts: EngineOptions): Engine {
     const key = JSON.stringify(bounded)
     let g = grammars.get(key)
     if (g === undefined) {
-      g = (async () => {
-        const check = await llama.createGrammarForJsonSchema(bounded as never)
-        const sample = await llama.createGrammar({ grammar: tightenNumberRules(check.grammar), trimWhitespaceSuffix: true })
-        return { check, sample }
-      })()
+      g = compileJsonGrammar(llama, bounded) // off the event loop (schema-compiler.ts)
       g.catch(() => grammars.delete(key))
       grammars.set(key, g)
       if (grammars.size > 32) grammars.delete(grammars.keys().next().value!)
