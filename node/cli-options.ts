@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path'
 import type { ParseArgsConfig } from 'node:util'
-import { defaultConfig, parseGpu, parsePort, parsePositive, type NodeConfig } from './config.js'
+import { defaultConfig, parseGpu, parsePort, parsePositive, parseSeconds, type NodeConfig } from './config.js'
 import { createNode, type HashbeamNode } from './index.js'
 import { parseWalletKind } from './keygen.js'
 import { createLogger } from './log.js'
@@ -41,6 +41,9 @@ export const SERVE = {
   'no-demo-model': { type: 'boolean' },
   receipts: { type: 'string' },
   'trusted-measurement': { type: 'string', multiple: true },
+  'headers-timeout': { type: 'string' },
+  'idle-timeout': { type: 'string' },
+  'upload-idle-timeout': { type: 'string' },
 } as const satisfies ParseArgsConfig['options']
 
 /** A mistake in how a command was called: exit 2 with the usage text. */
@@ -54,6 +57,7 @@ export function configFrom(values: Values, env: NodeJS.ProcessEnv = process.env)
   const str = (key: string) => (typeof values[key] === 'string' ? (values[key] as string) : undefined)
   const port = str('port')
   const int = (key: string) => (str(key) === undefined ? undefined : parsePositive(`--${key}`, str(key) as string))
+  const seconds = (key: string) => (str(key) === undefined ? undefined : parseSeconds(`--${key}`, str(key) as string))
   return {
     ...base,
     port: port === undefined ? base.port : parsePort(port),
@@ -78,6 +82,9 @@ export function configFrom(values: Values, env: NodeJS.ProcessEnv = process.env)
     signatureSkewSeconds: int('signature-skew') ?? base.signatureSkewSeconds,
     maxBlobBytes: int('max-blob-bytes') ?? base.maxBlobBytes,
     storeOpen: values['store-open'] === true || base.storeOpen,
+    headersTimeoutMs: seconds('headers-timeout') ?? base.headersTimeoutMs,
+    idleTimeoutMs: seconds('idle-timeout') ?? base.idleTimeoutMs,
+    uploadIdleTimeoutMs: seconds('upload-idle-timeout') ?? base.uploadIdleTimeoutMs,
     ...(str('wallet-kind') === undefined ? {} : { walletKind: parseWalletKind(str('wallet-kind')!) }),
   }
 }

@@ -39,6 +39,12 @@ export interface NodeConfig {
   readonly maxTokensCap: number
   /** Per-request time limit (ms); generation is cancelled past it. */
   readonly requestTimeoutMs: number
+  /** Slow clients (node/server.ts): the request line and headers must arrive within this (ms). */
+  readonly headersTimeoutMs: number
+  /** A kept-alive connection with no request in flight is closed after this (ms). */
+  readonly idleTimeoutMs: number
+  /** A request body that stops arriving for this long (ms) has its connection closed. */
+  readonly uploadIdleTimeoutMs: number
   /** Inference receipts: on request (`attest=true`) or on every inference answer. */
   readonly receipts: 'on-request' | 'always'
   /** Software measurements (hex) that attest@1.0 `verify` trusts. */
@@ -65,6 +71,9 @@ export const DEFAULT_PORT = 8734
 export const DEFAULT_SIGNATURE_SKEW_SECONDS = 300
 export const DEFAULT_BODY_LIMIT = 10 * 1024 * 1024
 export { DEFAULT_MAX_BLOB_BYTES }
+export const DEFAULT_HEADERS_TIMEOUT_MS = 20_000
+export const DEFAULT_IDLE_TIMEOUT_MS = 5_000
+export const DEFAULT_UPLOAD_IDLE_TIMEOUT_MS = 30_000
 
 /** Threads for llama.cpp: all cores but one, at least one (the library default is far slower). */
 export const defaultThreads = (): number => Math.max(1, availableParallelism() - 1)
@@ -90,6 +99,9 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig 
     maxQueue: 8,
     maxTokensCap: 2048,
     requestTimeoutMs: 5 * 60_000,
+    headersTimeoutMs: DEFAULT_HEADERS_TIMEOUT_MS,
+    idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,
+    uploadIdleTimeoutMs: DEFAULT_UPLOAD_IDLE_TIMEOUT_MS,
     receipts: env.HASHBEAM_RECEIPTS === 'always' ? 'always' : 'on-request',
     trustedMeasurements: (env.HASHBEAM_TRUSTED_MEASUREMENTS ?? '').split(',').map((m) => m.trim()).filter((m) => m !== ''),
     operator: env.HASHBEAM_OPERATOR,
@@ -111,6 +123,15 @@ export function parsePositive(name: string, text: string): number {
   const n = Number(text)
   if (!Number.isInteger(n) || n < 1) throw new InvalidRequestError(`config: ${name} must be a positive integer, got "${text}"`, { code: 'invalid-config' })
   return n
+}
+
+/** Seconds (decimals allowed, > 0) → whole milliseconds. */
+export function parseSeconds(name: string, text: string): number {
+  const seconds = Number(text)
+  if (text.trim() === '' || !Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) {
+    throw new InvalidRequestError(`config: ${name} must be a number of seconds (0 < s ≤ 86400), got "${text}"`, { code: 'invalid-config' })
+  }
+  return Math.max(1, Math.round(seconds * 1000))
 }
 
 export function parseGpu(text: string): NodeConfig['gpu'] {
@@ -135,6 +156,9 @@ export function publicConfig(config: NodeConfig): Record<string, unknown> {
     'store-open': config.storeOpen,
     'max-blob-bytes': config.maxBlobBytes,
     'signature-skew': config.signatureSkewSeconds,
+    'headers-timeout-ms': config.headersTimeoutMs,
+    'idle-timeout-ms': config.idleTimeoutMs,
+    'upload-idle-timeout-ms': config.uploadIdleTimeoutMs,
     ...config.extra,
   }
 }
