@@ -19,7 +19,7 @@ import { idOf } from '../../core/id.js'
 import type { Device, Message, ResolveContext } from '../../core/types.js'
 import type { Engine, EngineProfile, InferResult } from './engine.js'
 import { generateParams, messagesOf, promptOf } from './device-request.js'
-import { resolveStoredModel, type StoredModelSource } from './stored-models.js'
+import { createStoredModels, type StoredModelSource } from './stored-models.js'
 
 export const GPU_INFER_DEVICE_NAME = 'gpu-infer@1.0'
 
@@ -83,14 +83,13 @@ function reportTimings(ctx: ResolveContext, result: InferResult): void {
 
 export function gpuInferDevice(init: GpuInferInit): Device {
   const { engine } = init
+  const storedModels = init.storedModels === undefined ? undefined : createStoredModels(engine, init.storedModels)
   let started: Promise<void> | undefined
 
   async function infer(kind: 'run' | 'chat', req: Message, ctx: ResolveContext): Promise<Message> {
     await ready()
     const params = generateParams(req)
-    if (params.model !== undefined && init.storedModels !== undefined) {
-      params.model = await resolveStoredModel(engine, init.storedModels, params.model)
-    }
+    if (params.model !== undefined && storedModels !== undefined) params.model = await storedModels.resolve(params.model)
     const common = {
       ...params,
       signal: ctx.signal,

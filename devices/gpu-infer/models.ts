@@ -11,10 +11,11 @@
  * an unknown name: the node never opens a file a client chose.
  */
 import { createReadStream } from 'node:fs'
-import { open, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import { resolve as resolvePath } from 'node:path'
 import { createHash } from 'node:crypto'
-import { InvalidRequestError, NotFoundError, UnprocessableError } from '../../core/errors.js'
+import { InvalidRequestError, NotFoundError } from '../../core/errors.js'
+import { checkGguf } from './gguf-check.js'
 
 /** Where sha256 digests of model files are remembered. */
 export interface HashCache {
@@ -71,35 +72,24 @@ const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
 const SHA256_RE = /^[0-9a-f]{64}$/
 
 /**
- * Refuse files that are not plausibly GGUF before llama.cpp sees them. node-llama-cpp 3.21's
- * own header reader spins forever (100% CPU, never settles) on a file that starts with `GGUF`
- * but has a garbage version, so this check is what keeps a bad file from wedging the node.
+ * Refuse files that are not usable GGUF before llama.cpp sees them (gguf-check.ts: node-llama-cpp
+ * 3.21's own reader spins forever on some malformed headers). Reads only the metadata.
+ * Errors name the model (`label`), never the path: they reach clients.
  */
-export async function checkGgufHeader(path: string, size: number): Promise<void> {
-  const bad = (why: string) => new UnprocessableError(`gpu-infer: ${path} is not a usable GGUF file: ${why}`, { code: 'invalid-gguf' })
-  if (size < 24) throw bad('too small')
-  const fh = await open(path, 'r')
+export async function checkGgufFile(path: string, size: number, label: string): Promise<void> {
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 })
   try {
-    const head = new Uint8Array(24)
-    await fh.read(head, 0, 24, 0)
-    const view = new DataView(head.buffer)
-    if (view.getUint32(0, true) !== 0x46554747) throw bad('no GGUF magic')
-    const version = view.getUint32(4, true)
-    if (version !== 2 && version !== 3) throw bad(`unsupported version ${version}`)
-    // Each tensor info and key/value takes well over 8 bytes: counts beyond size/8 are garbage.
-    const tensors = view.getBigUint64(8, true)
-    const kvs = view.getBigUint64(16, true)
-    if (tensors > BigInt(size) / 8n || kvs > BigInt(size) / 8n) throw bad('implausible tensor or key counts')
+    await checkGguf(stream, size, label)
   } finally {
-    await fh.close()
+    stream.destroy()
   }
 }
 
 /** Stat the file and get its digest, from the cache when size and mtime are unchanged. */
-export async function identify(path: string, cache: HashCache): Promise<{ sha256: string; bytes: number; mtimeMs: number }> {
+export async function identify(path: string, cache: HashCache, label = 'the model'): Promise<{ sha256: string; bytes: number; mtimeMs: number }> {
   const st = await stat(path)
-  if (!st.isFile()) throw new InvalidRequestError(`gpu-infer: model path is not a file: ${path}`, { code: 'invalid-model-path' })
-  await checkGgufHeader(path, st.size)
+  if (!st.isFile()) throw new InvalidRequestError(`gpu-infer: the file of ${label} is not a regular file`, { code: 'invalid-model-path' })
+  await checkGgufFile(path, st.size, label)
   const cached = cache.get(path, st.size, st.mtimeMs)
   if (cached !== undefined) return { sha256: cached, bytes: st.size, mtimeMs: st.mtimeMs }
   const sha256 = await sha256File(path)
@@ -123,10 +113,11 @@ export function createModelRegistry(opts: { hashCache: HashCache }): ModelRegist
   const record = async (name: string, path: string): Promise<ModelRecord> => {
     let id
     try {
-      id = await identify(path, opts.hashCache)
+      id = await identify(path, opts.hashCache, `model ${JSON.stringify(name)}`)
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new NotFoundError(`gpu-infer: model file not found: ${path}`, { code: 'model-file-missing', cause: err })
+        // The path is the operator's business (it is logged with the cause), not a client's.
+        throw new NotFoundError(`gpu-infer: the file of model ${JSON.stringify(name)} is missing`, { code: 'model-file-missing', cause: err })
       }
       throw err
     }

@@ -9,6 +9,7 @@ import { readFile, stat, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createHashCache } from '../../../devices/gpu-infer/models.js'
 import { writeGguf } from '../../../devices/gpu-infer/gguf.js'
+import { ggufChunks } from '../../../devices/gpu-infer/gguf-writer.js'
 import { modelDir, rejection, testEngine, type ModelDir } from './fixtures.js'
 
 let dir: ModelDir
@@ -114,7 +115,7 @@ describe('loading', () => {
     expect(await e.unload('c')).toBe(false)
   })
 
-  it('refuses non-GGUF files up front (422) and reports a broken one as 500, then keeps serving', async () => {
+  it('refuses malformed GGUF files up front (422), reports one llama.cpp cannot load as 500, then keeps serving', async () => {
     const e = engine()
     const junk = join(dir.dir, 'junk.gguf')
     // "GGUF" then garbage: node-llama-cpp's own reader would spin forever on this one.
@@ -122,9 +123,15 @@ describe('loading', () => {
     expect(await rejection(e.addModel('junk', junk))).toMatchObject({ status: 422, code: 'invalid-gguf' })
     const truncated = join(dir.dir, 'truncated.gguf')
     await writeFile(truncated, (await readFile(paths.a)).subarray(0, 100_000))
-    await e.addModel('truncated', truncated)
+    const refused = await rejection(e.addModel('truncated', truncated))
+    expect(refused).toMatchObject({ status: 422, code: 'invalid-gguf' })
+    expect(JSON.stringify(refused) + String(refused)).not.toContain(dir.dir) // names the model, never the path
+    // Well-formed, but of an architecture llama.cpp does not know: only loading can tell.
+    const alien = join(dir.dir, 'alien.gguf')
+    await writeFile(alien, Buffer.concat([...ggufChunks([['general.architecture', { type: 'string', value: 'no-such-arch' }]], [])]))
+    await e.addModel('alien', alien)
     await e.addModel('a', paths.a)
-    expect(await rejection(e.complete({ model: 'truncated', prompt: 'hi' }))).toMatchObject({ status: 500, code: 'model-load-failed' })
+    expect(await rejection(e.complete({ model: 'alien', prompt: 'hi' }))).toMatchObject({ status: 500, code: 'model-load-failed' })
     expect((await e.complete({ model: 'a', prompt: 'hi', maxTokens: 2 })).usage.completionTokens).toBe(2)
     // node-llama-cpp leaks a dispose guard on a failed load; close() must finish anyway.
     await e.close()
