@@ -76,9 +76,8 @@ export function checkCborDepth(bytes: Uint8Array, limit: number): void {
     }
     if (major === 2 || major === 3) pos += arg
     else if (major === 4 || major === 5) {
-      if (arg === 0) continue
       if (remaining.length > limit) throw nestingTooDeep('codec: CBOR data', limit)
-      remaining.push(major === 4 ? arg : arg * 2)
+      if (arg > 0) remaining.push(major === 4 ? arg : arg * 2)
     } else if (major === 6) remaining[top]!++ // a tag: its item follows at the same level
   }
 }

@@ -19,7 +19,9 @@
  * `put&sha256=<hex>` on base `{device: store@1.0}`, so it carries `hashpath` and `ao-id` like any
  * answer (JSON unless another codec is asked for). A download does not go through the resolver
  * (that would write a step record per download): it carries `etag` ("<sha256>"), `repr-digest`
- * (RFC 9530) and `content-type`, but no `hashpath`.
+ * (RFC 9530) and `content-type`, but no `hashpath`. It is also made harmless on the node's
+ * origin: `x-content-type-options: nosniff`, `content-security-policy: sandbox`, and active
+ * types (HTML, SVG, XML, JavaScript, anything not known to be passive) as attachments.
  *
  * Corruption (blob-read.ts): the first piece (1 MiB) is read and checked before the status line
  * is sent, so a damaged small blob is a clean 500 `store-corruption`. If a later piece of a big
@@ -151,6 +153,7 @@ export function mountStore(app: Hono, init: StoreHttpInit): void {
       'content-type': entry.contentType, 'accept-ranges': 'bytes', etag, 'x-request-id': requestId,
       'cache-control': 'public, max-age=31536000, immutable',
       'repr-digest': `sha-256=:${Buffer.from(entry.sha256, 'hex').toString('base64')}:`,
+      ...contentSafetyHeaders(entry.contentType),
     }
     if (raw.headers.get('if-none-match')?.split(',').some((t) => t.trim() === etag || t.trim() === '*')) {
       return new Response(null, { status: 304, headers })
@@ -201,6 +204,32 @@ export function mountStore(app: Hono, init: StoreHttpInit): void {
 
   // `~store` (newest version) or `~store@1.0`.
   app.on(['GET', 'HEAD', 'PUT', 'POST'], '/:device{~store(?:@[0-9.]+)?}/:rest{.+}', route)
+}
+
+/**
+ * Types a browser only displays (never runs, never navigates from): served inline. Anything
+ * else — HTML, SVG, XML, JavaScript, PDF, or a type the node does not know — is active or may
+ * be, and is served as an attachment.
+ */
+const PASSIVE_TYPES = new Set([
+  'text/plain', 'text/csv', 'application/json', 'application/cbor', 'application/octet-stream', 'application/x-gguf',
+  'image/png', 'image/jpeg', 'image/gif', 'image/webp', 'image/avif', 'image/bmp',
+])
+const PASSIVE_PREFIXES = ['audio/', 'video/', 'font/']
+
+/**
+ * Blobs are served on the node's own origin with the uploader's content type, so a stored HTML
+ * or SVG page would run with the node's origin. Every blob answer forbids type sniffing and
+ * sandboxes whatever renders (no scripts, an opaque origin); active types are also attachments.
+ */
+export function contentSafetyHeaders(contentType: string): Record<string, string> {
+  const type = contentType.split(';')[0]?.trim().toLowerCase() ?? ''
+  const passive = PASSIVE_TYPES.has(type) || PASSIVE_PREFIXES.some((p) => type.startsWith(p) && type.length > p.length)
+  return {
+    'x-content-type-options': 'nosniff',
+    'content-security-policy': 'sandbox',
+    ...(passive ? {} : { 'content-disposition': 'attachment' }),
+  }
 }
 
 /** JSON unless the client asked for a codec: a curl upload gets a readable answer. */
