@@ -145,8 +145,10 @@ describe('nesting: a depth limit wherever a body is parsed', () => {
   })
 
   it('multipart (httpsig) bodies: a part path deeper than the limit is refused', () => {
-    const name = Array.from({ length: MAX_NESTING_DEPTH + 1 }, () => 'a').join('/')
-    const { body, boundary } = encodeMultipart([{ name, fields: [], body: new TextEncoder().encode('x') }])
+    // Every level is a part of its own (a, a/a, a/a/a, …), as the encoder writes nested messages.
+    const levels = Array.from({ length: MAX_NESTING_DEPTH + 1 }, (_, i) => Array.from({ length: i + 1 }, () => 'a').join('/'))
+    const parts = levels.map((name, i) => ({ name, fields: [], body: new TextEncoder().encode(i === levels.length - 1 ? 'x' : '') }))
+    const { body, boundary } = encodeMultipart(parts)
     const fields: Array<[string, string]> = [['content-type', `multipart/form-data; boundary="${boundary}"`]]
     expect(() => decodeHttpsigMessage(fields, body)).toThrow(expect.objectContaining({ code: 'nesting-too-deep' }))
   })
