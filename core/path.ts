@@ -13,7 +13,7 @@
  * Every failure is an AoError with a stable code: the parser throws nothing else, whatever
  * the input (a property test checks this).
  */
-import { InvalidRequestError, PathTooLongError, RecursionLimitError } from './errors.js'
+import { InvalidRequestError, PathTooLongError } from './errors.js'
 import { isId, toAoId } from './id.js'
 import { normalizeKey } from './message.js'
 import { decodeTypedValue, splitTypedKey } from './typed.js'
@@ -171,7 +171,8 @@ function parseSegment(raw: string, limits: PathLimits, depth: number): Segment {
 
 function parseWithin(text: string, limits: PathLimits, depth: number): HyperPath {
   if (depth > limits.maxDepth) {
-    throw new RecursionLimitError(`path: sub-paths nest deeper than ${limits.maxDepth}`, { code: 'recursion-limit' })
+    // A limit on what the client wrote (like the step count), not a runaway device: a 4xx.
+    throw new PathTooLongError(`path: sub-paths nest deeper than ${limits.maxDepth}`, { code: 'path-too-deep', detail: { limit: limits.maxDepth } })
   }
   const raw = splitOutsideParens(text, '/').filter((s) => s !== '')
   if (raw.length > limits.maxSteps) {
@@ -190,7 +191,7 @@ function parseWithin(text: string, limits: PathLimits, depth: number): HyperPath
 
 /**
  * Parses the path part of a URL (no query string) into segments.
- * @throws InvalidRequestError (400), PathTooLongError (414), RecursionLimitError (508)
+ * @throws InvalidRequestError (400), PathTooLongError (414)
  */
 export function parsePath(path: string, limits: PathLimits = DEFAULT_PATH_LIMITS): HyperPath {
   if (typeof path !== 'string') throw invalid('not a string', 'invalid-path')

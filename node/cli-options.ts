@@ -44,6 +44,7 @@ export const SERVE = {
   'headers-timeout': { type: 'string' },
   'idle-timeout': { type: 'string' },
   'upload-idle-timeout': { type: 'string' },
+  'body-limit': { type: 'string' },
 } as const satisfies ParseArgsConfig['options']
 
 /** A mistake in how a command was called: exit 2 with the usage text. */
@@ -85,6 +86,7 @@ export function configFrom(values: Values, env: NodeJS.ProcessEnv = process.env)
     headersTimeoutMs: seconds('headers-timeout') ?? base.headersTimeoutMs,
     idleTimeoutMs: seconds('idle-timeout') ?? base.idleTimeoutMs,
     uploadIdleTimeoutMs: seconds('upload-idle-timeout') ?? base.uploadIdleTimeoutMs,
+    bodyLimit: int('body-limit') ?? base.bodyLimit,
     ...(str('wallet-kind') === undefined ? {} : { walletKind: parseWalletKind(str('wallet-kind')!) }),
   }
 }

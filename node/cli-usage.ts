@@ -33,11 +33,13 @@ serve options:
   --signature-skew S    how far, in seconds, a privileged request's signature \`created\` may be
                         from this node's clock (env HASHBEAM_SIGNATURE_SKEW; default 300)
 
-connection options (slow clients are cut off; seconds, decimals allowed):
+connection options (what one client may cost; timeouts in seconds, decimals allowed):
   --headers-timeout S   the request line and headers must arrive within S (default 20)
   --idle-timeout S      close a kept-alive connection idle for S (default 5)
   --upload-idle-timeout S   close a request whose body stops arriving for S (default 30);
                         an upload that keeps moving has no time limit
+  --body-limit N        largest request body read whole, in bytes (default 10485760; 413 beyond);
+                        streamed blob uploads have --max-blob-bytes instead
 
 store options (store@1.0):
   --max-blob-bytes N    largest blob a put accepts (default 8 GiB; 413 beyond)

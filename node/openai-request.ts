@@ -7,6 +7,7 @@
  */
 import { InvalidRequestError } from '../core/errors.js'
 import type { Message } from '../core/types.js'
+import { checkJsonSchemaText } from '../devices/gpu-infer/engine-schema.js'
 import { fromJson } from './json.js'
 
 type Body = Record<string, unknown>
@@ -42,7 +43,9 @@ function samplingKeys(body: Body): Message {
       const schema = (f.json_schema as Body | undefined)?.schema
       if (schema === undefined) refuse('response_format.json_schema.schema', 'is required')
       // As JSON text: property names in a schema are case-sensitive, message keys are not.
+      // Sized here, before the request is hashed: a refused schema should cost nothing more.
       out['json-schema'] = JSON.stringify(schema)
+      checkJsonSchemaText(out['json-schema'])
     } else if (f.type === 'json_object') {
       out['json-schema'] = JSON.stringify({ type: 'object' })
     } else if (f.type !== 'text') {

@@ -49,8 +49,7 @@ export const tooComplex = (what: string, limit: number) => limitError('json-sche
  */
 export function parseJsonSchema(value: unknown): unknown {
   if (typeof value === 'string') {
-    const bytes = Buffer.byteLength(value)
-    if (bytes > LIMITS.maxSchemaBytes) throw tooLarge(bytes)
+    checkJsonSchemaText(value)
     try {
       return JSON.parse(value)
     } catch {
@@ -60,6 +59,12 @@ export function parseJsonSchema(value: unknown): unknown {
   const bytes = jsonSizeUpTo(value, LIMITS.maxSchemaBytes)
   if (bytes > LIMITS.maxSchemaBytes) throw tooLarge(bytes)
   return value
+}
+
+/** 400 `json-schema-too-large` for schema text past the limit (callers check it early). */
+export function checkJsonSchemaText(text: string): void {
+  const bytes = Buffer.byteLength(text)
+  if (bytes > LIMITS.maxSchemaBytes) throw tooLarge(bytes)
 }
 
 /** About the JSON length of `value`, counted until it passes `limit` (no recursion). */

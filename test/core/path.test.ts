@@ -77,9 +77,9 @@ describe('path: sub-paths', () => {
   it.each(['/a/(b', '/a/b)', '/a/((b)', '/a)(/b'])('rejects unbalanced parentheses in %s', (path) => {
     expect(() => parsePath(path)).toThrow(expect.objectContaining({ status: 400, code: 'unbalanced-parentheses' }))
   })
-  it('runaway nesting is a 508', () => {
+  it('runaway nesting is a 414 (a limit on what the client wrote)', () => {
     const deep = `/${'('.repeat(40)}x${')'.repeat(40)}`
-    expect(() => parsePath(deep)).toThrow(expect.objectContaining({ status: 508, code: 'recursion-limit' }))
+    expect(() => parsePath(deep)).toThrow(expect.objectContaining({ status: 414, code: 'path-too-deep' }))
   })
 })
 

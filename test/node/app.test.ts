@@ -117,7 +117,7 @@ describe('HTTP: bad input gets a clear 4xx and the node keeps serving', () => {
     ['a missing key', '/~message@1.0/nothing', undefined, 404, 'key-not-found'],
     ['a 513-byte segment', `/${'a'.repeat(513)}`, undefined, 400, 'path-segment-too-long'],
     ['a 10,000-step path', '/a'.repeat(10_000), undefined, 414, 'path-too-long'],
-    ['runaway sub-path recursion', `/${'('.repeat(100)}x${')'.repeat(100)}`, undefined, 508, 'recursion-limit'],
+    ['runaway sub-path recursion', `/${'('.repeat(100)}x${')'.repeat(100)}`, undefined, 414, 'path-too-deep'],
     ['an invalid typed value', '/~message@1.0&n+integer=x/n', undefined, 400, 'invalid-typed-value'],
     ['invalid JSON', '/~message@1.0/keys', { method: 'POST', body: '{"a":', headers: { 'content-type': 'application/json' } }, 400, 'invalid-json'],
     ['a JSON array body', '/~message@1.0/keys', { method: 'POST', body: '[1]', headers: { 'content-type': 'application/json' } }, 400, 'invalid-json'],

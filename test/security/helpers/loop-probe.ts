@@ -24,7 +24,11 @@ export interface ProbeReport {
   readonly failures: readonly string[]
   /** In process only: the longest event-loop delay seen while probing (ms). */
   readonly loopDelayMaxMs?: number
+  /** Probes slower than SLOW_MS: when they started (performance.now()) and how long they took. */
+  readonly slow: ReadonlyArray<{ readonly at: number; readonly ms: number }>
 }
+
+const SLOW_MS = 250
 
 export interface LoopProbe {
   stop(): Promise<ProbeReport>
@@ -47,6 +51,7 @@ export function startProbe(send: (signal: AbortSignal) => Promise<Response> | Re
   histogram?.enable()
   const latencies: number[] = []
   const failures: string[] = []
+  const slow: Array<{ at: number; ms: number }> = []
   let running = true
   const loop = (async () => {
     while (running) {
@@ -58,7 +63,9 @@ export function startProbe(send: (signal: AbortSignal) => Promise<Response> | Re
       } catch (err) {
         failures.push(String((err as Error).message ?? err))
       }
-      latencies.push(performance.now() - began)
+      const ms = performance.now() - began
+      latencies.push(ms)
+      if (ms > SLOW_MS) slow.push({ at: Math.round(began), ms: Math.round(ms) })
       await new Promise((done) => setTimeout(done, intervalMs))
     }
   })()
@@ -73,6 +80,7 @@ export function startProbe(send: (signal: AbortSignal) => Promise<Response> | Re
         worstMs: Math.round(sorted.at(-1) ?? 0),
         medianMs: Math.round(sorted[Math.floor(sorted.length / 2)] ?? 0),
         failures,
+        slow,
         ...(histogram === undefined ? {} : { loopDelayMaxMs: Math.round(histogram.max / 1e6) }),
       }
     },
