@@ -87,7 +87,9 @@ function watchUploads(server: Server, idleMs: number, node: HashbeamNode): () =>
   const open = new Map<IncomingMessage, { bytes: number; since: number }>()
   const forget = (req: IncomingMessage) => () => open.delete(req)
   server.on('request', (req: IncomingMessage) => {
-    if (req.complete) return
+    // Only requests with a body are watched: a plain GET costs two header lookups.
+    const length = req.headers['content-length']
+    if ((length === undefined || length === '0') && req.headers['transfer-encoding'] === undefined) return
     open.set(req, { bytes: req.socket.bytesRead, since: Date.now() })
     const done = forget(req)
     req.once('end', done)

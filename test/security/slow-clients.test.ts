@@ -133,6 +133,7 @@ describe('uploads', () => {
       const after = await memoryBackWithin(baseline + 16, 5_000)
       expect(after, `baseline ${baseline.toFixed(1)} MB, held ${held.toFixed(1)} MB`).toBeLessThan(baseline + 16)
       const report = await probe.stop()
+      if (process.env.HASHBEAM_PROBE_LOG !== undefined) console.info(path, { baseline, held, after }, report)
       expect(report.failures).toEqual([])
       expect(report.worstMs).toBeLessThan(STALL_LIMIT_MS)
       if (path.startsWith('/~message')) {

@@ -10,8 +10,11 @@
  */
 import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
+import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { isAoError } from '../../core/errors.js'
 import { generateGguf } from '../../devices/gpu-infer/gguf.js'
+import { checkGguf } from '../../devices/gpu-infer/gguf-check.js'
 import { ggufChunks } from '../../devices/gpu-infer/gguf-writer.js'
 import { testNode } from '../helpers/node.js'
 
@@ -88,5 +91,38 @@ describe('stored models are checked before they are copied', () => {
     expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200])
     for (const res of answers) expect(((await res.json()) as { model: { sha256: string } }).model.sha256).toBe(sha256)
     expect(await cached()).toEqual([`${sha256}.gguf`])
+  })
+})
+
+describe('the GGUF check on hostile bytes (properties)', () => {
+  const model = generateGguf({ size: 'tiny', seed: 24, chatTemplate: true })
+  let headerBytes = 0 // where the model's tensor data starts
+  beforeAll(async () => {
+    headerBytes = (await checkGguf([model], model.length, 'm')).dataOffset
+  })
+
+  it('accepts a generated model, whole or in any chunking', async () => {
+    const layout = await checkGguf([model], model.length, 'm')
+    expect(layout).toMatchObject({ version: 3, tensors: 21, dataOffset: headerBytes })
+    await fc.assert(fc.asyncProperty(fc.integer({ min: 7, max: 70_000 }), async (piece) => {
+      const chunks = Array.from({ length: Math.ceil(model.length / piece) }, (_, i) => model.subarray(i * piece, (i + 1) * piece))
+      expect(await checkGguf(chunks, model.length, 'm')).toEqual(layout)
+    }), { numRuns: 30 })
+  })
+
+  it('any corrupted or truncated header is either still well-formed or a 422 invalid-gguf, never a hang or a crash', async () => {
+    const mutation = fc.record({
+      edits: fc.array(fc.tuple(fc.integer({ min: 0, max: 13_000 }), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
+      cut: fc.option(fc.integer({ min: 0, max: model.length }), { nil: undefined }),
+    })
+    await fc.assert(fc.asyncProperty(mutation, async ({ edits, cut }) => {
+      const bytes = model.slice(0, cut ?? model.length)
+      for (const [at, value] of edits) if (at < Math.min(bytes.length, headerBytes)) bytes[at] = value
+      try {
+        await checkGguf([bytes], bytes.length, 'm')
+      } catch (err) {
+        expect(isAoError(err) && [err.status, err.code]).toEqual([422, 'invalid-gguf'])
+      }
+    }), { numRuns: 400 })
   })
 })
