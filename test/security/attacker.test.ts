@@ -11,6 +11,7 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createWallet, type Wallet } from '../../node/wallet.js'
+import { loadWallet } from '../../node/wallet-file.js'
 import { modelDir, type ModelDir } from '../devices/gpu-infer/fixtures.js'
 import { sharedWalletPath, tempDir } from '../helpers/node.js'
 import { startServer, type ServerProcess } from '../helpers/process.js'
@@ -40,9 +41,10 @@ beforeAll(async () => {
   ])
   port = Number(new URL(server.url).port)
   const stranger: Wallet = await createWallet('ed25519')
+  const operator = (await loadWallet(sharedWalletPath()))!
   const address = await (await fetch(`${server.url}/~meta@1.0/info/address`)).text()
   ctx = {
-    baseUrl: server.url, address, stranger,
+    baseUrl: server.url, address, stranger, operator,
     async put(bytes, type = 'application/octet-stream') {
       const res = await fetch(`${server.url}/~store@1.0/put&kind=blob`, { method: 'PUT', body: bytes as BodyInit, headers: { 'content-type': type, accept: 'application/json' } })
       expect(res.status).toBe(200)
@@ -110,9 +112,11 @@ describe(`attacker script: ${CORPUS.length} hostile requests against a live node
     expect(report.worstMs, JSON.stringify(suspects)).toBeLessThan(STALL_LIMIT_MS)
   })
 
-  it('afterwards the operator is unchanged and the node still computes', async () => {
-    const info = (await (await fetch(`${server.url}/~meta@1.0/info`, { headers: { accept: 'application/json' } })).json()) as { operator: string; address: string }
+  it('afterwards the operator is unchanged, only the genuine operator request took effect, and the node still computes', async () => {
+    const info = (await (await fetch(`${server.url}/~meta@1.0/info`, { headers: { accept: 'application/json' } })).json()) as Record<string, unknown>
     expect(info.operator).toBe(info.address)
+    expect(info.description).toBe('set once') // never 'never' or 'stale'
+    expect(info.name).toBeUndefined()
     const res = await fetch(`${server.url}/~message@1.0&a+integer=41/a`)
     expect([res.status, await res.text()]).toEqual([200, '41'])
     // No stored model was left behind in the model cache by the GGUF rows.

@@ -14,27 +14,34 @@ import { buildDataItem } from '../../../devices/ans104/index.js'
 import { generateGguf } from '../../../devices/gpu-infer/gguf.js'
 import { ggufChunks } from '../../../devices/gpu-infer/gguf-writer.js'
 import { signRequest } from '../../../devices/httpsig/index.js'
+import { operatorRequest } from '../../../node/cli-config.js'
+import { fromJson, toJson } from '../../../node/json.js'
 import type { Wallet } from '../../../node/wallet.js'
 import type { RawSpec } from './raw-http.js'
 
 /**
  * The body limit the attacker's node runs with. Every message of a chain holds a body's keys,
  * and each is encoded and hashed, so a body costs main-thread time in proportion to its size
- * (docs/security.md gives the measured cost per MiB); 2 MiB keeps a body at the limit well
+ * (docs/security.md gives the measured cost per MiB); 1 MiB keeps a body at the limit well
  * inside the probe's bound on a loaded machine. The default (10 MiB) is measured there too.
  */
-export const BODY_LIMIT = 2 * 1024 * 1024
+export const BODY_LIMIT = 1024 * 1024
 
 export type Expectation =
   | { readonly refused: true; readonly status?: number | readonly number[]; readonly code?: string; readonly orCutOff?: boolean }
   | { readonly answered: true }
   | { readonly cutOff: true }
 
-/** What a row may use: the live node's address, a stranger's wallet, a way to store a blob. */
+/**
+ * What a row may use: the live node's address, a stranger's wallet, a way to store a blob, and
+ * the node's own wallet — its default operator — to make the genuine operator requests that
+ * forgeries then re-use (an attacker never holds it).
+ */
 export interface AttackContext {
   readonly baseUrl: string
   readonly address: string
   readonly stranger: Wallet
+  readonly operator: Wallet
   put(bytes: Uint8Array, type?: string): Promise<string>
 }
 
@@ -69,6 +76,20 @@ function signed(wallet: Wallet, method: string, target: string, fields: Record<s
   const { headers } = signRequest(wallet, { method, url: target, headers: fields })
   spoil?.(headers)
   return { method, target, headers: Object.entries(headers), ...(method === 'POST' ? { body: '' } : {}) }
+}
+
+/** A fetch-style request as raw HTTP, optionally sent to another target. */
+function asRaw(url: string, init: RequestInit, target = new URL(url).pathname + new URL(url).search): RawSpec {
+  const body = init.body === undefined || init.body === null ? undefined : Buffer.from(init.body as Uint8Array)
+  return { method: init.method ?? 'GET', target, headers: Object.entries(init.headers as Record<string, string>), ...(body === undefined ? {} : { body }) }
+}
+
+/** A genuine operator request (as `hashbeam config set` makes it), already used once. */
+async function spentOperatorRequest(ctx: AttackContext, value: string): Promise<{ url: string; init: RequestInit }> {
+  const req = operatorRequest(ctx.operator, ctx.baseUrl, 'description', value)
+  const res = await fetch(req.url, req.init)
+  if (res.status !== 200) throw new Error(`the genuine operator request failed: ${res.status} ${await res.text()}`)
+  return req
 }
 
 export const CORPUS: readonly Hostile[] = [
@@ -145,7 +166,7 @@ export const CORPUS: readonly Hostile[] = [
   row('nesting', 'CBOR body 200 000 deep', refused('nesting-too-deep'), () => post('/~message@1.0/set/a', deepCbor(200_000), 'application/cbor')),
   row('nesting', 'OpenAI messages 5000 deep', refused('nesting-too-deep'), () => json('/~gpu-infer@1.0/v1/chat/completions', chat(`,"user":${deepJson(5_000)}`))),
   row('nesting', 'OpenAI schema 20 000 deep', refused('nesting-too-deep'), () => json('/~gpu-infer@1.0/v1/chat/completions', schemaChat(deepJson(20_000)))),
-  row('schemas', 'enum of 150 000 values', refused('json-schema-too-large'), () => json('/~gpu-infer@1.0/v1/chat/completions', schemaChat(`{"enum":[${Array.from({ length: 150_000 }, (_, i) => `"v${i}"`).join(',')}]}`))),
+  row('schemas', 'enum of 50 000 values', refused('json-schema-too-large'), () => json('/~gpu-infer@1.0/v1/chat/completions', schemaChat(`{"enum":[${Array.from({ length: 50_000 }, (_, i) => `"v${i}"`).join(',')}]}`))),
   row('schemas', 'enum of 5000 values', refused('json-schema-too-complex'), () => json('/~gpu-infer@1.0/v1/chat/completions', schemaChat(`{"enum":[${Array.from({ length: 5_000 }, (_, i) => i).join(',')}]}`))),
   row('schemas', '3000 properties', refused('json-schema-too-complex'), () => json('/~gpu-infer@1.0/v1/chat/completions', schemaChat(`{"type":"object","properties":{${Array.from({ length: 3_000 }, (_, i) => `"p${i}":{}`).join(',')}}}`))),
   row('schemas', 'schema nested 40 levels', refused('invalid-json-schema'), () => json('/~gpu-infer@1.0/v1/chat/completions', schemaChat(`${'{"type":"array","items":'.repeat(40)}{"type":"string"}${'}'.repeat(40)}`))),
@@ -221,21 +242,50 @@ export const CORPUS: readonly Hostile[] = [
   row('forgeries', 'ANS-104 operator change by a stranger', refused(undefined, [400, 401, 403]), (ctx) =>
     post('/~meta@1.0/info', buildDataItem(ctx.stranger, { tags: [{ name: 'operator', value: 'A'.repeat(43) }] }).bytes, 'application/ans104')),
   row('forgeries', 'sha256 declared for other bytes', refused('sha256-mismatch'), () => ({ method: 'PUT', target: `/~store@1.0/put&sha256=${'0'.repeat(64)}`, body: 'not those bytes' })),
+  row('forgeries', 'operator request replayed', refused(undefined, 403), async (ctx) => {
+    const req = await spentOperatorRequest(ctx, 'set once')
+    return asRaw(req.url, req.init)
+  }),
+  row('forgeries', 'operator request re-targeted to a delete', refused(undefined, [400, 403]), async (ctx) => {
+    const sha256 = await ctx.put(Buffer.from('must survive'))
+    const req = operatorRequest(ctx.operator, ctx.baseUrl, 'description', 'never')
+    return asRaw(req.url, req.init, `/~store@1.0/delete&sha256=${sha256}`)
+  }),
+  row('forgeries', 'operator request re-labelled (another key named)', refused(), (ctx) => {
+    const req = operatorRequest(ctx.operator, ctx.baseUrl, 'description', 'never')
+    const headers = { ...(req.init.headers as Record<string, string>), 'inline-body-key': 'operator' }
+    return asRaw(req.url, { ...req.init, headers })
+  }),
+  row('forgeries', 'stale operator request (an hour old)', refused(undefined, [400, 403]), (ctx) => {
+    const req = operatorRequest(ctx.operator, ctx.baseUrl, 'description', 'stale', Math.floor(Date.now() / 1000) - 3_600)
+    return asRaw(req.url, req.init)
+  }),
+  row('forgeries', 'node-signed commit output pasted into a body', refused(undefined, 403), async (ctx) => {
+    const put = await fetch(`${ctx.baseUrl}/~store@1.0/put`, {
+      method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ message: { path: 'info', operator: 'A'.repeat(43) } }),
+    })
+    const { id } = (await put.json()) as { id: string }
+    const committed = fromJson(await (await fetch(`${ctx.baseUrl}/${id}/commit`, { headers: { accept: 'application/json' } })).json()) as Record<string, unknown>
+    const { path: _path, ...body } = committed
+    return json('/~meta@1.0/info', JSON.stringify(toJson(body as never)))
+  }),
+  row('forgeries', 'node-signed reply re-used as a request', refused(undefined, 403), async (ctx) => {
+    const reply = await fetch(`${ctx.baseUrl}/~message@1.0&operator=${'A'.repeat(43)}/remove&item=device`, { headers: { 'accept-signature': 'sig=()' } })
+    const headers: Array<[string, string]> = ['operator', 'hashpath', 'signature', 'signature-input'].map((n) => [n, reply.headers.get(n) ?? ''])
+    return { method: 'POST', target: '/~meta@1.0/info', headers, body: '' }
+  }),
   row('forgeries', 'CBOR message with a fake commitment', answered, () => post('/~message@1.0/verify', encodeCanonical({ a: 1, commitments: { ['A'.repeat(43)]: { 'commitment-device': 'httpsig@1.0', signature: 'AAAA', keyid: 'AAAA', committed: ['a'] } } }), 'application/cbor')),
 ]
 
 /**
- * Hostile requests whose refusal depends on the other parts of issue 11 (authority: items 1–2;
- * ledger: items 3–5, CAR import errors): add them to CORPUS as those parts land. Each is a 5xx
- * or an accepted forgery on main today, so they are listed here, not run.
+ * Hostile requests whose refusal depends on the ledger part of issue 11 (items 3–5, CAR import
+ * errors): add them to CORPUS as it lands. Each is a 5xx or an accepted forgery on main today,
+ * so they are listed here, not run. (The authority part's forgeries — items 1 and 2 — are rows
+ * above: body-carried commitments, commit output and signed replies re-used, operator requests
+ * replayed, re-targeted, re-labelled or stale.)
  */
 export const PENDING: readonly string[] = [
-  'operator change authorised by commitments carried in an unsigned body (item 1)',
-  'message@1.0/commit output re-used as an operator authorisation (item 1)',
-  'accept-signature reply re-used as an authorisation (item 1)',
-  'operator-signed request replayed, re-labelled or re-targeted (items 1, 2)',
-  'signature whose committed list names keys it never covered (item 2)',
-  'stale signature: created far in the past, no expires (item 2)',
   'forged ledger record imported and served as a cache hit (item 3)',
   'two imported records whose bases form a cycle (item 4)',
   'accumulate-256 chains with swapped steps sharing a hashpath (item 5)',
