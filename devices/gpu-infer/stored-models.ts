@@ -11,7 +11,7 @@
  *    share that one copy;
  * 3. it is registered and loaded; if llama.cpp cannot load it, the copy is removed.
  * A blob refused at 1 or 3 is a 422 `invalid-gguf` naming its sha256 (never a path), remembered
- * until the node restarts so a refused blob costs nothing the next time.
+ * (the last 1024, until the node restarts) so a refused blob costs nothing the next time.
  */
 import { randomBytes } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
@@ -19,12 +19,15 @@ import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { finished } from 'node:stream/promises'
 import { CorruptionError, isAoError, UnprocessableError, type AoError } from '../../core/errors.js'
+import { createLru } from '../../core/lru.js'
 import type { Store } from '../../core/store.js'
 import { openBlob, readBlob, type BlobEntry } from '../store/blob-read.js'
 import type { Engine } from './engine.js'
 import { checkGguf } from './gguf-check.js'
 
 const SHA256_HEX = /^[0-9a-f]{64}$/
+/** Blobs refused as models that are remembered (refused again without a second look). */
+const REMEMBERED_REFUSALS = 1024
 /** Temporary copies left by a node that died mid-copy are removed after this long. */
 const STALE_COPY_MS = 60 * 60_000
 
@@ -41,7 +44,8 @@ export interface StoredModels {
 
 export function createStoredModels(engine: Engine, source: StoredModelSource): StoredModels {
   const firstUses = new Map<string, Promise<void>>()
-  const refused = new Map<string, AoError>()
+  // Bounded: each refusal costs its sender an upload, but nothing should grow without limit.
+  const refused = createLru<string, AoError>(REMEMBERED_REFUSALS)
   let swept = false
 
   const prepare = async (sha256: string): Promise<void> => {
