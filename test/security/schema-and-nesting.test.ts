@@ -5,8 +5,8 @@
  * 500 (stack overflow) on the path route and on the OpenAI route.
  *
  * Now: schemas have size and complexity limits (400 `json-schema-too-large` /
- * `json-schema-too-complex`) and compile in a worker thread; JSON, CBOR and multipart bodies
- * have a nesting limit (400 `nesting-too-deep`). Each case runs beside an event-loop probe.
+ * `json-schema-too-complex`) and compile in a worker thread; JSON and CBOR bodies have a nesting
+ * limit (400 `nesting-too-deep`), multipart bodies one on part names (400 `invalid-multipart`). Each case runs beside an event-loop probe.
  */
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -14,6 +14,7 @@ import { checkCborDepth, encodeCanonical, MAX_NESTING_DEPTH } from '../../core/c
 import { isAoError } from '../../core/errors.js'
 import { LIMITS } from '../../devices/gpu-infer/constants.js'
 import { decodeHttpsigMessage, encodeMultipart } from '../../devices/httpsig/index.js'
+import { MAX_PART_DEPTH } from '../../devices/httpsig/message-codec.js'
 import { checkJsonDepth, fromJson } from '../../node/json.js'
 import { modelDir, type ModelDir } from '../devices/gpu-infer/fixtures.js'
 import { testNode } from '../helpers/node.js'
@@ -152,11 +153,15 @@ describe('nesting: a depth limit wherever a body is parsed', () => {
 
   it('multipart (httpsig) bodies: a part path deeper than the limit is refused', () => {
     // Every level is a part of its own (a, a/a, a/a/a, …), as the encoder writes nested messages.
-    const levels = Array.from({ length: MAX_NESTING_DEPTH + 1 }, (_, i) => Array.from({ length: i + 1 }, () => 'a').join('/'))
-    const parts = levels.map((name, i) => ({ name, fields: [], body: new TextEncoder().encode(i === levels.length - 1 ? 'x' : '') }))
-    const { body, boundary } = encodeMultipart(parts)
-    const fields: Array<[string, string]> = [['content-type', `multipart/form-data; boundary="${boundary}"`]]
-    expect(() => decodeHttpsigMessage(fields, body)).toThrow(expect.objectContaining({ code: 'nesting-too-deep' }))
+    const parts = (levels: number) => Array.from({ length: levels }, (_, i) => ({
+      name: Array.from({ length: i + 1 }, () => 'a').join('/'), fields: [], body: new TextEncoder().encode(i === levels - 1 ? 'x' : ''),
+    }))
+    const decode = (levels: number) => {
+      const { body, boundary } = encodeMultipart(parts(levels))
+      return decodeHttpsigMessage([['content-type', `multipart/form-data; boundary="${boundary}"`]], body)
+    }
+    expect(() => decode(MAX_PART_DEPTH)).not.toThrow()
+    expect(() => decode(MAX_PART_DEPTH + 1)).toThrow(expect.objectContaining({ status: 400, code: 'invalid-multipart' }))
   })
 
   it('structured-field values (+list, +map) cannot nest: deep brackets are a 400', async () => {
