@@ -5,6 +5,10 @@ import { decodeHttpsigMessage, verifyMessageSignatures } from 'hashbeam/devices/
 import { generateKeyPairSync } from 'node:crypto'
 
 const URL = process.env.HASHBEAM_URL ?? 'http://127.0.0.1:8734'
+// Any Arweave keyfile works (`hashbeam keygen --out me.json` makes one); here, a fresh key, made
+// first: RSA-4096 generation blocks for seconds, and a kept-alive connection to the node could
+// go idle past its timeout in the middle of the requests below.
+const jwk = generateKeyPairSync('rsa', { modulusLength: 4096, publicExponent: 0x10001 }).privateKey.export({ format: 'jwk' })
 const fields = (res) => { const out = []; res.headers.forEach((v, k) => out.push([k, v])); return out }
 
 // 1. Unsigned: the node's address (plain text) and its info (an httpsig reply).
@@ -15,8 +19,6 @@ const infoMessage = decodeHttpsigMessage(fields(info), new Uint8Array(await info
 console.log('operator:', infoMessage.operator)
 
 // 2. Signed with an Arweave JWK: the node verifies the signature and keeps it as a commitment.
-// Any Arweave keyfile works (`hashbeam keygen --out me.json` makes one); here, a fresh key.
-const jwk = generateKeyPairSync('rsa', { modulusLength: 4096, publicExponent: 0x10001 }).privateKey.export({ format: 'jwk' })
 const ao = connect({ MODE: 'mainnet', URL, signer: createSigner(jwk) })
 const verified = await ao.request({ path: '/~message@1.0/verify', method: 'POST', greeting: 'hello', count: 3, 'accept-codec': 'json@1.0' })
 console.log('verify:', JSON.stringify(await verified.json()))
