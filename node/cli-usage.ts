@@ -14,7 +14,7 @@ commands:
   fault-proof RECEIPT.json --out PROOF.json   replay a signed receipt's step; a proof when it diverges on the same profile
   verify-fault PROOF.json [--reexecute]      check a fault proof without trusting either node
   measure [--json]      the software measurement attest@1.0 reports, with its parts
-  model gen             write a generated GGUF model: --size tiny|medium --out FILE [--seed N] [--no-chat-template]
+  model gen             write a generated GGUF model: --size tiny|medium|large --out FILE [--quant f16|q8_0|q4_0|q4_k] [--seed N] [--no-chat-template]
   keygen                create a wallet: [--out FILE] [--kind rsa|ed25519]; prints its address
   config get [KEY]      a running node's settings (--node URL, default http://127.0.0.1:8734)
   config set KEY VALUE  change one, signed by the operator's wallet (--wallet FILE, default DATA/wallet.json)

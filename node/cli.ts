@@ -14,7 +14,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { isAoError } from '../core/errors.js'
 import { measureCommand } from '../devices/attest/index.js'
 import { createEngine } from '../devices/gpu-infer/engine.js'
-import { writeGguf, type GgufSize } from '../devices/gpu-infer/gguf.js'
+import { GGUF_QUANTS, writeGguf, type GgufQuant, type GgufSize } from '../devices/gpu-infer/gguf.js'
 import { configCommand } from './cli-config.js'
 import { exportCommand, faultProofCommand, importCommand, replayCommand, verifyCommand, verifyFaultCommand } from './cli-chain.js'
 import { SERVE, UsageError, configFrom } from './cli-options.js'
@@ -75,22 +75,25 @@ const MODEL_GEN = {
   size: { type: 'string', default: 'tiny' },
   out: { type: 'string' },
   seed: { type: 'string', default: '1' },
+  quant: { type: 'string' },
   'chat-template': { type: 'boolean', default: true },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options']
 
-/** `hashbeam model gen --size tiny|medium --out file.gguf [--seed N] [--no-chat-template]` */
+/** `hashbeam model gen --size tiny|medium|large --out file.gguf [--quant f16|q8_0|q4_0|q4_k] [--seed N] [--no-chat-template]` */
 async function modelCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args
   if (sub !== 'gen') throw new UsageError('model takes a subcommand: gen')
   const { values } = parseArgs({ args: rest, options: MODEL_GEN, allowNegative: true })
   if (values.help === true) return usage(0)
   if (values.out === undefined) throw new UsageError('model gen needs --out <file.gguf>')
-  if (values.size !== 'tiny' && values.size !== 'medium') throw new UsageError('--size is tiny or medium')
+  if (values.size !== 'tiny' && values.size !== 'medium' && values.size !== 'large') throw new UsageError('--size is tiny, medium or large')
+  const quant = values.quant as GgufQuant | undefined
+  if (quant !== undefined && !GGUF_QUANTS.includes(quant)) throw new UsageError(`--quant is one of ${GGUF_QUANTS.join(', ')}`)
   const seed = Number(values.seed)
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UsageError('--seed is an integer from 0 to 4294967295')
-  const bytes = await writeGguf(resolve(values.out), { size: values.size as GgufSize, seed, chatTemplate: values['chat-template'] })
-  process.stdout.write(`${resolve(values.out)} (${bytes} bytes, ${values.size}, seed ${values.seed})\n`)
+  const bytes = await writeGguf(resolve(values.out), { size: values.size as GgufSize, seed, chatTemplate: values['chat-template'], ...(quant === undefined ? {} : { quant }) })
+  process.stdout.write(`${resolve(values.out)} (${bytes} bytes, ${values.size}${quant === undefined ? '' : ` ${quant}`}, seed ${values.seed})\n`)
   return 0
 }
 

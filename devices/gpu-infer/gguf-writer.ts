@@ -12,14 +12,16 @@
  * is relative to the start of the data section and a multiple of `general.alignment`.
  */
 
+import { quantizeQ4_0, quantizeQ4_K, quantizeQ8_0 } from './gguf-quant.js'
+
 /** GGUF metadata value types (gguf-py `GGUFValueType`). */
 export const GgufType = {
   UINT8: 0, INT8: 1, UINT16: 2, INT16: 3, UINT32: 4, INT32: 5, FLOAT32: 6, BOOL: 7,
   STRING: 8, ARRAY: 9, UINT64: 10, INT64: 11, FLOAT64: 12,
 } as const
 
-/** ggml tensor element types we write. */
-export const GgmlType = { F32: 0, F16: 1 } as const
+/** ggml tensor element types we write (ids of ggml's `ggml_type`). */
+export const GgmlType = { F32: 0, F16: 1, Q4_0: 2, Q8_0: 8, Q4_K: 12 } as const
 export type GgmlTypeId = (typeof GgmlType)[keyof typeof GgmlType]
 
 /** One metadata value, tagged with its GGUF type so the encoding is explicit, never guessed. */
@@ -42,7 +44,10 @@ export interface GgufTensor {
   data: () => Uint8Array
 }
 
-const BYTES_PER_ELEMENT: Record<GgmlTypeId, number> = { [GgmlType.F32]: 4, [GgmlType.F16]: 2 }
+/** [elements per block, bytes per block] (ggml's type traits); plain floats are blocks of 1. */
+export const GGML_BLOCKS: Readonly<Record<GgmlTypeId, readonly [number, number]>> = {
+  [GgmlType.F32]: [1, 4], [GgmlType.F16]: [1, 2], [GgmlType.Q4_0]: [32, 18], [GgmlType.Q8_0]: [32, 34], [GgmlType.Q4_K]: [256, 144],
+}
 
 /** Growable little-endian byte sink for the header. */
 function createSink() {
@@ -105,7 +110,9 @@ const alignUp = (n: number, a: number) => Math.ceil(n / a) * a
 
 /** Byte size of a tensor's data (unpadded). */
 export function tensorBytes(t: Pick<GgufTensor, 'shape' | 'type'>): number {
-  return t.shape.reduce((a, b) => a * b, 1) * BYTES_PER_ELEMENT[t.type]
+  const [perBlock, blockBytes] = GGML_BLOCKS[t.type]
+  if (t.shape[0]! % perBlock !== 0) throw new Error(`gguf: rows of ${t.shape[0]} values are not whole blocks of ${perBlock}`)
+  return (t.shape.reduce((a, b) => a * b, 1) / perBlock) * blockBytes
 }
 
 /**
@@ -177,6 +184,9 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
 
 /** Encode float values as little-endian bytes of the given ggml type. */
 export function encodeTensor(values: Float32Array, type: GgmlTypeId): Uint8Array {
+  if (type === GgmlType.Q8_0) return quantizeQ8_0(values)
+  if (type === GgmlType.Q4_0) return quantizeQ4_0(values)
+  if (type === GgmlType.Q4_K) return quantizeQ4_K(values)
   if (type === GgmlType.F32) {
     // Typed arrays use host byte order; GGUF is little-endian (so copy through DataView on BE).
     if (LITTLE_ENDIAN) return new Uint8Array(values.buffer, values.byteOffset, values.byteLength)

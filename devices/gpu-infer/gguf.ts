@@ -8,17 +8,32 @@
  * one a real model takes. The output is a pure function of the arguments: same arguments, same
  * bytes (see gguf-random.ts for why that holds across machines).
  *
- * Sizes: `tiny` (~0.8 MB, F32, for tests: JS overhead dominates) and `medium` (~26M params,
- * ~52 MB F16, for benchmarks: compute dominates). Recipe: ../shared/research/llama.md §4.
+ * Sizes: `tiny` (~0.8 MB, F32, for tests: JS overhead dominates), `medium` (~26M params,
+ * ~52 MB F16, for benchmarks: compute dominates) and `large` (~413M params, ~440 MB as Q8_0:
+ * decoding is memory-bound, which is where batching pays; benchmarks only, into a temp dir).
+ * `quant` stores the 2-D matrices as F16 or in a ggml block format (gguf-quant.ts); norms stay
+ * F32. Recipe: ../shared/research/llama.md §4.
  */
 import { createWriteStream } from 'node:fs'
 import { once } from 'node:events'
-import { ggufChunks, encodeTensor, GgmlType, type GgmlTypeId, type GgufTensor, type GgufValue } from './gguf-writer.js'
+import { ggufChunks, encodeTensor, GGML_BLOCKS, GgmlType, type GgmlTypeId, type GgufTensor, type GgufValue } from './gguf-writer.js'
 import { buildVocab, TokenType } from './gguf-vocab.js'
 import { createPrng } from './gguf-random.js'
 import { CHATML_TEMPLATE } from './constants.js'
 
-export type GgufSize = 'tiny' | 'medium'
+export type GgufSize = 'tiny' | 'medium' | 'large'
+
+/** Weight formats of the matrices (absent: the size's own type, F32 for tiny, F16 otherwise). */
+export type GgufQuant = 'f16' | 'q8_0' | 'q4_0' | 'q4_k'
+export const GGUF_QUANTS: readonly GgufQuant[] = ['f16', 'q8_0', 'q4_0', 'q4_k']
+
+const QUANT_TYPES: Readonly<Record<GgufQuant, GgmlTypeId>> = {
+  f16: GgmlType.F16, q8_0: GgmlType.Q8_0, q4_0: GgmlType.Q4_0, q4_k: GgmlType.Q4_K,
+}
+/** `general.file_type` (llama_ftype): F32 0, F16 1, Q4_0 2, Q8_0 7, Q4_K_S 14. */
+const FILE_TYPES: Readonly<Record<number, number>> = {
+  [GgmlType.F32]: 0, [GgmlType.F16]: 1, [GgmlType.Q4_0]: 2, [GgmlType.Q8_0]: 7, [GgmlType.Q4_K]: 14,
+}
 
 export interface GgufOptions {
   size: GgufSize
@@ -26,8 +41,10 @@ export interface GgufOptions {
   seed?: number
   /** `true` = a ChatML template (and its control tokens); a string = that Jinja template. */
   chatTemplate?: boolean | string
-  /** `general.name` (default `hashbeam-<size>-s<seed>`). */
+  /** `general.name` (default `hashbeam-<size>-s<seed>`, plus `-<quant>` when one is given). */
   name?: string
+  /** Matrix weight format (default: the size's own type). */
+  quant?: GgufQuant
 }
 
 /** Architecture hyper-parameters of a generated model. */
@@ -45,6 +62,7 @@ export interface GgufShape {
 export const GGUF_SHAPES: Readonly<Record<GgufSize, GgufShape>> = {
   tiny: { embd: 64, layers: 2, heads: 4, headsKv: 4, ff: 256, contextLength: 2048, type: GgmlType.F32 },
   medium: { embd: 512, layers: 8, heads: 8, headsKv: 8, ff: 1408, contextLength: 2048, type: GgmlType.F16 },
+  large: { embd: 2048, layers: 8, heads: 16, headsKv: 16, ff: 5632, contextLength: 2048, type: GgmlType.F16 },
 }
 
 function normalizeOptions(opts: GgufOptions) {
@@ -53,7 +71,20 @@ function normalizeOptions(opts: GgufOptions) {
   const seed = opts.seed ?? 1
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError('gguf: seed must be an integer in [0, 2^32)')
   const template = opts.chatTemplate === true ? CHATML_TEMPLATE : typeof opts.chatTemplate === 'string' ? opts.chatTemplate : undefined
-  return { shape, seed, template, name: opts.name ?? `hashbeam-${opts.size}-s${seed}` }
+  if (opts.quant !== undefined && !GGUF_QUANTS.includes(opts.quant)) throw new TypeError(`gguf: unknown quant ${String(opts.quant)}`)
+  const type = opts.quant === undefined ? shape.type : QUANT_TYPES[opts.quant]
+  const suffix = opts.quant === undefined ? '' : `-${opts.quant}`
+  return { shape: { ...shape, type }, seed, template, name: opts.name ?? `hashbeam-${opts.size}-s${seed}${suffix}` }
+}
+
+/**
+ * The type a matrix with rows of `cols` values is stored in: the model's type when its rows are
+ * whole blocks of it, else Q8_0 (then F16), as llama.cpp's quantizer falls back for such rows
+ * (medium's ffn_down rows of 1408 are not whole 256-value Q4_K blocks).
+ */
+function matrixType(type: GgmlTypeId, cols: number): GgmlTypeId {
+  for (const t of [type, GgmlType.Q8_0, GgmlType.F16]) if (cols % GGML_BLOCKS[t][0] === 0) return t
+  return GgmlType.F32
 }
 
 /** The metadata and tensor list of a model (tensor data is generated lazily, in order). */
@@ -68,7 +99,7 @@ function describe(opts: GgufOptions): { metadata: Array<[string, GgufValue]>; te
     ['general.architecture', { type: 'string', value: 'llama' }],
     ['general.name', { type: 'string', value: name }],
     ['general.alignment', u32(32)],
-    ['general.file_type', u32(shape.type === GgmlType.F32 ? 0 : 1)],
+    ['general.file_type', u32(FILE_TYPES[shape.type]!)],
     ['llama.vocab_size', u32(nVocab)],
     ['llama.context_length', u32(shape.contextLength)],
     ['llama.embedding_length', u32(embd)],
@@ -98,9 +129,10 @@ function describe(opts: GgufOptions): { metadata: Array<[string, GgufValue]>; te
   const tensors: GgufTensor[] = []
   const matrix = (tname: string, cols: number, rows: number, std: number) => {
     const s = stream++
+    const type = matrixType(shape.type, cols)
     tensors.push({
-      name: tname, shape: [cols, rows], type: shape.type,
-      data: () => encodeTensor(createPrng(seed, s).fillNormal(new Float32Array(cols * rows), std), shape.type),
+      name: tname, shape: [cols, rows], type,
+      data: () => encodeTensor(createPrng(seed, s).fillNormal(new Float32Array(cols * rows), std), type),
     })
   }
   // Norm weights stay F32 even in F16 files, as llama.cpp's converters do.
@@ -117,15 +149,16 @@ function describe(opts: GgufOptions): { metadata: Array<[string, GgufValue]>; te
   rowScale[vocab.eos] = 1
   if (vocab.eot !== undefined) rowScale[vocab.eot] = 1
   const outStream = stream++
+  const outType = matrixType(shape.type, embd)
   tensors.push({
-    name: 'output.weight', shape: [embd, nVocab], type: shape.type,
+    name: 'output.weight', shape: [embd, nVocab], type: outType,
     data: () => {
       const w = createPrng(seed, outStream).fillNormal(new Float32Array(embd * nVocab), outStd)
       for (let row = 0; row < nVocab; row++) {
         const k = rowScale[row]!
         for (let i = row * embd; i < (row + 1) * embd; i++) w[i] = w[i]! * k
       }
-      return encodeTensor(w, shape.type)
+      return encodeTensor(w, outType)
     },
   })
   const inStd = 1 / Math.sqrt(embd)
