@@ -32,6 +32,12 @@ export interface StepRecord {
   readonly deterministic: boolean
   /** The hashpath algorithm used to compute `hashpath` from `base`. */
   readonly alg: HashpathAlg
+  /**
+   * Who stands behind the record (DESIGN §5, docs/security.md "Ledger provenance"): the address
+   * of the node that wrote it, or of the node whose signed export it was imported from. Empty
+   * for a record written before records named their writer: nobody vouches for it.
+   */
+  readonly writer: string
 }
 
 const FIELDS = ['hashpath', 'base', 'request', 'device', 'key', 'result', 'alg'] as const
@@ -42,6 +48,10 @@ const FIELDS = ['hashpath', 'base', 'request', 'device', 'key', 'result', 'alg']
  * record detectable, not just the ones that change a hash. The seal is sha256 over the fields
  * joined by newlines in a fixed order (none may contain one), so checking it costs one small
  * hash, not a re-encoding: verify reads a record per step and must stay fast.
+ *
+ * The seal is no signature: anyone can compute it. Whether a record is believed depends on its
+ * `writer` — this node, or a signed export's signer the operator trusts — never on the seal.
+ * A record without a writer (written before provenance existed) keeps the old layout and seal.
  */
 export function encodeStep(record: StepRecord): Uint8Array {
   return encodeCanonical({ ...pickFields(record), check: sealOf(record) })
@@ -54,20 +64,26 @@ function sealOf(record: StepRecord): string {
     if (value.includes('\n')) throw new CorruptionError('ledger: a step record field holds a newline', { code: 'corrupt-record' })
     text += `${value}\n`
   }
-  return sha256Base64Url(text + String(record.deterministic))
+  text += String(record.deterministic)
+  return sha256Base64Url(record.writer === '' ? text : `${text}\n${record.writer}`)
 }
 
 function pickFields(record: StepRecord): Record<string, string | boolean> {
   const out: Record<string, string | boolean> = { deterministic: record.deterministic }
   for (const field of FIELDS) out[field] = record[field]
+  if (record.writer !== '') out.writer = record.writer
   return out
 }
 
 // The record's keys in DAG-CBOR's canonical order (shorter first, then bytewise), as encodeStep
-// writes them; `deterministic` is the one boolean.
-const RECORD_KEYS = ['alg', 'key', 'base', 'check', 'device', 'result', 'request', 'hashpath', 'deterministic'] as const
-const RECORD_KEY_BYTES = RECORD_KEYS.map((key) => Uint8Array.from([0x60 + key.length, ...Buffer.from(key)]))
-const CBOR_MAP_9 = 0xa9
+// writes them; `deterministic` is the one boolean. A record with a writer has ten keys.
+const LEGACY_KEYS = ['alg', 'key', 'base', 'check', 'device', 'result', 'request', 'hashpath', 'deterministic'] as const
+const RECORD_KEYS = ['alg', 'key', 'base', 'check', 'device', 'result', 'writer', 'request', 'hashpath', 'deterministic'] as const
+const keyBytes = (keys: readonly string[]) => keys.map((key) => Uint8Array.from([0x60 + key.length, ...Buffer.from(key)]))
+const LAYOUTS: Readonly<Record<number, { keys: readonly string[]; bytes: Uint8Array[] }>> = {
+  0xa9: { keys: LEGACY_KEYS, bytes: keyBytes(LEGACY_KEYS) },
+  0xaa: { keys: RECORD_KEYS, bytes: keyBytes(RECORD_KEYS) },
+}
 const CBOR_FALSE = 0xf4
 const CBOR_TRUE = 0xf5
 
@@ -78,17 +94,18 @@ const CBOR_TRUE = 0xf5
  * and goes the general way, so this changes how fast a record is read, never what is accepted.
  */
 function readRecordLayout(bytes: Uint8Array): Record<string, unknown> | undefined {
-  if (bytes[0] !== CBOR_MAP_9) return undefined
+  const layout = LAYOUTS[bytes[0]!]
+  if (layout === undefined) return undefined
   const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const out: Record<string, unknown> = {}
   let at = 1
-  for (let k = 0; k < RECORD_KEYS.length; k++) {
-    const keyBytes = RECORD_KEY_BYTES[k]!
+  for (let k = 0; k < layout.keys.length; k++) {
+    const keyBytes = layout.bytes[k]!
     for (let i = 0; i < keyBytes.length; i++) if (bytes[at + i] !== keyBytes[i]) return undefined
     at += keyBytes.length
     const head = bytes[at]
     if (head === undefined) return undefined
-    if (RECORD_KEYS[k] === 'deterministic') {
+    if (layout.keys[k] === 'deterministic') {
       if (head !== CBOR_FALSE && head !== CBOR_TRUE) return undefined
       out.deterministic = head === CBOR_TRUE
       at += 1
@@ -101,7 +118,7 @@ function readRecordLayout(bytes: Uint8Array): Record<string, unknown> | undefine
     else return undefined
     if (at + length > bytes.length) return undefined
     for (let i = at; i < at + length; i++) if (bytes[i]! >= 0x80) return undefined // ASCII reads the same as latin1
-    out[RECORD_KEYS[k]!] = view.toString('latin1', at, at + length)
+    out[layout.keys[k]!] = view.toString('latin1', at, at + length)
     at += length
   }
   return at === bytes.length ? out : undefined
@@ -121,11 +138,13 @@ export function decodeStep(bytes: Uint8Array): StepRecord {
   }
   if (typeof value.deterministic !== 'boolean') throw new CorruptionError('ledger: step record lacks "deterministic"', { code: 'corrupt-record' })
   if (value.alg !== 'sha-256-chain' && value.alg !== 'accumulate-256') throw new CorruptionError('ledger: step record has an unknown alg', { code: 'corrupt-record' })
+  if (value.writer === undefined) value.writer = ''
+  else if (typeof value.writer !== 'string' || value.writer === '') throw new CorruptionError('ledger: step record has a malformed "writer"', { code: 'corrupt-record' })
   const record = value as unknown as StepRecord
   if (value.check !== sealOf(record)) {
     throw new CorruptionError(`ledger: step record ${String(value.hashpath).slice(0, 100)} fails its integrity check`, { code: 'corrupt-record' })
   }
-  return pickFields(record) as unknown as StepRecord
+  return { ...pickFields(record), writer: record.writer } as unknown as StepRecord
 }
 
 /** Reads a message by ID and checks that its bytes still hash to that ID. */

@@ -18,6 +18,7 @@ import { isMessage } from './message.js'
 import type { Resolver } from './resolve.js'
 import type { Message } from './types.js'
 import { verifyHashpath } from './verify.js'
+import { chainWalker, type WalkLimits } from './walk.js'
 
 export type DivergenceReason = 'output-mismatch' | 'profile-mismatch' | 'missing-input' | 'device-missing'
 
@@ -36,20 +37,25 @@ export interface ReplayReport {
   readonly verified: number
   readonly unverifiable: number
   readonly divergent: number
-  readonly firstDivergence: Divergence | null
+  readonly 'first-divergence': Divergence | null
   /** Replay only runs on an intact ledger: the verify report when it was not. */
   readonly ledger?: { valid: false; reason: string; message: string }
 }
 
-/** The chain of records from the root to `hashpath`, oldest first. */
-export async function chainOf(resolver: Resolver, hashpath: string): Promise<StepRecord[]> {
+/**
+ * The chain of records from the root to `hashpath`, oldest first. The walk is bounded
+ * (core/walk.ts): a cycle or a chain past the limit is a 422, and it yields as it goes.
+ */
+export async function chainOf(resolver: Resolver, hashpath: string, limits?: WalkLimits): Promise<StepRecord[]> {
   const chain: StepRecord[] = []
+  const walk = chainWalker(hashpath, limits)
   let at: string | undefined = hashpath
   while (at !== undefined) {
     const record = await loadStep(resolver.store, at)
     if (record === undefined) break
     chain.push(record)
-    at = record.base.includes('/') ? record.base : undefined
+    if (walk.due()) await walk.pause()
+    at = record.base.includes('/') ? walk.next(record.base) : undefined
   }
   return chain.reverse()
 }
@@ -92,7 +98,7 @@ async function damaged(resolver: Resolver, hashpath: string): Promise<ReplayRepo
   const ledger = await verifyHashpath(resolver.store, hashpath)
   if (ledger.valid) return undefined
   return {
-    hashpath, steps: ledger.steps, verified: 0, unverifiable: 0, divergent: 0, firstDivergence: null,
+    hashpath, steps: ledger.steps, verified: 0, unverifiable: 0, divergent: 0, 'first-divergence': null,
     ledger: { valid: false, reason: ledger.failure?.reason ?? 'unknown', message: ledger.failure?.message ?? '' },
   }
 }
@@ -111,7 +117,9 @@ export async function replayHashpath(resolver: Resolver, hashpath: string): Prom
     chain = await chainOf(resolver, hashpath)
     if (chain.length === 0) return (await damaged(resolver, hashpath)) ?? emptyReport(hashpath)
     let base = await loadMessage(resolver.store, chain[0]?.base ?? hashpath)
+    const turns = chainWalker(hashpath) // only for its clock: the chain was walked already
     for (const [i, record] of chain.entries()) {
+      if (turns.due()) await turns.pause()
       if (!record.deterministic) unverifiable++
       else {
         const divergence = await replayStep(resolver, record, base, i + 1)
@@ -125,10 +133,10 @@ export async function replayHashpath(resolver: Resolver, hashpath: string): Prom
     if (!isAoError(err) || err.status === 508) throw err
     return (await damaged(resolver, hashpath)) ?? emptyReport(hashpath)
   }
-  return { hashpath, steps: chain.length, verified, unverifiable, divergent: divergences.length, firstDivergence: divergences[0] ?? null }
+  return { hashpath, steps: chain.length, verified, unverifiable, divergent: divergences.length, 'first-divergence': divergences[0] ?? null }
 }
 
 const emptyReport = (hashpath: string): ReplayReport => ({
-  hashpath, steps: 0, verified: 0, unverifiable: 0, divergent: 0, firstDivergence: null,
+  hashpath, steps: 0, verified: 0, unverifiable: 0, divergent: 0, 'first-divergence': null,
   ledger: { valid: false, reason: 'missing-record', message: `no step record for ${hashpath}` },
 })

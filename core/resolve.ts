@@ -49,6 +49,20 @@ export interface ResolveOptions {
 
 export const DEFAULT_HOT_CACHE_ENTRIES = 4096
 
+/**
+ * Whose step records may answer a request (docs/security.md, "Ledger provenance"). A record
+ * by anyone else is evidence to check, never an answer: the step is re-executed.
+ */
+export interface LedgerTrust {
+  /** This node's address: the writer of every record it writes. */
+  readonly self: string
+  /** True when a record by `writer` may answer from the ledger (this node's own always do). */
+  trusts(writer: string): boolean
+}
+
+/** A resolver built without a policy (tests, benches) believes its own store, as it writes it. */
+const BELIEVE_THE_STORE: LedgerTrust = { self: '', trusts: () => true }
+
 export interface ResolverInit {
   readonly registry: Registry
   readonly store: Store
@@ -58,12 +72,15 @@ export interface ResolverInit {
   readonly limits?: Partial<PathLimits>
   /** Answers kept in memory for repeated deterministic steps (0 turns the hot cache off). */
   readonly hotCacheEntries?: number
+  /** Whose records answer from the ledger; the node passes its address and `--trust` list. */
+  readonly ledger?: LedgerTrust
 }
 
 export interface Resolver {
   readonly registry: Registry
   readonly store: Store
   readonly limits: PathLimits
+  readonly ledger: LedgerTrust
   /** Parses, plans and runs a path. */
   resolve(path: string, extra?: ExtraKeys, opts?: ResolveOptions): Promise<ResolveResult>
   /** Runs a plan. */
@@ -86,6 +103,8 @@ function nestedOptions(opts: ResolveOptions, depth: number): ResolveOptions {
 interface StepOutcome {
   readonly result: ResolveResult
   readonly deterministic: boolean
+  /** The step's hashpath may name other computations too (see execStep): never a ledger answer. */
+  readonly orderBlind: boolean
 }
 
 /**
@@ -100,10 +119,13 @@ export function createResolver(init: ResolverInit): Resolver {
   const { registry, store } = init
   const limits: PathLimits = { ...DEFAULT_PATH_LIMITS, ...init.limits }
   const options = Object.freeze({ ...init.options })
+  const ledger = init.ledger ?? BELIEVE_THE_STORE
+  const believed = (record: StepRecord): boolean => record.writer === ledger.self || ledger.trusts(record.writer)
 
   // Recently answered deterministic steps, already checked against their IDs when read. A record
   // never changes once written (the first one is the evidence), so these never go stale.
-  const hot = createLru<string, { id: string; value: Value }>(init.hotCacheEntries ?? DEFAULT_HOT_CACHE_ENTRIES)
+  // Each answer keeps its record's writer: an operator who stops trusting a writer is obeyed at once.
+  const hot = createLru<string, { id: string; value: Value; writer: string }>(init.hotCacheEntries ?? DEFAULT_HOT_CACHE_ENTRIES)
   const baseIds = new WeakMap<RequestPlan['base'], string>()
 
   const checkDepth = (depth: number) => {
@@ -188,13 +210,15 @@ export function createResolver(init: ResolverInit): Resolver {
     let id = hashpath
     let cached = false
     let deterministic = true
+    let orderBlind = false
     for (const stepPlan of plan.steps) {
       const pending = materializeStep(stepPlan, opts)
       const req = pending instanceof Promise ? await pending : pending
-      const executing = execStep(asResultMessage(value), hashpath, req, opts, deterministic)
+      const executing = execStep(asResultMessage(value), hashpath, req, opts, deterministic, orderBlind)
       const outcome = executing instanceof Promise ? await executing : executing
       const result = outcome.result
       deterministic = outcome.deterministic
+      orderBlind = outcome.orderBlind
       ;({ value, hashpath, id, cached } = result)
       for (const [k, v] of result.meta) meta.set(k, v)
     }
@@ -206,7 +230,7 @@ export function createResolver(init: ResolverInit): Resolver {
   }
 
   const step = async (base: Message, baseHashpath: string, req: Message, opts: ResolveOptions = {}): Promise<ResolveResult> =>
-    (await execStep(base, baseHashpath, req, opts, true)).result
+    (await execStep(base, baseHashpath, req, opts, true, false)).result
 
   /**
    * One step. `baseDeterministic` is false when the base came out of a non-deterministic step
@@ -215,7 +239,7 @@ export function createResolver(init: ResolverInit): Resolver {
    * recorded as reproducible (e.g. `/commit/id`, `/~meta@1.0/info/name`).
    */
   function execStep(
-    base: Message, baseHashpath: string, req: Message, opts: ResolveOptions, baseDeterministic: boolean,
+    base: Message, baseHashpath: string, req: Message, opts: ResolveOptions, baseDeterministic: boolean, baseOrderBlind: boolean,
   ): StepOutcome | Promise<StepOutcome> {
     const depth = opts.depth ?? 0
     checkDepth(depth)
@@ -226,17 +250,21 @@ export function createResolver(init: ResolverInit): Resolver {
     const hashpath = hashpathOf(baseHashpath, req, alg)
     const cache = opts.cache ?? {}
     const declaredDeterministic = baseDeterministic && isDeterministic(chosen.device, key, req)
-    const warm = declaredDeterministic && cache.noCache !== true ? hot.get(hashpath) : undefined
-    if (warm !== undefined) return { result: { value: warm.value, hashpath, id: warm.id, cached: true, meta: new Map() }, deterministic: true }
-    return execUncached({ base, baseHashpath, req, opts, key, chosen, alg, hashpath, declaredDeterministic })
+    // accumulate-256 adds its parts, so swapping two steps keeps the hashpath: such a hashpath
+    // names a set of requests, not one computation. Neither it nor anything computed on top of
+    // it (even after the base drops `hashpath-alg`) is answered from the ledger (docs/hashpath.md).
+    const orderBlind = baseOrderBlind || alg === 'accumulate-256'
+    const warm = declaredDeterministic && !orderBlind && cache.noCache !== true ? hot.get(hashpath) : undefined
+    if (warm !== undefined && (warm.writer === ledger.self || ledger.trusts(warm.writer))) return { result: { value: warm.value, hashpath, id: warm.id, cached: true, meta: new Map() }, deterministic: true, orderBlind }
+    return execUncached({ base, baseHashpath, req, opts, key, chosen, alg, hashpath, declaredDeterministic, orderBlind })
   }
 
   /** The rest of a step, past the in-memory answers: the ledger, then the device. */
   async function execUncached(step: {
     base: Message; baseHashpath: string; req: Message; opts: ResolveOptions; key: string
-    chosen: ReturnType<typeof dispatch>; alg: HashpathAlg; hashpath: string; declaredDeterministic: boolean
+    chosen: ReturnType<typeof dispatch>; alg: HashpathAlg; hashpath: string; declaredDeterministic: boolean; orderBlind: boolean
   }): Promise<StepOutcome> {
-    const { base, baseHashpath, req, opts, key, chosen, alg, hashpath, declaredDeterministic } = step
+    const { base, baseHashpath, req, opts, key, chosen, alg, hashpath, declaredDeterministic, orderBlind } = step
     const cache = opts.cache ?? {}
     const depth = opts.depth ?? 0
     const meta = new Map<string, string>()
@@ -247,10 +275,15 @@ export function createResolver(init: ResolverInit): Resolver {
     // no-cache + no-store is a pure recomputation (replay compares for itself): skip the ledger.
     const pure = cache.noCache === true && cache.noStore === true
     const recorded = declaredDeterministic && !pure ? await loadStep(store, hashpath) : undefined
-    if (recorded !== undefined && recorded.deterministic && cache.noCache !== true) {
+    // A record nobody this node trusts stands behind is never an answer (and never replaced:
+    // only replay promotes it, once re-execution agrees). The reply says so in a header. An
+    // order-blind step's record is kept (the first computation's evidence) but never answers.
+    const trusted = recorded !== undefined && believed(recorded)
+    if (recorded !== undefined && !trusted && !orderBlind) meta.set('untrusted-record', recorded.writer === '' ? 'unknown' : recorded.writer)
+    if (trusted && !orderBlind && recorded.deterministic && cache.noCache !== true) {
       const value = fromResultMessage(await loadMessage(store, recorded.result))
-      hot.set(hashpath, { id: recorded.result, value })
-      return { result: { value, hashpath, id: recorded.result, cached: true, meta }, deterministic: true }
+      hot.set(hashpath, { id: recorded.result, value, writer: recorded.writer })
+      return { result: { value, hashpath, id: recorded.result, cached: true, meta }, deterministic: true, orderBlind }
     }
     if (cache.onlyIfCached === true) {
       throw new CacheMissError(`resolve: ${hashpath} is not cached`, { detail: { hashpath } })
@@ -281,19 +314,19 @@ export function createResolver(init: ResolverInit): Resolver {
     const deterministic = declaredDeterministic && ctx.deterministic
     const resultMessage = asResultMessage(value)
     const id = idOf(resultMessage)
-    if (recorded !== undefined && recorded.result !== id) {
+    if (recorded !== undefined && !orderBlind && recorded.result !== id) {
       meta.set('cache-mismatch', recorded.result)
       logger().warn({ recorded: recorded.result, recomputed: id }, 'recomputed result differs from the recorded one')
     }
     if (cache.noStore !== true && recorded === undefined) {
       const record: StepRecord = {
-        hashpath, base: baseHashpath, request: idOf(req), device: chosen.device.name, key, result: id, deterministic, alg,
+        hashpath, base: baseHashpath, request: idOf(req), device: chosen.device.name, key, result: id, deterministic, alg, writer: ledger.self,
       }
       const rootBase = baseHashpath.includes('/') ? [] : [base]
       await store.batch(stepWrites([...rootBase, req, resultMessage], record))
-      if (deterministic) hot.set(hashpath, { id, value })
+      if (deterministic && !orderBlind) hot.set(hashpath, { id, value, writer: ledger.self })
     }
-    return { result: { value, hashpath, id, cached: false, meta }, deterministic }
+    return { result: { value, hashpath, id, cached: false, meta }, deterministic, orderBlind }
   }
 
   async function runMessages(root: Message, reqs: readonly Message[], opts: ResolveOptions): Promise<ResolveResult> {
@@ -302,9 +335,10 @@ export function createResolver(init: ResolverInit): Resolver {
     let hashpath = idOf(root)
     let result: ResolveResult = { value, hashpath, id: hashpath, cached: false, meta: new Map() }
     let deterministic = true
+    let orderBlind = false
     for (const req of reqs) {
-      const outcome = await execStep(asResultMessage(value), hashpath, req, opts, deterministic)
-      ;({ result, deterministic } = outcome)
+      const outcome = await execStep(asResultMessage(value), hashpath, req, opts, deterministic, orderBlind)
+      ;({ result, deterministic, orderBlind } = outcome)
       ;({ value, hashpath } = result)
     }
     return result
@@ -313,5 +347,5 @@ export function createResolver(init: ResolverInit): Resolver {
   const resolveText = (path: string, extra: ExtraKeys = NO_EXTRA_KEYS, opts: ResolveOptions = {}) =>
     run(planRequest(parsePath(path, limits), extra), opts)
 
-  return { registry, store, limits, resolve: resolveText, run, step }
+  return { registry, store, limits, ledger, resolve: resolveText, run, step }
 }

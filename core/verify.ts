@@ -18,11 +18,12 @@ import type { Store } from './store.js'
 import type { Message } from './types.js'
 import { MESSAGE_DEVICE } from './dispatch.js'
 import { normalizeKey } from './message.js'
+import { chainWalker, DEFAULT_MAX_CHAIN } from './walk.js'
 
 /** Why a step failed verification. */
 export type VerifyFailureReason =
   | 'missing-record' | 'corrupt-record' | 'missing-message' | 'corrupt-message'
-  | 'hashpath-mismatch' | 'record-mismatch' | 'chain-too-long' | 'invalid-hashpath'
+  | 'hashpath-mismatch' | 'record-mismatch' | 'chain-too-long' | 'chain-cycle' | 'invalid-hashpath'
 
 export interface VerifyFailure {
   /** 0 = the root message, n = the n-th step; absent when the walk back failed before the root. */
@@ -44,7 +45,7 @@ export interface VerifyReport {
   readonly failure?: VerifyFailure
 }
 
-export const DEFAULT_MAX_CHAIN = 1_000_000
+export { DEFAULT_MAX_CHAIN }
 
 class StepFailure extends Error {
   readonly reason: VerifyFailureReason
@@ -183,6 +184,7 @@ export async function verifyHashpath(store: Store, hashpath: string, maxChain = 
   let at = hashpath
   let steps = 0
   let nondeterministic = 0
+  const walk = chainWalker(hashpath, { maxSteps: maxChain })
   let pending: StepCheck | undefined
   // The failing step nearest the root found so far (walking back, each find replaces the last).
   let first: { check: StepCheck | undefined; failure: StepFailure } | undefined
@@ -192,7 +194,6 @@ export async function verifyHashpath(store: Store, hashpath: string, maxChain = 
   }
   try {
     for (;;) {
-      if (steps >= maxChain) throw new StepFailure('chain-too-long', `more than ${maxChain} steps`)
       // The reads are awaited here and everything else is synchronous: at 100,000 steps, every
       // promise an async helper would add per step shows in the rate.
       const record = recordAt(at, await store.get(stepKey(at)))
@@ -204,7 +205,8 @@ export async function verifyHashpath(store: Store, hashpath: string, maxChain = 
       settle(facts)
       pending = check
       if (!record.base.includes('/')) break
-      at = record.base
+      if (walk.due()) await walk.pause()
+      at = walkTo(walk, record.base)
     }
   } catch (err) {
     if (!(err instanceof StepFailure)) throw err
@@ -223,6 +225,17 @@ export async function verifyHashpath(store: Store, hashpath: string, maxChain = 
   const { check, failure } = first
   const step = check === undefined ? 0 : steps - check.fromEnd + 1
   return { valid: false, ...report, failure: { step, hashpath: check?.record.hashpath ?? root, reason: failure.reason, message: failure.message } }
+}
+
+/** The walker's next hashpath; a cycle or an over-long chain is a failure of the walk back. */
+function walkTo(walk: ReturnType<typeof chainWalker>, base: string): string {
+  try {
+    return walk.next(base)
+  } catch (err) {
+    if (!isAoError(err)) throw err
+    // A cycle is named where it closes; an over-long chain by the hashpath asked about.
+    throw err.code === 'chain-cycle' ? new StepFailure('chain-cycle', err.message, base) : new StepFailure('chain-too-long', err.message)
+  }
 }
 
 /** The record read at a hashpath, checked to be the record of that hashpath. */

@@ -15,11 +15,12 @@ const field = fc.oneof(
 const record: fc.Arbitrary<StepRecord> = fc.record({
   hashpath: field, base: field, request: field, device: field, key: field, result: field,
   deterministic: fc.boolean(), alg: fc.constantFrom('sha-256-chain' as const, 'accumulate-256' as const),
+  writer: fc.oneof(fc.constant(''), field.filter((s) => s !== '')),
 })
 
 const example: StepRecord = {
   hashpath: 'A'.repeat(43) + '/hello', base: 'B'.repeat(43), request: 'C'.repeat(43), device: 'message@1.0',
-  key: 'hello', result: 'D'.repeat(43), deterministic: true, alg: 'sha-256-chain',
+  key: 'hello', result: 'D'.repeat(43), deterministic: true, alg: 'sha-256-chain', writer: 'W'.repeat(43),
 }
 
 const rejects = (bytes: Uint8Array): boolean => {
@@ -36,6 +37,19 @@ describe('ledger: sealed step records', () => {
     fc.assert(fc.property(record, (r) => {
       expect(decodeStep(encodeStep(r))).toEqual(r)
     }), { numRuns: 500 })
+  })
+
+  it('provenance: the writer is sealed with the record; a record from before writers existed reads as written by nobody', () => {
+    const { writer: _writer, ...legacy } = example
+    // The layout and seal of a record written before provenance: nine keys, no writer.
+    const old = encodeStep({ ...legacy, writer: '' })
+    expect(dagCbor.decode(old)).not.toHaveProperty('writer')
+    expect(decodeStep(old)).toEqual({ ...legacy, writer: '' })
+    // Re-labelling the writer (or adding one to an old record) without the seal is detected.
+    const sealed = dagCbor.decode(encodeStep(example)) as Record<string, unknown>
+    expect(rejects(dagCbor.encode({ ...sealed, writer: 'X'.repeat(43) }))).toBe(true)
+    expect(rejects(dagCbor.encode({ ...(dagCbor.decode(old) as object), writer: 'W'.repeat(43) }))).toBe(true)
+    expect(rejects(dagCbor.encode({ ...sealed, writer: 42 }))).toBe(true)
   })
 
   it('detects any single flipped byte', () => {

@@ -323,7 +323,7 @@ describe('verifyHashpath: records that disagree with their messages', () => {
     const rootId = idOf(root)
     const hashpath = nextHashpath(rootId, idOf(req))
     const rec: StepRecord = {
-      hashpath, base: rootId, request: idOf(req), device: 'message@1.0', key: 'set', result: idOf(res), deterministic: true, alg: 'sha-256-chain',
+      hashpath, base: rootId, request: idOf(req), device: 'message@1.0', key: 'set', result: idOf(res), deterministic: true, alg: 'sha-256-chain', writer: '',
     }
     await store.batch(stepWrites([root, req, res], rec))
     const report = await verifyHashpath(store, hashpath)

@@ -135,15 +135,6 @@ const NO_SUCCESS_EXPECTED: Record<string, string> = {
   'replay@1.0/verify-fault': 'needs a fault proof; covered by test/devices/replay',
 }
 
-/**
- * Known codec bugs being fixed elsewhere. `replay` answers a report whose `firstDivergence` key
- * is not lower-case, so no reply codec can carry it (400): issue 11 item 8, fixed by the ledger
- * part of that issue. Remove the entry when it lands; the test then checks it like any other.
- */
-const KNOWN_BUGS: Record<string, string> = {
-  'replay@1.0/replay': 'issue 11 item 8: replay report key "firstDivergence" is not lower-case (400 in every codec)',
-}
-
 const putText = (t: string): Case => ({ path: `/~store@1.0/put&kind=blob&body=${q(t)}` })
 
 function sha256Hex(t: string): string {
@@ -202,9 +193,7 @@ describe('every key of every built-in device answers in every reply codec', () =
   for (const device of node.registry.list()) {
     for (const k of new Set(['info', ...Object.keys(device.keys)])) {
       const id = `${device.name}/${k}`
-      const known = KNOWN_BUGS[id]
-      const run = known === undefined ? it : it.fails
-      run(`${id}${known === undefined ? '' : ` (known bug: ${known})`}`, async () => {
+      it(id, async () => {
         const inputs = INPUTS[id]?.() ?? GENERIC(device.name, k)
         let successes = 0
         await fc.assert(fc.asyncProperty(inputs, async (c) => {

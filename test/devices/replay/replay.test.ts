@@ -35,7 +35,7 @@ describe('replay@1.0', () => {
   it('re-executes a message chain: every step verified', async () => {
     const resolver = nodeOn(memoryStore(), [])
     const r = await resolver.resolve('/~message@1.0&a=1/set&b=2/set&c+integer=3/c')
-    expect(await replayHashpath(resolver, r.hashpath)).toMatchObject({ steps: 3, verified: 3, unverifiable: 0, divergent: 0, firstDivergence: null })
+    expect(await replayHashpath(resolver, r.hashpath)).toMatchObject({ steps: 3, verified: 3, unverifiable: 0, divergent: 0, 'first-divergence': null })
   })
 
   it('counts non-deterministic steps as unverifiable, never as verified', async () => {
@@ -48,14 +48,14 @@ describe('replay@1.0', () => {
     const resolver = nodeOn(memoryStore(), [liar])
     const r = await resolver.resolve('/~liar@1.0/answer')
     const report = await replayHashpath(resolver, r.hashpath)
-    expect(report.firstDivergence).toMatchObject({ step: 1, hashpath: r.hashpath, expected: r.id, reason: 'output-mismatch', got: expect.any(String) })
-    expect(report.firstDivergence?.got).not.toBe(r.id)
+    expect(report['first-divergence']).toMatchObject({ step: 1, hashpath: r.hashpath, expected: r.id, reason: 'output-mismatch', got: expect.any(String) })
+    expect(report['first-divergence']?.got).not.toBe(r.id)
   })
 
   it('reports device-missing on a node without the device', async () => {
     const store = memoryStore()
     const r = await nodeOn(store, [liar]).resolve('/~liar@1.0/answer')
-    expect((await replayHashpath(nodeOn(store, []), r.hashpath)).firstDivergence).toMatchObject({ reason: 'device-missing' })
+    expect((await replayHashpath(nodeOn(store, []), r.hashpath))['first-divergence']).toMatchObject({ reason: 'device-missing' })
   })
 
   it('does not replay a damaged ledger: it reports what verify found', async () => {
@@ -114,8 +114,8 @@ describe('replay of inference', () => {
     try {
       const r = await nodeOn(store, [same]).resolve('/~gpu-infer@1.0/run&model=tiny&prompt=replay&max-tokens+integer=8&temperature+float=0.5')
       expect(await replayHashpath(nodeOn(store, [same]), r.hashpath)).toMatchObject({ verified: 1, divergent: 0 })
-      expect((await replayHashpath(nodeOn(store, [other]), r.hashpath)).firstDivergence).toMatchObject({ reason: 'profile-mismatch' })
-      expect((await replayHashpath(nodeOn(store, [none]), r.hashpath)).firstDivergence).toMatchObject({ reason: 'missing-input' })
+      expect((await replayHashpath(nodeOn(store, [other]), r.hashpath))['first-divergence']).toMatchObject({ reason: 'profile-mismatch' })
+      expect((await replayHashpath(nodeOn(store, [none]), r.hashpath))['first-divergence']).toMatchObject({ reason: 'missing-input' })
     } finally {
       for (const d of [same, other, none]) await d.stop?.()
     }
