@@ -10,6 +10,7 @@
 import * as dagCbor from '@ipld/dag-cbor'
 import { InvalidMessageError, InvalidRequestError } from './errors.js'
 import type { Message, Value } from './types.js'
+import { isPrivateKey } from './keys.js'
 
 /** Multicodec code of DAG-CBOR, used in CIDs. */
 export const DAG_CBOR_CODE = 0x71
@@ -90,7 +91,7 @@ export const ID_SHAPED_KEY = /^[A-Za-z0-9_-]{43}$/
 export const isValidKeyCase = (key: string): boolean => key === key.toLowerCase() || ID_SHAPED_KEY.test(key)
 
 /** True for a key that is private: never encoded, hashed, stored or returned. */
-export const isPrivateKey = (key: string): boolean => key.startsWith('priv')
+export { isPrivateKey }
 
 /**
  * Returns the public form of a value: private keys removed at every depth, keys checked.

@@ -12,6 +12,7 @@ import { DAG_CBOR_CODE, encodeMessage } from './codec.js'
 import { InvalidRequestError } from './errors.js'
 import { sha256, sha256Base64Url } from './sha256.js'
 import type { Message } from './types.js'
+import { base64UrlBytes, toBase64Url } from './bytes.js'
 
 export { sha256Hex } from './sha256.js'
 
@@ -19,8 +20,7 @@ const SHA2_256 = 0x12
 const ID_PATTERN = /^[A-Za-z0-9_-]{43}$/
 
 /** base64url without padding. */
-export const toBase64Url = (bytes: Uint8Array): string =>
-  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url')
+export { toBase64Url }
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/
 
@@ -33,7 +33,7 @@ export function fromBase64Url(text: string): Uint8Array {
   if (!BASE64URL.test(text) || !hasCanonicalTail(text)) {
     throw new InvalidRequestError(`id: "${text.slice(0, 64)}" is not canonical base64url`)
   }
-  return new Uint8Array(Buffer.from(text, 'base64url'))
+  return base64UrlBytes(text)
 }
 
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'

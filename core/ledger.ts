@@ -13,6 +13,7 @@ import { idOfBytes } from './id.js'
 import { sha256Base64Url } from './sha256.js'
 import { messageKey, stepKey, type BatchOp, type Store } from './store.js'
 import type { Message } from './types.js'
+import { asciiBytes, latin1Slice } from './bytes.js'
 
 /** One executed step. */
 export interface StepRecord {
@@ -79,7 +80,7 @@ function pickFields(record: StepRecord): Record<string, string | boolean> {
 // writes them; `deterministic` is the one boolean. A record with a writer has ten keys.
 const LEGACY_KEYS = ['alg', 'key', 'base', 'check', 'device', 'result', 'request', 'hashpath', 'deterministic'] as const
 const RECORD_KEYS = ['alg', 'key', 'base', 'check', 'device', 'result', 'writer', 'request', 'hashpath', 'deterministic'] as const
-const keyBytes = (keys: readonly string[]) => keys.map((key) => Uint8Array.from([0x60 + key.length, ...Buffer.from(key)]))
+const keyBytes = (keys: readonly string[]) => keys.map((key) => Uint8Array.from([0x60 + key.length, ...asciiBytes(key)]))
 const LAYOUTS: Readonly<Record<number, { keys: readonly string[]; bytes: Uint8Array[] }>> = {
   0xa9: { keys: LEGACY_KEYS, bytes: keyBytes(LEGACY_KEYS) },
   0xaa: { keys: RECORD_KEYS, bytes: keyBytes(RECORD_KEYS) },
@@ -96,7 +97,6 @@ const CBOR_TRUE = 0xf5
 function readRecordLayout(bytes: Uint8Array): Record<string, unknown> | undefined {
   const layout = LAYOUTS[bytes[0]!]
   if (layout === undefined) return undefined
-  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const out: Record<string, unknown> = {}
   let at = 1
   for (let k = 0; k < layout.keys.length; k++) {
@@ -118,7 +118,7 @@ function readRecordLayout(bytes: Uint8Array): Record<string, unknown> | undefine
     else return undefined
     if (at + length > bytes.length) return undefined
     for (let i = at; i < at + length; i++) if (bytes[i]! >= 0x80) return undefined // ASCII reads the same as latin1
-    out[layout.keys[k]!] = view.toString('latin1', at, at + length)
+    out[layout.keys[k]!] = latin1Slice(bytes, at, at + length)
     at += length
   }
   return at === bytes.length ? out : undefined

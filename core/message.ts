@@ -5,6 +5,7 @@
  */
 import { ID_SHAPED_KEY } from './codec.js'
 import type { Message, Value } from './types.js'
+import { isPrivateKey, NON_CONTENT_KEYS } from './keys.js'
 
 /** True for a plain message (map), false for literals and lists. */
 export function isMessage(value: unknown): value is Message {
@@ -39,11 +40,11 @@ export function fromResultMessage(message: Message): Value {
 }
 
 /** Keys of a request that do not count as content when computing a hashpath part. */
-export const NON_CONTENT_KEYS: ReadonlySet<string> = new Set(['path', 'hashpath'])
+export { NON_CONTENT_KEYS }
 
 /** True when a request carries nothing but its `path` (its hashpath part is then the key name). */
 export function isBareKeyRequest(req: Message): boolean {
-  return Object.keys(req).every((k) => NON_CONTENT_KEYS.has(k) || k.startsWith('priv'))
+  return Object.keys(req).every((k) => NON_CONTENT_KEYS.has(k) || isPrivateKey(k))
 }
 
 /**

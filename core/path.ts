@@ -18,6 +18,7 @@ import { isId, toAoId } from './id.js'
 import { normalizeKey } from './message.js'
 import { decodeTypedValue, splitTypedKey } from './typed.js'
 import type { Value } from './types.js'
+import { utf8ByteLength } from './bytes.js'
 
 /** A value computed by resolving a sub-path. */
 export interface SubPath {
@@ -145,8 +146,8 @@ function parseSegmentKeys(pieces: readonly string[], limits: PathLimits, depth: 
 }
 
 function parseSegment(raw: string, limits: PathLimits, depth: number): Segment {
-  if (raw.length > limits.maxSegmentBytes || Buffer.byteLength(raw) > limits.maxSegmentBytes) {
-    throw invalid(`a segment is ${Buffer.byteLength(raw)} bytes; the limit is ${limits.maxSegmentBytes}`, 'path-segment-too-long', {
+  if (raw.length > limits.maxSegmentBytes || utf8ByteLength(raw) > limits.maxSegmentBytes) {
+    throw invalid(`a segment is ${utf8ByteLength(raw)} bytes; the limit is ${limits.maxSegmentBytes}`, 'path-segment-too-long', {
       limit: limits.maxSegmentBytes,
     })
   }
@@ -195,8 +196,8 @@ function parseWithin(text: string, limits: PathLimits, depth: number): HyperPath
  */
 export function parsePath(path: string, limits: PathLimits = DEFAULT_PATH_LIMITS): HyperPath {
   if (typeof path !== 'string') throw invalid('not a string', 'invalid-path')
-  if (Buffer.byteLength(path) > limits.maxPathBytes) {
-    throw new PathTooLongError(`path: ${Buffer.byteLength(path)} bytes; the limit is ${limits.maxPathBytes}`, {
+  if (utf8ByteLength(path) > limits.maxPathBytes) {
+    throw new PathTooLongError(`path: ${utf8ByteLength(path)} bytes; the limit is ${limits.maxPathBytes}`, {
       code: 'path-too-long',
       detail: { limit: limits.maxPathBytes },
     })

@@ -60,15 +60,13 @@ export async function chainOf(resolver: Resolver, hashpath: string, limits?: Wal
   return chain.reverse()
 }
 
-const profileIdOf = (m: Message | undefined): string | undefined =>
-  m !== undefined && typeof m['profile-id'] === 'string' ? m['profile-id'] : undefined
-
 /** Re-executes one recorded step; null when it reproduced the recorded result. */
 async function replayStep(resolver: Resolver, record: StepRecord, base: Message, step: number): Promise<Divergence | null> {
   const diverge = (reason: DivergenceReason, got: string | null, detail?: string): Divergence => ({
     step, hashpath: record.hashpath, expected: record.result, got, reason, ...(detail === undefined ? {} : { detail }),
   })
   if (!resolver.registry.has(record.device)) return diverge('device-missing', null, `this node has no ${record.device}`)
+  const hints = resolver.registry.get(record.device).replay
   // A missing or damaged input is a damaged ledger: it propagates, and verify names it.
   const req = await loadMessage(resolver.store, record.request)
   let got: string
@@ -80,13 +78,13 @@ async function replayStep(resolver: Resolver, record: StepRecord, base: Message,
     value = result.value
   } catch (err) {
     if (isAoError(err) && err.code === 'corrupt-record') throw err
-    if (isAoError(err) && err.status === 404 && err.code === 'unknown-model') return diverge('missing-input', null, err.message)
+    if (isAoError(err) && hints?.missingInputCodes?.includes(err.code) === true) return diverge('missing-input', null, err.message)
     return diverge('output-mismatch', null, `re-execution failed: ${(err as Error).message}`)
   }
   if (got === record.result) return null
   const recorded = await loadMessage(resolver.store, record.result).catch(() => undefined)
-  const ours = profileIdOf(isMessage(value as Message) ? (value as Message) : undefined)
-  const theirs = profileIdOf(recorded)
+  const ours = isMessage(value as Message) ? hints?.profileOf?.(value as Message) : undefined
+  const theirs = recorded === undefined ? undefined : hints?.profileOf?.(recorded)
   if (ours !== undefined && theirs !== undefined && ours !== theirs) {
     return diverge('profile-mismatch', got, `recorded on profile ${theirs}, replayed on ${ours}`)
   }

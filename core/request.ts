@@ -8,6 +8,7 @@
  * only builds the base). Precedence: a segment's own `&k=v` > `N.key` > global.
  */
 import { InvalidRequestError } from './errors.js'
+import { PATH_ONLY_KEYS } from './keys.js'
 import { decodePiece, normalizeKeyName, type HyperPath, type PathValue } from './path.js'
 import { decodeTypedValue, splitTypedKey } from './typed.js'
 import type { Value } from './types.js'
@@ -45,8 +46,6 @@ export interface RequestPlan {
 }
 
 const SCOPED = /^([1-9][0-9]{0,3})\.(.+)$/
-/** Keys that only the path may set. */
-const PATH_ONLY = new Set(['path', 'as-device'])
 
 /**
  * Adds one `[N.]name[+type]` = value pair to an ExtraKeys under construction. A type suffix
@@ -56,7 +55,7 @@ export function addExtraKey(extra: { global: KeySet; scoped: Map<number, KeySet>
   const scoped = SCOPED.exec(rawName)
   const [name, type] = splitTypedKey(scoped === null ? rawName : scoped[2] ?? '')
   const key = normalizeKeyName(name)
-  if (PATH_ONLY.has(key)) throw new InvalidRequestError(`request: "${key}" can only be set by the path`, { code: 'reserved-key' })
+  if (PATH_ONLY_KEYS.has(key)) throw new InvalidRequestError(`request: "${key}" can only be set by the path`, { code: 'reserved-key' })
   if (type !== undefined && typeof raw !== 'string') {
     throw new InvalidRequestError(`request: "${rawName}" has a type but its value is not text`, { code: 'invalid-typed-value' })
   }

@@ -132,10 +132,23 @@ export interface Device {
   readonly excludes?: readonly string[]
   /** Whether results may be cached and replayed bit-exactly. Default true. */
   readonly deterministic?: boolean | ((key: string, req: Message) => boolean)
+  /** How replay tells a difference of machines or installs from a fault in this device. */
+  readonly replay?: DeviceReplayHints
   /** Load heavy resources. Called once by the node, in registration order. Idempotent. */
   start?(): Promise<void>
   /** Free resources. Called in reverse order. Idempotent. */
   stop?(): Promise<void>
+}
+
+/** What replay may ask a device about its own results (core/replay.ts knows no device). */
+export interface DeviceReplayHints {
+  /**
+   * The runtime profile a result was computed on, when the device has such a notion: results of
+   * two different profiles may differ without a fault (`profile-mismatch`, not `output-mismatch`).
+   */
+  profileOf?(result: Message): string | undefined
+  /** Error codes meaning an input is not installed on this node (`missing-input`, not a fault). */
+  readonly missingInputCodes?: readonly string[]
 }
 
 /** What the node hands a device factory. */

@@ -19,6 +19,7 @@ import type { Message } from './types.js'
 import { MESSAGE_DEVICE } from './dispatch.js'
 import { normalizeKey } from './message.js'
 import { chainWalker, DEFAULT_MAX_CHAIN } from './walk.js'
+import { indexOfBytes } from './bytes.js'
 
 /** Why a step failed verification. */
 export type VerifyFailureReason =
@@ -91,8 +92,7 @@ interface BaseFacts {
 }
 
 function baseFacts(bytes: Uint8Array): BaseFacts {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  if (buf.indexOf(DEVICE_KEY) === -1 && buf.indexOf(ALG_KEY) === -1) return { device: MESSAGE_DEVICE, alg: DEFAULT_HASHPATH_ALG }
+  if (indexOfBytes(bytes, DEVICE_KEY) === -1 && indexOfBytes(bytes, ALG_KEY) === -1) return { device: MESSAGE_DEVICE, alg: DEFAULT_HASHPATH_ALG }
   const base = decodeOrFail(bytes)
   return { device: typeof base.device === 'string' ? base.device : MESSAGE_DEVICE, alg: base['hashpath-alg'] ?? DEFAULT_HASHPATH_ALG }
 }

@@ -26,6 +26,7 @@
  * every stored step request can be re-verified on its own (`message@1.0/verify`).
  */
 import { InvalidRequestError, InvalidSignatureError } from '../core/errors.js'
+import { PATH_ONLY_KEYS } from '../core/keys.js'
 import { normalizeKey } from '../core/message.js'
 import { isSubPath } from '../core/path.js'
 import { addExtraKey, parseQuery, type ExtraKeys, type KeySet, type RequestPlan } from '../core/request.js'
@@ -128,8 +129,13 @@ function takeSignedPath(keys: Message, target: string): boolean {
 function addSigned(extra: MutableExtra, keys: Message): void {
   for (const [name, value] of Object.entries(keys)) {
     const key = normalizeKey(name)
-    if (key === 'path' || key === 'as-device') {
+    if (PATH_ONLY_KEYS.has(key)) {
       throw new InvalidRequestError(`request: "${key}" can only be set by the path`, { code: 'reserved-key' })
+    }
+    // A query key may repeat a signed one (even as the text of a typed value), never contradict it.
+    const unsigned = extra.global[key]
+    if (unsigned !== undefined && !sameValue(unsigned as Value, value) && !(typeof unsigned === 'string' && textOf(value) === unsigned)) {
+      throw conflict(key)
     }
     extra.global[key] = value
   }
@@ -165,6 +171,9 @@ export function attachCommitments(plan: RequestPlan, incoming: IncomingKeys): Re
   }
   return { base: { ...plan.base, keys: attach(plan.base.keys) }, steps: plan.steps.map((s) => ({ ...s, keys: attach(s.keys) })) }
 }
+
+const textOf = (value: Value): string | undefined =>
+  typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined
 
 const conflict = (key: string) =>
   new InvalidRequestError(`request: "${key}" is signed, and the path or query may not set it to something else`, {

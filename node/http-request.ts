@@ -14,19 +14,7 @@ import type { KeySet } from '../core/request.js'
 import type { CacheControl } from '../core/resolve.js'
 import { fromJson } from './json.js'
 
-/** Headers that describe the transport, not the request: never keys of a message. */
-const TRANSPORT_HEADERS = new Set([
-  'host', 'user-agent', 'accept', 'connection', 'content-length', 'content-type', 'content-encoding',
-  'transfer-encoding', 'cookie', 'cache-control', 'pragma', 'origin', 'referer', 'te', 'trailer', 'upgrade',
-  'keep-alive', 'via', 'forwarded', 'dnt', 'range', 'authorization', 'proxy-authorization', 'expect',
-  'priority', 'traceparent', 'tracestate', 'baggage', 'upgrade-insecure-requests', 'x-request-id',
-  'x-real-ip', 'signature', 'signature-input', 'content-digest', 'ao-types', 'require-codec',
-  'accept-codec', 'accept-bundle', 'codec-device', 'last-event-id', 'purpose', 'x-stainless-retry-count',
-])
-const TRANSPORT_PREFIXES = ['accept-', 'sec-', 'if-', 'x-forwarded-', 'proxy-', 'x-stainless-', 'access-control-']
-
-export const isTransportHeader = (name: string): boolean =>
-  TRANSPORT_HEADERS.has(name) || TRANSPORT_PREFIXES.some((p) => name.startsWith(p))
+export { isTransportHeader } from '../core/keys.js'
 
 const NO_DIRECTIVES: CacheControl = Object.freeze({ noCache: false, noStore: false, onlyIfCached: false })
 

@@ -17,6 +17,7 @@
  */
 import Negotiator from 'negotiator'
 import { NotAcceptableError } from '../core/errors.js'
+import { REPLY_OPTION_KEYS, type ReplyOptionKey } from '../core/keys.js'
 import { createLru } from '../core/lru.js'
 import type { KeySet, RequestPlan } from '../core/request.js'
 import type { HeaderView } from './http-headers.js'
@@ -24,9 +25,7 @@ import type { HeaderView } from './http-headers.js'
 export type ReplyCodec = 'httpsig@1.0' | 'json@1.0' | 'cbor@1.0'
 export const DEFAULT_REPLY_CODEC: ReplyCodec = 'httpsig@1.0'
 
-const TRANSPORT_KEYS = ['stream', 'attest', 'accept-codec', 'require-codec', 'accept-bundle'] as const
-type TransportKey = (typeof TRANSPORT_KEYS)[number]
-export type TransportKeys = Partial<Record<TransportKey, string | boolean>>
+export type TransportKeys = Partial<Record<ReplyOptionKey, string | boolean>>
 
 /**
  * Removes unsigned transport keys from every message of a plan and returns their values (the
@@ -37,7 +36,7 @@ export function takeTransportKeys(
 ): { plan: RequestPlan; keys: TransportKeys } {
   const keys: TransportKeys = {}
   const read = (from: KeySet) => {
-    for (const key of TRANSPORT_KEYS) {
+    for (const key of REPLY_OPTION_KEYS) {
       const value = from[key]
       if (keys[key] === undefined && (typeof value === 'string' || typeof value === 'boolean')) keys[key] = value
     }
@@ -45,9 +44,9 @@ export function takeTransportKeys(
   read(global)
   const strip = (from: KeySet): KeySet => {
     read(from)
-    if (!TRANSPORT_KEYS.some((k) => k in from && !(k in committed))) return from
+    if (!REPLY_OPTION_KEYS.some((k) => k in from && !(k in committed))) return from
     const out = { ...from }
-    for (const key of TRANSPORT_KEYS) if (!(key in committed)) delete out[key]
+    for (const key of REPLY_OPTION_KEYS) if (!(key in committed)) delete out[key]
     return out
   }
   return {

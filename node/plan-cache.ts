@@ -15,7 +15,7 @@
 import { createLru, type Lru } from '../core/lru.js'
 import type { RequestPlan } from '../core/request.js'
 import type { HeaderView } from './http-headers.js'
-import { isTransportHeader } from './http-request.js'
+import { isTransportHeader, READING_HEADERS } from '../core/keys.js'
 import type { TransportKeys } from './negotiate.js'
 
 /** What the handler needs from a planned request. */
@@ -27,7 +27,6 @@ export interface PreparedRequest {
 }
 
 /** Transport headers that still decide how a request is read, so its plan is not the target's. */
-const READING_HEADERS = new Set(['signature', 'signature-input', 'content-digest', 'ao-types', 'codec-device', 'content-type'])
 
 /** Longer targets are planned every time rather than kept. */
 const MAX_KEPT_TARGET = 2048

@@ -4,6 +4,7 @@
  * receipts: a verifier recomputes hashes with these exact strings, so changing one is a format
  * version bump (`ATTEST_FORMAT`), never a silent edit.
  */
+import { NON_CONTENT_KEYS } from '../../core/keys.js'
 
 export const ATTEST_DEVICE_NAME = 'attest@1.0'
 
@@ -44,7 +45,7 @@ export const VERIFY_OPTION_KEYS = ['expected-nonce', 'expected-address'] as cons
  * Request keys that are transport, not document, when a document arrives as the request's own
  * keys (the JSON body spread into the request message).
  */
-export const TRANSPORT_KEYS = ['path', 'hashpath', 'method', 'document', 'content-type', 'accept', 'body', ...VERIFY_OPTION_KEYS] as const
+export const TRANSPORT_KEYS: readonly string[] = [...NON_CONTENT_KEYS, 'method', 'document', 'content-type', 'accept', 'body', ...VERIFY_OPTION_KEYS]
 
 /** What the software measurement covers when dist/ exists, and when it does not. */
 export const MEASURED_BUILD = ['dist', 'bin', 'package.json'] as const

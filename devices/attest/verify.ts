@@ -15,6 +15,7 @@
  * verified as above (its checks prefixed `report:`), and the receipt's trust is the report's.
  */
 import { isMessage } from '../../core/message.js'
+import { isPrivateKey } from '../../core/keys.js'
 import type { Message } from '../../core/types.js'
 import { RECEIPT_FIELDS, RECEIPT_TYPE, REPORT_TYPE, TRANSPORT_KEYS } from './constants.js'
 import { receiptNonce } from './receipt.js'
@@ -86,7 +87,7 @@ export function documentFromRequest(req: Message): Message {
   if (isMessage(req.document)) return req.document
   const doc: Message = {}
   for (const [key, value] of Object.entries(req)) {
-    if (!(TRANSPORT_KEYS as readonly string[]).includes(key) && !key.startsWith('priv')) doc[key] = value
+    if (!TRANSPORT_KEYS.includes(key) && !isPrivateKey(key)) doc[key] = value
   }
   const commitments = isMessage(doc.commitments) ? Object.values(doc.commitments) : []
   const covered = commitments.find((c) => isMessage(c) && Array.isArray(c.committed))

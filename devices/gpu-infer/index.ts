@@ -127,6 +127,11 @@ export function gpuInferDevice(init: GpuInferInit): Device {
   return {
     name: GPU_INFER_DEVICE_NAME,
     info: { description: 'Deterministic, replayable LLM inference on llama.cpp (GPU when present).' },
+    // Results name the runtime profile they ran on; a model not installed here is a missing input.
+    replay: {
+      profileOf: (result) => (typeof result['profile-id'] === 'string' ? result['profile-id'] : undefined),
+      missingInputCodes: ['unknown-model'],
+    },
     keys: {
       run: (_base, req, ctx) => infer('run', req, ctx),
       chat: (_base, req, ctx) => infer('chat', req, ctx),

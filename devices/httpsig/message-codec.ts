@@ -23,6 +23,7 @@
  */
 import { serializeList, type Item } from 'structured-headers'
 import { InvalidRequestError } from '../../core/errors.js'
+import { isPrivateKey } from '../../core/keys.js'
 import type { Message, Value } from '../../core/types.js'
 import { isMessage } from '../../core/message.js'
 import { decodeTypedValue, parseAoTypes } from './ao-types.js'
@@ -87,7 +88,7 @@ function encodeLevel(message: Message, path: string[], top: boolean): Level {
   const scalarPart = (key: string, bytes: Uint8Array) => level.parts.push({ name: partName([...path, key]), fields: [], body: bytes })
   for (const key of Object.keys(message).sort()) {
     const value = message[key]
-    if (value === undefined || key.startsWith('priv')) continue
+    if (value === undefined || isPrivateKey(key)) continue
     const type = typeOf(value)
     if (type !== undefined) level.types.push([key, type])
     if (type?.startsWith('empty-')) continue

@@ -22,6 +22,7 @@
 import { sha256 } from '../../core/sha256.js'
 import { fromBase64Url, toBase64Url, unsignedIdOf } from '../../core/id.js'
 import { isMessage } from '../../core/message.js'
+import { isPrivateKey } from '../../core/keys.js'
 import type { Message } from '../../core/types.js'
 import { addressOf, publicKeyBytes, sign, verifyWithPublicKey, walletAddress, type Wallet, type WalletKind } from '../../node/wallet.js'
 import type { CommitmentCheck } from '../httpsig/verify-commitment.js'
@@ -33,7 +34,7 @@ const TYPE_OF_KIND: Readonly<Record<WalletKind, string>> = { rsa: 'rsa-pss-sha51
 
 /** Public, sorted keys of a message other than `commitments`: what a native commitment covers. */
 export const coveredKeys = (message: Message): string[] =>
-  Object.keys(message).filter((k) => k !== 'commitments' && !k.startsWith('priv')).sort()
+  Object.keys(message).filter((k) => k !== 'commitments' && !isPrivateKey(k)).sort()
 
 /**
  * What a native commitment was made for. Only the node's own code chooses a tag; a caller of

@@ -3,15 +3,11 @@
  * The handlers of `message@1.0`. Each is a pure function of (base, req).
  */
 import { NotFoundError, UnprocessableError } from '../../core/errors.js'
+import { CONTROL_KEYS, isPrivateKey } from '../../core/keys.js'
 import { idOf, unsignedIdOf } from '../../core/id.js'
 import { getKey as readKey } from '../../core/message.js'
 import type { Message, Value } from '../../core/types.js'
 
-/**
- * Keys of a request that steer resolution rather than carry data. A request's `commitments`
- * are its own signatures (a signed HTTP request), not something to copy into the result.
- */
-const CONTROL_KEYS = new Set(['path', 'as-device', 'commitments'])
 
 /** `get&key=k`: the value of `k` in the base (case-insensitive); 404 when absent. */
 export function getKey(base: Message, req: Message): Value {
@@ -53,7 +49,7 @@ export function removeKeys(base: Message, req: Message): Message {
 
 /** `keys`: the base's public keys, sorted. */
 export function keysOf(base: Message): Value {
-  return Object.keys(base).filter((k) => !k.startsWith('priv')).sort()
+  return Object.keys(base).filter((k) => !isPrivateKey(k)).sort()
 }
 
 /** `id`: the base's ID (commitments included). */

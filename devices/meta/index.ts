@@ -22,15 +22,13 @@
  */
 import { requireOperator } from '../../core/authority.js'
 import { ForbiddenError } from '../../core/errors.js'
+import { CODEC_FRAMING_KEYS, CONTROL_KEYS, isPrivateKey, REPLY_OPTION_KEYS } from '../../core/keys.js'
 import type { Device, Message, ResolveContext } from '../../core/types.js'
 
 export const META_DEVICE_NAME = 'meta@1.0'
 
 /** Keys a config request carries for the protocol's sake, never as settings. */
-const PROTOCOL_KEYS = new Set([
-  'path', 'commitments', 'signing-format', 'inline-body-key', 'ao-types', 'accept-codec', 'require-codec',
-  'accept-bundle', 'codec-device', 'content-type', 'data-protocol', 'variant', 'type', 'body', 'data', 'target', 'anchor',
-])
+const PROTOCOL_KEYS: ReadonlySet<string> = new Set([...CONTROL_KEYS, ...CODEC_FRAMING_KEYS, ...REPLY_OPTION_KEYS])
 
 /** What the node lets meta@1.0 change. */
 export interface MetaSettings {
@@ -71,7 +69,7 @@ async function update(init: MetaInit, req: Message, ctx: ResolveContext): Promis
   const caller = await requireOperator(ctx, 'meta: a configuration change')
   const changes: Message = {}
   for (const [key, value] of Object.entries(req)) {
-    if (!PROTOCOL_KEYS.has(key) && !key.startsWith('priv')) changes[key] = value
+    if (!PROTOCOL_KEYS.has(key) && !isPrivateKey(key)) changes[key] = value
   }
   const commitment = caller.commitment ?? ''
   ctx.log.info({ committer: caller.address, commitment, keys: Object.keys(changes) }, 'configuration change')

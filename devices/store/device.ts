@@ -18,6 +18,7 @@
  */
 import { requireOperator } from '../../core/authority.js'
 import { CorruptionError, MethodNotAllowedError, InvalidRequestError, NotFoundError, PayloadTooLargeError } from '../../core/errors.js'
+import { PATH_ONLY_KEYS } from '../../core/keys.js'
 import { encodeMessage } from '../../core/codec.js'
 import { idOfBytes } from '../../core/id.js'
 import { loadMessage } from '../../core/ledger.js'
@@ -72,7 +73,8 @@ async function putBlob(req: Message, ctx: ResolveContext, init: StoreKeysInit): 
   return blobResult(written)
 }
 
-const CONTROL_KEYS = new Set(['path', 'kind', 'as-device'])
+/** The request keys that steer a put; the rest is the message to store. */
+const PUT_CONTROL_KEYS: ReadonlySet<string> = new Set([...PATH_ONLY_KEYS, 'kind'])
 
 function put(init: StoreKeysInit): KeyHandler {
   return async (_base, req, ctx) => {
@@ -88,7 +90,7 @@ function put(init: StoreKeysInit): KeyHandler {
       reportWrite(ctx, true)
       return blobResult(blob)
     }
-    const own = Object.fromEntries(Object.entries(req).filter(([key]) => !CONTROL_KEYS.has(key)))
+    const own = Object.fromEntries(Object.entries(req).filter(([key]) => !PUT_CONTROL_KEYS.has(key)))
     return putMessage(ctx.store, own, ctx)
   }
 }

@@ -12,7 +12,7 @@
  * `keyPrefix` option wins over `?prefix=`, and neither reaches ioredis.
  */
 import { join } from 'node:path'
-import { InvalidRequestError } from '../../core/errors.js'
+import { ConfigError } from '../../core/errors.js'
 import type { Logger } from '../../core/types.js'
 import { openFsStore } from './backends/fs.js'
 import { openLmdbStore } from './backends/lmdb.js'
@@ -38,7 +38,7 @@ export type StoreSpec =
 
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379/0'
 
-/** Parses a store spec; throws InvalidRequestError (`unknown-store`) for anything else. */
+/** Parses a store spec; throws ConfigError (`unknown-store`) for anything else. */
 export function parseStoreSpec(spec: string): StoreSpec {
   const trimmed = spec.trim()
   if (trimmed === 'memory' || trimmed === 'fs' || trimmed === 'lmdb') return { kind: trimmed }
@@ -46,13 +46,13 @@ export function parseStoreSpec(spec: string): StoreSpec {
   if (/^rediss?:\/\//i.test(trimmed)) {
     let url: URL
     try { url = new URL(trimmed) } catch (err) {
-      throw new InvalidRequestError('store: malformed redis URL', { cause: err, code: 'unknown-store' })
+      throw new ConfigError('store: malformed redis URL', { cause: err, code: 'unknown-store' })
     }
     const keyPrefix = url.searchParams.get('prefix') ?? undefined
     url.searchParams.delete('prefix')
     return { kind: 'redis', url: url.toString(), ...(keyPrefix === undefined ? {} : { keyPrefix }) }
   }
-  throw new InvalidRequestError(`store: unknown store "${spec}" (expected memory, fs, lmdb or redis://host:port/db)`, {
+  throw new ConfigError(`store: unknown store "${spec}" (expected memory, fs, lmdb or redis://host:port/db)`, {
     code: 'unknown-store',
   })
 }

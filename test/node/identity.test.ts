@@ -126,6 +126,17 @@ describe('aoconnect header-only signed requests to message@1.0', () => {
     expect([res.status, (await res.json() as { code: string }).code]).toEqual([400, 'committed-key-conflict'])
   })
 
+  it('a query key may repeat a signed key but not contradict it (it used to lose silently)', async () => {
+    // The query is never signed by AO clients: a proxy (or the client) may add one.
+    const withQuery = (query: string) => (req: Request) => new Request(`${req.url}?${query}`, req)
+    tamper = withQuery('x-test=other')
+    const contradicts = await signed({ path: '/~message@1.0/x-test', method: 'GET', 'x-test': 'hello' })
+    expect([contradicts.status, (await contradicts.json() as { code: string }).code]).toEqual([400, 'committed-key-conflict'])
+    tamper = withQuery('x-test=hello')
+    const repeats = await signed({ path: '/~message@1.0/x-test', method: 'GET', 'x-test': 'hello' })
+    expect([repeats.status, await repeats.text()]).toEqual([200, 'hello'])
+  })
+
   it('the body of a signed POST is dropped by the client (interop.md §1.4), so its digest fails: 400', async () => {
     const res = await signed({ path: '/~message@1.0/x', method: 'POST', 'x-test': 'hello', data: 'line1\nline2' })
     expect([res.status, (await res.json() as { code: string }).code]).toEqual([400, 'content-digest-mismatch'])
