@@ -182,3 +182,20 @@ export function isAoError(err: unknown): err is AoError {
     err instanceof Error
   )
 }
+
+/**
+ * Thrown when the node cannot start as configured (a bad option, wallet file or device module).
+ * It is no HTTP answer: `hashbeam serve` prints the message and exits with status 2.
+ */
+export class ConfigError extends Error {
+  readonly code: string
+  constructor(message: string, options: { code?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'ConfigError'
+    this.code = options.code ?? 'invalid-config'
+  }
+}
+
+/** True for a startup configuration failure, even one from another copy of this module. */
+export const isConfigError = (err: unknown): err is ConfigError =>
+  err instanceof Error && err.name === 'ConfigError' && typeof (err as ConfigError).code === 'string'

@@ -13,6 +13,7 @@
  * ```
  */
 export * from './errors.js'
+export * from './error-codes.js'
 export * from './types.js'
 export * from './codec.js'
 export * from './id.js'

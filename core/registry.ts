@@ -4,7 +4,7 @@
  * `preloaded_devices`); lookup of a bare `name` picks the highest registered version, compared
  * numerically part by part (`1.10` > `1.9`).
  */
-import { InvalidRequestError, NotFoundError } from './errors.js'
+import { ConfigError, InvalidRequestError, NotFoundError } from './errors.js'
 import type { Device } from './types.js'
 
 export interface Registry {
@@ -38,7 +38,7 @@ export function createRegistry(devices: readonly Device[]): Registry {
     const name = device.name.toLowerCase()
     const at = name.lastIndexOf('@')
     if (at <= 0 || at === name.length - 1) throw new InvalidRequestError(`registry: "${device.name}" is not name@version`, { code: 'invalid-device-name' })
-    if (byName.has(name)) throw new InvalidRequestError(`registry: device "${name}" registered twice`, { code: 'duplicate-device' })
+    if (byName.has(name)) throw new ConfigError(`registry: device "${name}" registered twice`, { code: 'duplicate-device' })
     byName.set(name, device)
     const bare = name.slice(0, at)
     const current = newest.get(bare)

@@ -11,7 +11,7 @@
  */
 import { resolve } from 'node:path'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { isAoError } from '../core/errors.js'
+import { isAoError, isConfigError } from '../core/errors.js'
 import { measureCommand } from '../devices/attest/index.js'
 import { createEngine } from '../devices/gpu-infer/engine.js'
 import { GGUF_QUANTS, writeGguf, type GgufQuant, type GgufSize } from '../devices/gpu-infer/gguf.js'
@@ -144,6 +144,10 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`hashbeam: ${(err as Error).message}\n\n`)
       return usage(2)
+    }
+    if (isConfigError(err)) {
+      process.stderr.write(`hashbeam: ${err.message} [${err.code}]\n`)
+      return 2
     }
     if (isAoError(err)) {
       process.stderr.write(`hashbeam: ${err.message} [${err.code}]\n`)

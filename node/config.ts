@@ -6,7 +6,7 @@
 import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { DEFAULT_PATH_LIMITS, type PathLimits } from '../core/path.js'
-import { InvalidRequestError } from '../core/errors.js'
+import { ConfigError } from '../core/errors.js'
 import { DEFAULT_MAX_BLOB_BYTES } from '../devices/store/constants.js'
 
 export interface NodeConfig {
@@ -115,13 +115,13 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig 
 
 export function parsePort(text: string): number {
   const port = Number(text)
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidRequestError(`config: "${text}" is not a TCP port`, { code: 'invalid-config' })
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`config: "${text}" is not a TCP port`)
   return port
 }
 
 export function parsePositive(name: string, text: string): number {
   const n = Number(text)
-  if (!Number.isInteger(n) || n < 1) throw new InvalidRequestError(`config: ${name} must be a positive integer, got "${text}"`, { code: 'invalid-config' })
+  if (!Number.isInteger(n) || n < 1) throw new ConfigError(`config: ${name} must be a positive integer, got "${text}"`)
   return n
 }
 
@@ -129,7 +129,7 @@ export function parsePositive(name: string, text: string): number {
 export function parseSeconds(name: string, text: string): number {
   const seconds = Number(text)
   if (text.trim() === '' || !Number.isFinite(seconds) || seconds <= 0 || seconds > 86_400) {
-    throw new InvalidRequestError(`config: ${name} must be a number of seconds (0 < s ≤ 86400), got "${text}"`, { code: 'invalid-config' })
+    throw new ConfigError(`config: ${name} must be a number of seconds (0 < s ≤ 86400), got "${text}"`)
   }
   return Math.max(1, Math.round(seconds * 1000))
 }
@@ -137,7 +137,7 @@ export function parseSeconds(name: string, text: string): number {
 export function parseGpu(text: string): NodeConfig['gpu'] {
   if (text === 'auto' || text === 'cuda' || text === 'vulkan' || text === 'metal') return text
   if (['false', 'off', 'none', 'cpu'].includes(text)) return false
-  throw new InvalidRequestError(`config: gpu must be auto, cuda, vulkan, metal or false; got "${text}"`, { code: 'invalid-config' })
+  throw new ConfigError(`config: gpu must be auto, cuda, vulkan, metal or false; got "${text}"`)
 }
 
 /** The configuration a client may see (meta@1.0/info). */

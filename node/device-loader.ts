@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { InvalidRequestError } from '../core/errors.js'
+import { ConfigError } from '../core/errors.js'
 import type { Device, DeviceComponents, DeviceFactory } from '../core/types.js'
 
 const DEVICE_NAME = /^[a-z0-9][a-z0-9._-]*@[a-z0-9][a-z0-9._-]*$/
@@ -14,13 +14,13 @@ const DEVICE_NAME = /^[a-z0-9][a-z0-9._-]*@[a-z0-9][a-z0-9._-]*$/
 /** Checks the shape of a device built by a factory. */
 export function checkDevice(device: unknown, source: string): Device {
   const d = device as Device
-  if (typeof d !== 'object' || d === null) throw new InvalidRequestError(`device: ${source} built no object`, { code: 'invalid-device' })
+  if (typeof d !== 'object' || d === null) throw new ConfigError(`device: ${source} built no object`, { code: 'invalid-device' })
   if (typeof d.name !== 'string' || !DEVICE_NAME.test(d.name)) {
-    throw new InvalidRequestError(`device: ${source} has name "${String(d.name)}"; expected name@version in lower case`, { code: 'invalid-device' })
+    throw new ConfigError(`device: ${source} has name "${String(d.name)}"; expected name@version in lower case`, { code: 'invalid-device' })
   }
-  if (typeof d.keys !== 'object' || d.keys === null) throw new InvalidRequestError(`device: ${source} has no "keys" object`, { code: 'invalid-device' })
+  if (typeof d.keys !== 'object' || d.keys === null) throw new ConfigError(`device: ${source} has no "keys" object`, { code: 'invalid-device' })
   for (const [key, handler] of Object.entries(d.keys)) {
-    if (typeof handler !== 'function') throw new InvalidRequestError(`device: ${source} key "${key}" is not a function`, { code: 'invalid-device' })
+    if (typeof handler !== 'function') throw new ConfigError(`device: ${source} key "${key}" is not a function`, { code: 'invalid-device' })
   }
   return d
 }
@@ -34,10 +34,10 @@ export async function loadDeviceModules(paths: readonly string[], components: De
     try {
       mod = (await import(url)) as Record<string, unknown>
     } catch (cause) {
-      throw new InvalidRequestError(`device: cannot import ${path}: ${(cause as Error).message}`, { code: 'invalid-device', cause })
+      throw new ConfigError(`device: cannot import ${path}: ${(cause as Error).message}`, { code: 'invalid-device', cause })
     }
     const factory = (mod.default ?? mod.device) as DeviceFactory | undefined
-    if (typeof factory !== 'function') throw new InvalidRequestError(`device: ${path} exports no factory (default export)`, { code: 'invalid-device' })
+    if (typeof factory !== 'function') throw new ConfigError(`device: ${path} exports no factory (default export)`, { code: 'invalid-device' })
     devices.push(checkDevice(await factory(components), path))
   }
   return devices

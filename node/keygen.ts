@@ -7,14 +7,14 @@
  */
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { InvalidRequestError } from '../core/errors.js'
+import { ConfigError } from '../core/errors.js'
 import { walletAddress, type WalletKind } from './wallet.js'
 import { loadOrCreateWallet, loadWallet } from './wallet-file.js'
 
 /** Checks a wallet kind given on the command line (400 → exit code 2). */
 export function parseWalletKind(kind: string): WalletKind {
   if (kind !== 'rsa' && kind !== 'ed25519') {
-    throw new InvalidRequestError(`config: wallet kind is rsa or ed25519, not "${kind}"`, { code: 'invalid-config' })
+    throw new ConfigError(`config: wallet kind is rsa or ed25519, not "${kind}"`)
   }
   return kind
 }

@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readdir } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
-import { InvalidRequestError } from '../core/errors.js'
+import { ConfigError } from '../core/errors.js'
 import { generateGguf } from '../devices/gpu-infer/gguf.js'
 import { createHashCache, type HashCache } from '../devices/gpu-infer/models.js'
 
@@ -23,7 +23,7 @@ export function parseModelFlags(values: readonly string[]): Record<string, strin
   const models: Record<string, string> = {}
   for (const value of values) {
     const eq = value.indexOf('=')
-    if (eq <= 0 || eq === value.length - 1) throw new InvalidRequestError(`config: --model takes name=path, got "${value}"`, { code: 'invalid-config' })
+    if (eq <= 0 || eq === value.length - 1) throw new ConfigError(`config: --model takes name=path, got "${value}"`)
     models[value.slice(0, eq)] = resolve(value.slice(eq + 1))
   }
   return models

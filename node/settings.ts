@@ -25,7 +25,7 @@
 import { mkdir, open, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
-import { ForbiddenError, InternalError, UnprocessableError } from '../core/errors.js'
+import { ConfigError, ForbiddenError, InternalError, UnprocessableError } from '../core/errors.js'
 import { isAoId } from '../core/id.js'
 import type { Logger, Message, Value } from '../core/types.js'
 
@@ -96,7 +96,7 @@ export async function loadSettings(init: SettingsInit): Promise<NodeSettings> {
   let persisted = (await readJson(configPath)) as Message | undefined ?? {}
   const applied = new Set(await readHistoryCommitments(historyPath))
   if (init.operator !== undefined && !isAoId(init.operator)) {
-    throw new UnprocessableError(`config: --operator "${init.operator}" is not a 43-character address`, { code: 'invalid-config' })
+    throw new ConfigError(`config: --operator "${init.operator}" is not a 43-character address`)
   }
   if (typeof persisted.operator === 'string' && init.operator !== undefined && persisted.operator !== init.operator) {
     init.log.warn({ persisted: persisted.operator, flag: init.operator }, `the operator set over HTTP (${CONFIG_FILE}) overrides --operator`)

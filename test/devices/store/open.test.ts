@@ -25,7 +25,7 @@ describe('parseStoreSpec', () => {
 
   it('rejects anything else with a stable code', () => {
     for (const bad of ['', 'sqlite', 'LMDB2', 'http://x', 'redis:/nohost', 'memory://x']) {
-      expect(() => parseStoreSpec(bad)).toThrowError(expect.objectContaining({ code: 'unknown-store', status: 400 }))
+      expect(() => parseStoreSpec(bad)).toThrowError(expect.objectContaining({ code: 'unknown-store', name: 'ConfigError' }))
     }
   })
 })
