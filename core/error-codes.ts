@@ -152,6 +152,8 @@ export const ERROR_CODES: Readonly<Record<string, ErrorCodeInfo>> = {
   'corrupt-blob-meta': { status: 500, meaning: 'a blob\'s metadata record is damaged' },
   // Ledger, replay, attestation.
   'corrupt-record': { status: 500, meaning: 'a step record is damaged' },
+  'chain-cycle': { status: 422, meaning: 'step records whose bases loop back on themselves' },
+  'chain-too-long': { status: 422, meaning: 'a chain longer than the walk limit (1,000,000 steps)' },
   'missing-record': { status: [404, 422], meaning: 'no step record for that hashpath' },
   'missing-hashpath': { status: 422, meaning: 'replay needs a hashpath' },
   'missing-car': { status: 422, meaning: 'import needs a CAR body' },
