@@ -30,7 +30,7 @@ import { eventStreamResponse, linkAbort } from './http-stream.js'
 import { chooseCodec, takeTransportKeys, wantsStream } from './negotiate.js'
 import { wantsReceipt, type Receipts } from './receipts.js'
 import { requestCaller, type CallerPolicy } from './request-caller.js'
-import type { Wallet } from './wallet.js'
+import type { Wallet } from '../identity/keys.js'
 import { toJson } from './json.js'
 
 export interface AppInit {

@@ -23,7 +23,7 @@ import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { SIGNATURE_TAG, signRequest } from '../devices/httpsig/index.js'
 import { UsageError } from './cli-options.js'
-import type { Wallet } from './wallet.js'
+import type { Wallet } from '../identity/keys.js'
 import { loadWallet } from './wallet-file.js'
 
 export const DEFAULT_NODE_URL = 'http://127.0.0.1:8734'

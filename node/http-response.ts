@@ -28,7 +28,7 @@ import {
 import { encodeMessage } from '../devices/httpsig/message-codec.js'
 import { toJson } from './json.js'
 import type { ReplyCodec } from './negotiate.js'
-import { privateKeyObject, publicKeyBytes, type Wallet } from './wallet.js'
+import { privateKeyObject, publicKeyBytes, type Wallet } from '../identity/keys.js'
 
 const JSON_TYPE = 'application/json; charset=utf-8'
 

@@ -38,7 +38,7 @@ import { attestDevice, createAttestor, measure, nvidiaCcProvider, sevSnpProvider
 import { mountStore } from './store-http.js'
 import { loadSettings, type NodeSettings } from './settings.js'
 import { spentSignatures } from './spent-signatures.js'
-import { type Wallet, walletAddress } from './wallet.js'
+import { type Wallet, walletAddress } from '../identity/keys.js'
 import { loadOrCreateWallet } from './wallet-file.js'
 
 export interface HashbeamNode {

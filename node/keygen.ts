@@ -8,7 +8,7 @@
 import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { ConfigError } from '../core/errors.js'
-import { walletAddress, type WalletKind } from './wallet.js'
+import { walletAddress, type WalletKind } from '../identity/keys.js'
 import { loadOrCreateWallet, loadWallet } from './wallet-file.js'
 
 /** Checks a wallet kind given on the command line (400 → exit code 2). */

@@ -12,7 +12,7 @@ import { link, mkdir, open, readFile, unlink } from 'node:fs/promises'
 import path from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { InternalError } from '../core/errors.js'
-import { createWallet, walletFromJwk, type Wallet, type WalletKind } from './wallet.js'
+import { createWallet, walletFromJwk, type Wallet, type WalletKind } from '../identity/keys.js'
 
 /**
  * Loads the wallet at `file`, or creates one of `kind` there (RSA when no kind is asked for). A

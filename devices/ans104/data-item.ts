@@ -14,7 +14,7 @@
 import { sha256 } from '../../core/sha256.js'
 import { InvalidRequestError } from '../../core/errors.js'
 import { toBase64Url } from '../../core/id.js'
-import { addressOf } from '../../node/wallet.js'
+import { addressOf } from '../../identity/keys.js'
 import { decodeTags, encodeTags, type Tag } from './avro-tags.js'
 import { CODE, FIELD_LENGTH, MAX_TAG_BYTES, SIGNATURE_TYPES, type SignatureType } from './constants.js'
 import { deepHash } from './deep-hash.js'

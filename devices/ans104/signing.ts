@@ -11,8 +11,8 @@
  *
  * `buildDataItem` signs with a node wallet (RSA → type 1, Ed25519 → type 2).
  */
-import { publicKeyBytes, sign, verifyWithPublicKey, type Wallet } from '../../node/wallet.js'
-import { verifyBytes } from '../httpsig/algorithms.js'
+import { publicKeyBytes, sign, verifyWithPublicKey, type Wallet } from '../../identity/keys.js'
+import { verifyBytes } from '../../identity/algorithms.js'
 import type { Tag } from './avro-tags.js'
 import { parseDataItem, serializeDataItem, signatureData, type DataItem } from './data-item.js'
 

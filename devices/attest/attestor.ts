@@ -11,7 +11,7 @@
  * can still appraise another node's evidence.
  */
 import type { Logger, Message } from '../../core/types.js'
-import type { Wallet } from '../../node/wallet.js'
+import type { Wallet } from '../../identity/keys.js'
 import { detectHardware, type Hardware } from './hardware.js'
 import type { Measurement } from './measurement.js'
 import { issueReceipt, type ReceiptFields } from './receipt.js'

@@ -27,12 +27,7 @@ export const toBase64Url = (bytes: Uint8Array): string => Buffer.from(bytes).toS
 export const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
 
 /** Constant-time equality of two byte strings (HMAC comparisons). */
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  let diff = 0
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!
-  return diff === 0
-}
+export { equalBytes } from '../../identity/algorithms.js'
 
 /**
  * Parses a dictionary whose members are byte sequences (`Signature`, `Content-Digest`). A strict

@@ -36,7 +36,7 @@ export {
   type SignatureShape, type SignatureBase, type TargetPart,
 } from './signature-base.js'
 export { parseSignatureFields, serializeSignatureFields, type SignatureEntry } from './signature-fields.js'
-export { signBytes, verifyBytes, eip191Hash, type SigningKey, type VerificationKey } from './algorithms.js'
+export { signBytes, verifyBytes, eip191Hash, type SigningKey, type VerificationKey } from '../../identity/algorithms.js'
 export { resolveAoKey, type KeyResolver, type ResolvedKey } from './keys.js'
 export { decodeBase64Any } from './encoding.js'
 export {

@@ -15,8 +15,8 @@ import { createPublicKey } from 'node:crypto'
 import { p256 } from '@noble/curves/nist.js'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { InvalidSignatureError } from '../../core/errors.js'
-import { addressOf } from '../../node/wallet.js'
-import type { VerificationKey } from './algorithms.js'
+import { addressOf } from '../../identity/keys.js'
+import type { VerificationKey } from '../../identity/algorithms.js'
 import {
   CODE, CONSTANT_HMAC_KEYIDS, PUBLICKEY_SCHEME, isSignatureAlgorithm, type SignatureAlgorithm,
 } from './constants.js'

@@ -7,8 +7,8 @@
  * label `http-sig-<hex of address bytes 1..8>`; a body is bound by `Content-Digest`.
  */
 import type { BareItem, Parameters } from 'structured-headers'
-import { privateKeyObject, publicKeyBytes, walletAddress, type Wallet } from '../../node/wallet.js'
-import { signBytes, type SigningKey } from './algorithms.js'
+import { privateKeyObject, publicKeyBytes, walletAddress, type Wallet } from '../../identity/keys.js'
+import { signBytes, type SigningKey } from '../../identity/algorithms.js'
 import { componentId, type ComponentId, type HttpMessageView } from './components.js'
 import { buildSignatureBase, serializeSignatureParams, type SignatureShape } from './signature-base.js'
 import { HEADER } from './constants.js'

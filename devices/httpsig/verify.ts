@@ -15,7 +15,7 @@
  * a second check, and only when the first fails.
  */
 import { InvalidSignatureError } from '../../core/errors.js'
-import { verifyBytes, type VerificationKey } from './algorithms.js'
+import { verifyBytes, type VerificationKey } from '../../identity/algorithms.js'
 import { parseAoTypes } from './ao-types.js'
 import type { HttpMessageView } from './components.js'
 import { checkContentDigest } from './content-digest.js'

@@ -24,7 +24,7 @@ import { fromBase64Url, toBase64Url, unsignedIdOf } from '../../core/id.js'
 import { isMessage } from '../../core/message.js'
 import { isPrivateKey } from '../../core/keys.js'
 import type { Message } from '../../core/types.js'
-import { addressOf, publicKeyBytes, sign, verifyWithPublicKey, walletAddress, type Wallet, type WalletKind } from '../../node/wallet.js'
+import { addressOf, publicKeyBytes, sign, verifyWithPublicKey, walletAddress, type Wallet, type WalletKind } from '../../identity/keys.js'
 import type { CommitmentCheck } from '../httpsig/verify-commitment.js'
 
 /** The commitment device name of native commitments. */

@@ -18,7 +18,7 @@
  */
 import { UnavailableError } from '../../core/errors.js'
 import type { Device } from '../../core/types.js'
-import type { Wallet } from '../../node/wallet.js'
+import type { Wallet } from '../../identity/keys.js'
 import { commitMessage } from './commit.js'
 import { getKey, idOfBase, keysOf, removeKeys, setKeys, unsignedIdOfBase } from './message.js'
 import { committedKeys, verifyReport } from './verify.js'

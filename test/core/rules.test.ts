@@ -38,6 +38,19 @@ describe('core/keys.ts', () => {
     expect(offenders).toEqual([])
   })
 
+  it('RSA-PSS is set up in one place (identity/algorithms.ts)', () => {
+    const users: string[] = []
+    const walk = (dir: string) => {
+      for (const e of readdirSync(join(root, dir), { withFileTypes: true })) {
+        const rel = `${dir}/${e.name}`
+        if (e.isDirectory()) walk(rel)
+        else if (e.name.endsWith('.ts') && readFileSync(join(root, rel), 'utf8').includes('RSA_PKCS1_PSS_PADDING')) users.push(rel)
+      }
+    }
+    for (const dir of ['core', 'identity', 'devices', 'node']) walk(dir)
+    expect(users).toEqual(['identity/algorithms.ts'])
+  })
+
   it('core/ mentions no Buffer outside core/bytes.ts (it runs without Node)', () => {
     const offenders = readdirSync(join(root, 'core')).filter((f) => f.endsWith('.ts') && f !== 'bytes.ts')
       .filter((f) => /(?<!Array)Buffer\b/.test(readFileSync(join(root, 'core', f), 'utf8').replace(/ArrayBuffer/g, '')))

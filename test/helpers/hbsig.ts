@@ -11,7 +11,7 @@ import { parseDictionary } from 'structured-headers'
 import { afterAll, beforeAll } from 'vitest'
 import type { NodeConfig } from '../../node/config.js'
 import { listen, type RunningServer } from '../../node/server.js'
-import { walletFromJwk, type Wallet } from '../../node/wallet.js'
+import { walletFromJwk, type Wallet } from '../../identity/keys.js'
 import { testNode } from './node.js'
 
 export interface HbsigClient {

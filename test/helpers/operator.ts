@@ -7,7 +7,7 @@ import { afterAll, beforeAll } from 'vitest'
 import { signRequest } from '../../devices/httpsig/index.js'
 import type { HashbeamNode } from '../../node/index.js'
 import type { NodeConfig } from '../../node/config.js'
-import { createWallet, walletAddress, type Wallet } from '../../node/wallet.js'
+import { createWallet, walletAddress, type Wallet } from '../../identity/keys.js'
 import { testNode } from './node.js'
 
 /** The base URL test requests use, and its config POST target. */

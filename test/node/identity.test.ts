@@ -11,7 +11,7 @@ import { loadMessage } from '../../core/ledger.js'
 import { decodeMessage } from '../../devices/httpsig/message-codec.js'
 import { verifyReport } from '../../devices/message/verify.js'
 import type { HashbeamNode } from '../../node/index.js'
-import { createWallet, walletAddress, type Wallet } from '../../node/wallet.js'
+import { createWallet, walletAddress, type Wallet } from '../../identity/keys.js'
 import { headerFields } from '../helpers/http.js'
 import { testNode } from '../helpers/node.js'
 

@@ -11,7 +11,7 @@ import { ed25519 } from '@noble/curves/ed25519.js'
 import { createSigner } from '@permaweb/aoconnect'
 import {
   addressOf, createWallet, publicKeyBytes, sign, verifyWithPublicKey, walletAddress, walletFromJwk, type Wallet,
-} from '../../node/wallet.js'
+} from '../../identity/keys.js'
 import { loadOrCreateWallet, loadWallet } from '../../node/wallet-file.js'
 
 const bytes = (text: string) => new TextEncoder().encode(text)

@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createWallet, type Wallet } from '../../node/wallet.js'
+import { createWallet, type Wallet } from '../../identity/keys.js'
 import { loadWallet } from '../../node/wallet-file.js'
 import { modelDir, type ModelDir } from '../devices/gpu-infer/fixtures.js'
 import { sharedWalletPath, tempDir } from '../helpers/node.js'

@@ -6,7 +6,7 @@
  * change the config — once. Everything else is refused and changes nothing.
  */
 import { beforeAll, describe, expect, it } from 'vitest'
-import { walletAddress } from '../../node/wallet.js'
+import { walletAddress } from '../../identity/keys.js'
 import { hbsigClient, sendSigned, useHbsigNode, type HbsigClient } from '../helpers/hbsig.js'
 
 const INFO = '/~meta@1.0/info'

@@ -12,7 +12,7 @@ import { signRequest } from '../../devices/httpsig/index.js'
 import type { HashbeamNode } from '../../node/index.js'
 import { fromJson, toJson } from '../../node/json.js'
 import { loadWallet } from '../../node/wallet-file.js'
-import type { Wallet } from '../../node/wallet.js'
+import type { Wallet } from '../../identity/keys.js'
 import { sharedWalletPath, testNode } from '../helpers/node.js'
 
 const URL_BASE = 'http://hashbeam.test'

@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest'
 import { loadMessage, loadStep } from '../../core/ledger.js'
 import type { Message } from '../../core/types.js'
-import { walletAddress } from '../../node/wallet.js'
+import { walletAddress } from '../../identity/keys.js'
 import { testNode } from '../helpers/node.js'
 import { INFO_URL, useNodeWithOwnOperator, nowSeconds, signPrivileged, URL_BASE } from '../helpers/operator.js'
 

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { AlgorandSigner, ArweaveSigner, DataItem, EthereumSigner, createData } from '@dha-team/arbundles'
-import { createWallet, publicKeyBytes, walletAddress, type Wallet } from '../../../node/wallet.js'
+import { createWallet, publicKeyBytes, walletAddress, type Wallet } from '../../../identity/keys.js'
 import { buildDataItem, parseDataItem, verifyDataItem } from '../../../devices/ans104/index.js'
 
 const ETH_KEY = '37929fc21ab44ace162318acbbf4d24a41270b2aee18fd1cfb22e3fc3f4b4024'

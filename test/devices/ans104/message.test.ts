@@ -7,7 +7,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { connect, createSigner } from '@permaweb/aoconnect'
 import { EthereumSigner, createData } from '@dha-team/arbundles'
-import { createWallet, walletAddress, type Wallet } from '../../../node/wallet.js'
+import { createWallet, walletAddress, type Wallet } from '../../../identity/keys.js'
 import { buildDataItem, dataItemToMessage, parseDataItem } from '../../../devices/ans104/index.js'
 
 const b64url = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url')

@@ -9,7 +9,7 @@ import { issueReceipt, receiptFieldsFrom, receiptNonce, type ReceiptFields } fro
 import { createReport } from '../../../devices/attest/report.js'
 import { verifyDocument, type VerifyResult } from '../../../devices/attest/verify.js'
 import { commitMessage } from '../../../devices/message/commit.js'
-import { createWallet, type Wallet } from '../../../node/wallet.js'
+import { createWallet, type Wallet } from '../../../identity/keys.js'
 import { fixedHardware, fixedMeasurement, gpuHardware, gpuVerifier } from './helpers/attest.js'
 import { nvidiaPki, type NvidiaPki } from './helpers/spdm.js'
 

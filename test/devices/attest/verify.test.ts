@@ -7,7 +7,7 @@ import { createReport } from '../../../devices/attest/report.js'
 import type { TeeProvider } from '../../../devices/attest/tee/provider.js'
 import { documentFromRequest, requestVerifyOptions, verifyDocument, verifyResultMessage, type VerifyResult } from '../../../devices/attest/verify.js'
 import { commitMessage } from '../../../devices/message/commit.js'
-import { createWallet, walletAddress, type Wallet } from '../../../node/wallet.js'
+import { createWallet, walletAddress, type Wallet } from '../../../identity/keys.js'
 import { fixedHardware, fixedMeasurement, snpHardware, snpVerifier } from './helpers/attest.js'
 import { amdPki, type AmdPki } from './helpers/snp.js'
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createHash } from 'node:crypto'
 import { connect, createSigner } from '@permaweb/aoconnect'
 import { EthereumSigner } from '@dha-team/arbundles'
-import { createWallet, walletAddress, type Wallet } from '../../../node/wallet.js'
+import { createWallet, walletAddress, type Wallet } from '../../../identity/keys.js'
 import {
   commitmentsFromSignatures, decodeTypedFields, signBytes, verifyRequestSignatures, type HttpRequestLike,
 } from '../../../devices/httpsig/index.js'

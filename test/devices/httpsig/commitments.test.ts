@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { createWallet, walletAddress } from '../../../node/wallet.js'
+import { createWallet, walletAddress } from '../../../identity/keys.js'
 import {
   commitmentId, commitmentsFromSignatures, signBytes, signRequest, verifyRequestSignatures,
 } from '../../../devices/httpsig/index.js'

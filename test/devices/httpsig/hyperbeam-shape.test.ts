@@ -11,7 +11,7 @@ import {
   verifyHttpsigCommitment, verifyMessageSignatures, verifyRequestSignatures, componentId,
   type HttpMessageView, type SigningKey,
 } from '../../../devices/httpsig/index.js'
-import { createWallet, privateKeyObject, walletAddress, type Wallet } from '../../../node/wallet.js'
+import { createWallet, privateKeyObject, walletAddress, type Wallet } from '../../../identity/keys.js'
 import { HYPERBEAM_HMAC_VECTOR } from '../../helpers/hbsig.js'
 
 const utf8 = (text: string) => new TextEncoder().encode(text)

@@ -5,7 +5,7 @@
  */
 import { generateKeyPairSync } from 'node:crypto'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { createWallet, privateKeyObject, walletAddress, type Wallet } from '../../../node/wallet.js'
+import { createWallet, privateKeyObject, walletAddress, type Wallet } from '../../../identity/keys.js'
 import {
   createSignature, serializeSignatureFields, signRequest, verifyRequestSignatures,
   type HttpRequestLike, type SigningKey,

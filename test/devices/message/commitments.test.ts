@@ -12,7 +12,7 @@ import { commitmentsFromSignatures, decodeTypedFields, signRequest, verifyReques
 import { commitMessage, verifyNativeCommitment } from '../../../devices/message/commit.js'
 import { committedKeys, verifyReport } from '../../../devices/message/verify.js'
 import type { HashbeamNode } from '../../../node/index.js'
-import { createWallet, publicKeyBytes, sign, verifyWithPublicKey, walletAddress, type Wallet } from '../../../node/wallet.js'
+import { createWallet, publicKeyBytes, sign, verifyWithPublicKey, walletAddress, type Wallet } from '../../../identity/keys.js'
 import { testNode } from '../../helpers/node.js'
 
 const commitmentList = (m: Message) => Object.entries(m.commitments as Record<string, Message>)

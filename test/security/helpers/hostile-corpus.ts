@@ -16,7 +16,7 @@ import { ggufChunks } from '../../../devices/gpu-infer/gguf-writer.js'
 import { signRequest } from '../../../devices/httpsig/index.js'
 import { operatorRequest } from '../../../node/cli-config.js'
 import { fromJson, toJson } from '../../../node/json.js'
-import type { Wallet } from '../../../node/wallet.js'
+import type { Wallet } from '../../../identity/keys.js'
 import type { RawSpec } from './raw-http.js'
 
 /**

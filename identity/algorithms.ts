@@ -19,7 +19,16 @@ import {
 } from 'node:crypto'
 import { secp256k1 } from '@noble/curves/secp256k1.js'
 import { keccak_256 } from '@noble/hashes/sha3.js'
-import { equalBytes, utf8 } from './encoding.js'
+
+const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
+
+/** Constant-time equality of two byte strings (HMAC comparisons). */
+export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  let diff = 0
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!
+  return diff === 0
+}
 
 /** Algorithms whose keys are node:crypto key objects. */
 export type KeyObjectAlgorithm = 'rsa-pss-sha512' | 'rsa-v1_5-sha256' | 'ed25519' | 'ecdsa-p256-sha256'
@@ -89,11 +98,19 @@ function digestOf(alg: KeyObjectAlgorithm): string | null {
   return 'sha256'
 }
 
+/**
+ * The one RSA-PSS in the node. Signing takes a salt length: `digest` (RFC 9421, HyperBEAM's
+ * httpsig) or `max` (Node's default, as AO's JS client and arbundles sign ANS-104 and wallet
+ * signatures); verifying auto-detects the salt, so either verifies.
+ */
+export function rsaPssOptions(key: KeyObject, use: 'sign' | 'verify', salt: 'digest' | 'max' = 'digest') {
+  const saltLength = use === 'verify' ? constants.RSA_PSS_SALTLEN_AUTO
+    : salt === 'digest' ? constants.RSA_PSS_SALTLEN_DIGEST : constants.RSA_PSS_SALTLEN_MAX_SIGN
+  return { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }
+}
+
 function nodeKeyOptions(alg: KeyObjectAlgorithm, key: KeyObject, use: 'sign' | 'verify') {
-  if (alg === 'rsa-pss-sha512') {
-    const saltLength = use === 'sign' ? constants.RSA_PSS_SALTLEN_DIGEST : constants.RSA_PSS_SALTLEN_AUTO
-    return { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }
-  }
+  if (alg === 'rsa-pss-sha512') return rsaPssOptions(key, use)
   if (alg === 'rsa-v1_5-sha256') return { key, padding: constants.RSA_PKCS1_PADDING }
   if (alg === 'ecdsa-p256-sha256') return { key, dsaEncoding: 'ieee-p1363' as const }
   return { key }

@@ -13,17 +13,18 @@
  *   Solana's base58 of the key).
  *
  * Derived key objects are cached per wallet object, so a wallet stays a plain, serialisable JWK
- * holder while signing stays cheap. File storage lives in `wallet-file.ts`.
+ * holder while signing stays cheap. Wallet files live in node/wallet-file.ts.
  */
 import {
-  constants, createPrivateKey, createPublicKey, generateKeyPair, sign as cryptoSign,
+  createPrivateKey, createPublicKey, generateKeyPair, sign as cryptoSign,
   verify as cryptoVerify, type JsonWebKey, type KeyObject,
 } from 'node:crypto'
 import { promisify } from 'node:util'
 import { sha256 } from '../core/sha256.js'
 import { ed25519 } from '@noble/curves/ed25519.js'
 import { InternalError } from '../core/errors.js'
-import { toBase64Url } from '../core/id.js'
+import { base64UrlBytes, toBase64Url } from '../core/bytes.js'
+import { rsaPssOptions } from './algorithms.js'
 
 export type WalletKind = 'rsa' | 'ed25519'
 
@@ -79,9 +80,7 @@ export const addressOf = (publicKey: Uint8Array): string => toBase64Url(sha256(p
 export function sign(wallet: Wallet, data: Uint8Array, opts: { hash?: SignHash } = {}): Uint8Array {
   const key = privateKeyObject(wallet)
   if (wallet.kind === 'ed25519') return new Uint8Array(cryptoSign(null, data, key))
-  return new Uint8Array(cryptoSign(opts.hash ?? 'sha512', data, {
-    key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_MAX_SIGN,
-  }))
+  return new Uint8Array(cryptoSign(opts.hash ?? 'sha512', data, rsaPssOptions(key, 'sign', 'max')))
 }
 
 /**
@@ -95,9 +94,7 @@ export function verifyWithPublicKey(
   try {
     if (kind === 'ed25519') return publicKey.length === 32 && ed25519.verify(signature, data, publicKey)
     const key = createPublicKey({ key: { kty: 'RSA', n: toBase64Url(publicKey), e: 'AQAB' }, format: 'jwk' })
-    return cryptoVerify(opts.hash ?? 'sha512', data, {
-      key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO,
-    }, signature)
+    return cryptoVerify(opts.hash ?? 'sha512', data, rsaPssOptions(key, 'verify'), signature)
   } catch {
     return false
   }
@@ -147,7 +144,7 @@ function proveKeyPair(wallet: Wallet): Wallet {
 /** Decodes a JWK field, insisting on canonical unpadded base64url. */
 function decodeField(value: unknown, field: string): Uint8Array {
   if (typeof value !== 'string' || !/^[A-Za-z0-9_-]+$/.test(value)) throw invalid(`field "${field}" is missing or not base64url`)
-  const bytes = new Uint8Array(Buffer.from(value, 'base64url'))
+  const bytes = base64UrlBytes(value)
   if (toBase64Url(bytes) !== value) throw invalid(`field "${field}" is not canonical base64url`)
   return bytes
 }
