@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path'
 import type { ParseArgsConfig } from 'node:util'
-import { defaultConfig, parseGpu, parsePort, parsePositive, parseSeconds, type NodeConfig } from './config.js'
+import { defaultConfig, parseGpu, parseParallel, parseParallelMode, parsePort, parsePositive, parseSeconds, type NodeConfig } from './config.js'
 import { createNode, type HashbeamNode } from './index.js'
 import { parseWalletKind } from './keygen.js'
 import { createLogger } from './log.js'
@@ -37,6 +37,8 @@ export const SERVE = {
   'batch-size': { type: 'string' },
   'flash-attention': { type: 'boolean' },
   'max-queue': { type: 'string' },
+  parallel: { type: 'string' },
+  'parallel-mode': { type: 'string' },
   'max-tokens-cap': { type: 'string' },
   'no-demo-model': { type: 'boolean' },
   receipts: { type: 'string' },
@@ -75,6 +77,8 @@ export function configFrom(values: Values, env: NodeJS.ProcessEnv = process.env)
     batchSize: int('batch-size') ?? base.batchSize,
     flashAttention: values['flash-attention'] === true || base.flashAttention,
     maxQueue: int('max-queue') ?? base.maxQueue,
+    parallel: str('parallel') === undefined ? base.parallel : parseParallel(str('parallel') as string),
+    parallelMode: str('parallel-mode') === undefined ? base.parallelMode : parseParallelMode(str('parallel-mode') as string),
     maxTokensCap: int('max-tokens-cap') ?? base.maxTokensCap,
     demoModel: values['no-demo-model'] !== true && base.demoModel,
     receipts: receiptsMode(str('receipts') ?? base.receipts),

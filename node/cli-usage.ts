@@ -55,6 +55,8 @@ inference options (gpu-infer@1.0):
   --batch-size N        prompt batch size (default 512)
   --flash-attention     enable flash attention (changes numerics; recorded in the profile)
   --max-queue N         requests waiting per model before 503 (default 8)
+  --parallel N          requests one model serves at once, 1–8 (default 1); results stay bit-identical
+  --parallel-mode M     auto (default) | batch | solo: how (docs/devices/gpu-infer.md)
   --max-tokens-cap N    largest max-tokens a request may ask for (default 2048)
   --no-demo-model       do not generate the demo model when no model is configured
 

@@ -35,6 +35,10 @@ export interface NodeConfig {
   readonly flashAttention: boolean
   /** Inference requests allowed to wait per model; beyond → 503 with retry-after. */
   readonly maxQueue: number
+  /** Requests one model serves at once (1–8), each computed exactly as if alone. */
+  readonly parallel: number
+  /** auto: batched or separate contexts by rule; batch; solo (docs/devices/gpu-infer.md). */
+  readonly parallelMode: 'auto' | 'batch' | 'solo'
   /** The largest max-tokens a request may ask for. */
   readonly maxTokensCap: number
   /** Per-request time limit (ms); generation is cancelled past it. */
@@ -97,6 +101,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig 
     contextSize: 2048,
     flashAttention: false,
     maxQueue: 8,
+    parallel: 1,
+    parallelMode: 'auto',
     maxTokensCap: 2048,
     requestTimeoutMs: 5 * 60_000,
     headersTimeoutMs: DEFAULT_HEADERS_TIMEOUT_MS,
@@ -123,6 +129,19 @@ export function parsePositive(name: string, text: string): number {
   const n = Number(text)
   if (!Number.isInteger(n) || n < 1) throw new ConfigError(`config: ${name} must be a positive integer, got "${text}"`)
   return n
+}
+
+/** `--parallel`: 1 to 8 lanes per model. */
+export function parseParallel(text: string): number {
+  const n = Number(text)
+  if (!Number.isInteger(n) || n < 1 || n > 8) throw new ConfigError(`config: --parallel must be an integer from 1 to 8, got "${text}"`)
+  return n
+}
+
+/** `--parallel-mode`. */
+export function parseParallelMode(text: string): NodeConfig['parallelMode'] {
+  if (text === 'auto' || text === 'batch' || text === 'solo') return text
+  throw new ConfigError(`config: --parallel-mode must be auto, batch or solo; got "${text}"`)
 }
 
 /** Seconds (decimals allowed, > 0) → whole milliseconds. */

@@ -111,6 +111,7 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
   const engine = createEngine({
     gpu: config.gpu, threads: config.threads, batchSize: config.batchSize, contextSize: config.contextSize,
     flashAttention: config.flashAttention, maxQueue: config.maxQueue, maxTokensCap: config.maxTokensCap,
+    parallel: config.parallel, parallelMode: config.parallelMode,
     log: log.child({ device: 'gpu-infer' }), hashCache: fileHashCache(join(config.dataDir, 'model-hashes.json')),
   })
   // The measurement names the llama.cpp binary in use, so it waits for the engine; it is

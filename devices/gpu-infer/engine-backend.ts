@@ -71,6 +71,9 @@ export async function describeBackend(llama: Llama, opts: EngineOptions): Promis
   }
 }
 
+/** Most lanes per model: each holds a context's worth of KV cache. */
+export const MAX_PARALLEL = 8
+
 /** Reject engine options that would hang or crawl instead of failing clearly. */
 export function checkEngineOptions(opts: EngineOptions): void {
   const posInt = (v: unknown) => Number.isInteger(v) && (v as number) > 0
@@ -81,6 +84,11 @@ export function checkEngineOptions(opts: EngineOptions): void {
   if (!posInt(opts.contextSize)) problems.push('contextSize must be a positive integer')
   if (typeof opts.flashAttention !== 'boolean') problems.push('flashAttention must be a boolean')
   if (!Number.isInteger(opts.maxQueue) || opts.maxQueue < 0) problems.push('maxQueue must be an integer >= 0')
+  if (opts.parallel !== undefined && !(Number.isInteger(opts.parallel) && opts.parallel >= 1 && opts.parallel <= MAX_PARALLEL)) {
+    problems.push(`parallel must be an integer from 1 to ${MAX_PARALLEL}`)
+  }
+  if (opts.parallelMode !== undefined && !['auto', 'batch', 'solo'].includes(opts.parallelMode)) problems.push('parallelMode must be auto, batch or solo')
+  if (opts.parallel !== undefined && opts.parallel > opts.batchSize) problems.push('parallel must not exceed batchSize')
   if (opts.gpuLayers !== undefined && opts.gpuLayers !== 'max' && !(Number.isInteger(opts.gpuLayers) && opts.gpuLayers >= 0)) {
     problems.push("gpuLayers must be 'max' or an integer >= 0")
   }

@@ -13,7 +13,7 @@
  *   Everything streamed through onToken, concatenated, equals `output`.
  * The caller owns the sequence (and frees it in a finally), whatever happens here.
  */
-import { LlamaGrammarEvaluationState, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from 'node-llama-cpp'
+import { LlamaGrammarEvaluationState, type EvaluationPriority, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from 'node-llama-cpp'
 import { REPEAT_PENALTY_LAST_TOKENS, REPLACEMENT_CHAR } from './constants.js'
 import type { RenderedPrompt } from './engine-prompt.js'
 
@@ -35,6 +35,8 @@ export interface GenerateInput {
   trimEnd?: boolean
   signal: AbortSignal
   onToken?: (text: string) => void
+  /** The lane's tag in a batched context (engine-lanes.ts). */
+  evaluationPriority?: EvaluationPriority
 }
 
 export interface GenerateOutput {
@@ -117,6 +119,7 @@ export async function generate(input: GenerateInput): Promise<GenerateOutput> {
     }),
     ...(grammarEvaluationState === undefined ? {} : { grammarEvaluationState }),
     yieldEogToken: false,
+    ...(input.evaluationPriority === undefined ? {} : { evaluationPriority: input.evaluationPriority }),
   })
 
   for await (const token of evaluation) {

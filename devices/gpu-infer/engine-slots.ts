@@ -2,24 +2,30 @@
  * @module
  * Loaded models: lazy loading with progress, one context per model, LRU unloading.
  *
- * Each registered model has a slot: its queue, and (when loaded) the llama.cpp model, one
- * context with a single sequence, and the chat wrapper. A load re-checks the file first: if its
+ * Each registered model has a slot: its queue, and (when loaded) the llama.cpp model, its lanes
+ * (engine-lanes.ts: solo contexts, or one batched context when that is proven bit-exact) and
+ * the chat wrapper. A load re-checks the file first: if its
  * size or mtime changed since registration, it is re-hashed, so a result always names the
  * weights that really ran. Before loading, idle models are unloaded least-recently-used first
  * until the new one fits the memory budget (file bytes: mmap'ed weights dominate a model's RAM).
  */
-import type { ChatWrapper, Llama, LlamaContext, LlamaModel } from 'node-llama-cpp'
+import type { ChatWrapper, Llama, LlamaModel } from 'node-llama-cpp'
 import { InternalError } from '../../core/errors.js'
 import type { Logger } from '../../core/types.js'
 import { pickEvictions, type ModelIdentity, type ModelRegistry } from './models.js'
 import { createQueue, type WorkQueue } from './queue.js'
 import { chatWrapperFor } from './engine-prompt.js'
 import type { EngineProfile } from './engine-types.js'
+import { lanePool, type Lane, type LaneSet } from './engine-lanes.js'
+import { openLanes, type DecodePlan, type ParallelMode } from './engine-decode.js'
 
 export interface LoadedModel {
   identity: ModelIdentity
   model: LlamaModel
-  context: LlamaContext
+  lanes: LaneSet
+  /** Free lanes, lowest index first. */
+  pool: { take(): Lane; give(lane: Lane): void }
+  decode: DecodePlan
   wrapper: ChatWrapper | null
 }
 
@@ -46,6 +52,11 @@ export function createSlotManager(opts: {
   maxQueue: number
   memoryBudgetBytes: number
   initialEstimateSeconds: number
+  /** Lanes per model (requests one model serves at once). */
+  parallel: number
+  parallelMode: ParallelMode
+  /** Tests only: node-llama-cpp's own batch scheduling and concurrent sampling. */
+  unsafeLibraryScheduling?: boolean
 }): SlotManager {
   const slots = new Map<string, Slot>()
   let clock = 0 // a counter, not time: LRU order must not depend on timer resolution
@@ -53,7 +64,7 @@ export function createSlotManager(opts: {
   const slot = (name: string): Slot => {
     let s = slots.get(name)
     if (s === undefined) {
-      s = { name, queue: createQueue({ maxQueue: opts.maxQueue, name, initialEstimateSeconds: opts.initialEstimateSeconds }), lastUsed: 0 }
+      s = { name, queue: createQueue({ maxQueue: opts.maxQueue, name, initialEstimateSeconds: opts.initialEstimateSeconds, concurrency: opts.parallel }), lastUsed: 0 }
       slots.set(name, s)
     }
     return s
@@ -63,7 +74,7 @@ export function createSlotManager(opts: {
     const loaded = s.loaded
     if (loaded === undefined || s.loading !== undefined) return false
     s.loaded = undefined
-    await loaded.context.dispose()
+    await loaded.lanes.dispose()
     await loaded.model.dispose()
     opts.log.info({ model: s.name }, 'gpu-infer: model unloaded')
     return true
@@ -100,19 +111,19 @@ export function createSlotManager(opts: {
       throw new InternalError(`gpu-infer: cannot load model ${s.name}: ${(err as Error).message}`, { code: 'model-load-failed', cause: err })
     })
     try {
-      const context = await model.createContext({
-        contextSize: profile.contextSize,
-        batchSize: profile.batchSize,
-        threads: profile.threads,
-        flashAttention: profile.flashAttention,
-        sequences: 1,
-      })
-      if (context.contextSize !== profile.contextSize) {
-        log.warn({ contextSize: context.contextSize, expected: profile.contextSize }, 'gpu-infer: llama.cpp chose another context size')
+      const { plan, set } = await openLanes({
+        model, bytes: rec.bytes, parallel: opts.parallel, mode: opts.parallelMode,
+        backend: profile.backend, threads: profile.threads, flashAttention: profile.flashAttention,
+        contextOptions: { contextSize: profile.contextSize, batchSize: profile.batchSize, threads: profile.threads, flashAttention: profile.flashAttention },
+        ...(opts.unsafeLibraryScheduling === true ? { unsafeLibraryScheduling: true } : {}),
+      }, log)
+      const contextSize = set.lanes[0]!.context.contextSize
+      if (contextSize !== profile.contextSize) {
+        log.warn({ contextSize, expected: profile.contextSize }, 'gpu-infer: llama.cpp chose another context size')
       }
       const identity = { name: rec.name, sha256: rec.sha256, bytes: rec.bytes }
-      log.info({ gpuLayers: model.gpuLayers }, 'gpu-infer: model loaded')
-      return { identity, model, context, wrapper: chatWrapperFor(model, log) }
+      log.info({ gpuLayers: model.gpuLayers, decode: plan.path, lanes: plan.lanes }, 'gpu-infer: model loaded')
+      return { identity, model, lanes: set, pool: lanePool(set.lanes), decode: plan, wrapper: chatWrapperFor(model, log) }
     } catch (err) {
       await model.dispose()
       throw new InternalError(`gpu-infer: cannot create a context for ${s.name}: ${(err as Error).message}`, { code: 'model-load-failed', cause: err })

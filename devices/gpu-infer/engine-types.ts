@@ -7,6 +7,7 @@ import type { Logger } from '../../core/types.js'
 import type { HashCache, ModelIdentity } from './models.js'
 import type { ChatRequest, CompleteRequest, SamplerSettings } from './engine-request.js'
 import type { FinishReason } from './engine-generate.js'
+import type { DecodePlan, ParallelMode } from './engine-decode.js'
 
 export type GpuOption = 'auto' | 'cuda' | 'vulkan' | 'metal' | false
 
@@ -32,6 +33,18 @@ export interface EngineOptions {
   hashCache?: HashCache
   /** Model used when a request names none (default: the only registered model, if one). */
   defaultModel?: string
+  /**
+   * Requests one model serves at once (default 1, at most 8): that many lanes, each computing
+   * its request exactly as if alone (engine-lanes.ts). Batched only where that is proven.
+   */
+  parallel?: number
+  /** 'auto' (default): batched or separate contexts by the rule in engine-decode.ts; 'batch'; 'solo'. */
+  parallelMode?: ParallelMode
+  /**
+   * TESTS ONLY: batched models keep node-llama-cpp's own scheduling and concurrent sampling (no
+   * self-check), to show the race this engine prevents. Never set it in a node.
+   */
+  unsafeLibraryScheduling?: boolean
 }
 
 /** Everything about the runtime that can change numerics. Equal profiles replay bit-exactly. */
@@ -51,12 +64,17 @@ export interface EngineProfile {
   batchSize: number
   contextSize: number
   flashAttention: boolean
-  /** Always 1: one sequence per context, so batching never mixes requests. */
+  /**
+   * Always 1: every request computes what one sequence alone in its context computes. Batched
+   * lanes (`parallel`) are used only where that holds bit for bit, so they do not change it.
+   */
   sequencesPerContext: 1
 }
 
 export interface ModelInfo extends ModelIdentity {
   loaded: boolean
+  /** While loaded: how it decodes concurrent requests, and sampling calls that overlapped (always 0 unless the test switch is on). */
+  decode?: DecodePlan & { samplingOverlaps: number }
 }
 
 export interface InferTimings {
@@ -87,6 +105,8 @@ export interface InferResult {
   promptFormat: string
   /** The request stop sequence that ended the output. */
   stopSequence?: string
+  /** Which path ran ('solo' or 'batched'): a property of the node, never part of a result. */
+  decodePath?: DecodePlan['path']
   /** JSON mode: the parsed output, present only when it parsed and validated. */
   json?: unknown
 }

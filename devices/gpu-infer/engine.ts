@@ -3,10 +3,11 @@
  * The inference engine: registered GGUF models served through llama.cpp (node-llama-cpp).
  *
  * Determinism is the product (DESIGN §8). What makes a result reproducible here:
- * - one context per model with ONE sequence, and one request at a time per model: a request is
- *   always evaluated alone, so batching with other requests can never change its numerics
- *   (llama.cpp's results depend on batch composition; research/llama.md §8). Concurrency comes
- *   from different models, not from sharing a batch;
+ * - a request runs on one lane of its model (`parallel` lanes, engine-lanes.ts): its own context
+ *   (solo), or one sequence of a batched context where batching is proven bit-exact for the
+ *   model's weight types and re-checked at load (engine-decode.ts). Either way it computes
+ *   exactly what it would alone (llama.cpp's results depend on batch composition otherwise;
+ *   research/llama.md §8, research/batch-invariance.md);
  * - every request starts from an empty sequence (its KV cells are freed after each request);
  * - greedy at temperature 0; with temperature > 0 a seed is always used and reported (drawn
  *   here only when the caller gave none);
@@ -25,7 +26,8 @@ import { renderChat, renderCompletion } from './engine-prompt.js'
 import { checkMessages, checkPrompt, resolveSampler, type ChatRequest, type CompleteRequest, type GenerateParams } from './engine-request.js'
 import { boundJsonSchema } from './engine-schema.js'
 import { compileJsonGrammar, type JsonGrammar } from './schema-compiler.js'
-import { createSlotManager, type Slot } from './engine-slots.js'
+import { createSlotManager, type LoadedModel, type Slot } from './engine-slots.js'
+import type { Lane } from './engine-lanes.js'
 import type { Engine, EngineOptions, EngineProfile, InferResult, ModelInfo } from './engine-types.js'
 import { createModelRegistry, defaultHashCache, type ModelIdentity } from './models.js'
 
@@ -77,6 +79,9 @@ export function createEngine(opts: EngineOptions): Engine {
     llama: init, registry, log, maxQueue: opts.maxQueue,
     memoryBudgetBytes: opts.memoryBudgetBytes ?? ENGINE_DEFAULTS.memoryBudgetBytes,
     initialEstimateSeconds: ENGINE_DEFAULTS.initialRequestSecondsEstimate,
+    parallel: opts.parallel ?? 1,
+    parallelMode: opts.parallelMode ?? 'auto',
+    ...(opts.unsafeLibraryScheduling === true ? { unsafeLibraryScheduling: true } : {}),
   })
 
   const modelName = (ref: string | undefined): string => {
@@ -120,7 +125,17 @@ export function createEngine(opts: EngineOptions): Engine {
     const task = async (): Promise<InferResult> => {
       const queueMs = performance.now() - began
       const { loaded, loadMs } = await slots.ensureLoaded(slot)
-      const { model, context } = loaded
+      const lane = loaded.pool.take()
+      try {
+        return await runOnLane(loaded, lane, queueMs, loadMs)
+      } finally {
+        loaded.pool.give(lane)
+      }
+    }
+
+    const runOnLane = async (loaded: LoadedModel, lane: Lane, queueMs: number, loadMs: number): Promise<InferResult> => {
+      const { model } = loaded
+      const { context } = lane
       const rendered = prompt.kind === 'text' ? renderCompletion(model, prompt.prompt) : renderChat(model, loaded.wrapper, prompt.messages)
       const promptTokens = rendered.tokens.length
       if (promptTokens >= context.contextSize) {
@@ -130,16 +145,17 @@ export function createEngine(opts: EngineOptions): Engine {
       }
       const maxTokens = Math.min(sampler.maxTokens, context.contextSize - promptTokens)
       const evalStart = performance.now()
-      const sequence = context.getSequence()
+      const sequence = lane.open()
       let gen
       try {
         gen = await generate({
           model, sequence, prompt: rendered, maxTokens, stop, signal, sampler: samplerOut,
+          ...(lane.evaluationPriority === undefined ? {} : { evaluationPriority: lane.evaluationPriority }),
           ...(grammar === undefined ? {} : { grammar: grammar.sample, grammarStops: ['\n\n\n\n'], trimEnd: true }),
           ...(params.onToken === undefined ? {} : { onToken: params.onToken }),
         })
       } finally {
-        await sequence.dispose() // frees the KV cells: the next request starts from nothing
+        await lane.close(sequence) // frees the KV cells: the next request starts from nothing
       }
       if (gen.sinkError !== undefined) log.warn({ err: String(gen.sinkError) }, 'gpu-infer: onToken threw; generation stopped')
       let json: unknown
@@ -165,6 +181,7 @@ export function createEngine(opts: EngineOptions): Engine {
         sampler: samplerOut,
         tokens: gen.tokens,
         promptFormat: rendered.format,
+        decodePath: loaded.decode.path,
         ...(gen.stopSequence === undefined ? {} : { stopSequence: gen.stopSequence }),
         ...(jsonOk ? { json } : {}),
       }
@@ -191,7 +208,11 @@ export function createEngine(opts: EngineOptions): Engine {
     const rec = registry.resolve(name)
     return { name: rec.name, sha256: rec.sha256, bytes: rec.bytes }
   }
-  const info = (name: string): ModelInfo => ({ ...identity(name), loaded: slots.slot(name).loaded !== undefined })
+  const info = (name: string): ModelInfo => {
+    const loaded = slots.slot(name).loaded
+    if (loaded === undefined) return { ...identity(name), loaded: false }
+    return { ...identity(name), loaded: true, decode: { ...loaded.decode, samplingOverlaps: loaded.lanes.sampling.overlaps } }
+  }
 
   return {
     init: async () => (await init()).profile,

@@ -78,6 +78,8 @@ function reportTimings(ctx: ResolveContext, result: InferResult): void {
   ctx.meta.set('timing-first-token-ms', t.firstTokenMs.toFixed(1))
   ctx.meta.set('timing-total-ms', t.totalMs.toFixed(1))
   ctx.meta.set('tokens-per-second', t.tokensPerSecond.toFixed(1))
+  // Which path ran is the node's business, not the computation's: a header, never the result.
+  if (result.decodePath !== undefined) ctx.meta.set('decode-path', result.decodePath)
   ctx.log.info({ model: result.model.name, usage: result.usage, timings: t, finish: result.finishReason }, 'gpu-infer: done')
 }
 
@@ -139,7 +141,12 @@ export function gpuInferDevice(init: GpuInferInit): Device {
         await ready()
         // Which models are loaded changes over time: this answer is never cached.
         ctx.markNonDeterministic()
-        return engine.listModels().map((m) => ({ name: m.name, sha256: m.sha256, bytes: m.bytes, loaded: m.loaded }))
+        return engine.listModels().map((m) => ({
+          name: m.name, sha256: m.sha256, bytes: m.bytes, loaded: m.loaded,
+          ...(m.decode === undefined ? {} : {
+            decode: { path: m.decode.path, lanes: m.decode.lanes, reason: m.decode.reason, weights: m.decode.weights, 'sampling-overlaps': m.decode.samplingOverlaps },
+          }),
+        }))
       },
       async profile(_base, _req, ctx) {
         await ready()

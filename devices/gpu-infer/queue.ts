@@ -2,9 +2,9 @@
  * @module
  * A bounded FIFO work queue, one per model.
  *
- * Requests for one model run one at a time: llama.cpp's numerics depend on how tokens are
- * batched, so two requests sharing a batch could change each other's output. Running them in
- * sequence keeps every result a function of its own inputs only, whatever the load. The queue
+ * Requests for one model run at most `concurrency` at a time, one per lane of the model
+ * (engine-lanes.ts: a lane computes each request exactly as if it were alone, so load never
+ * changes a result). The queue
  * holds at most `maxQueue` waiting requests; beyond that the caller gets a 503 with an honest
  * `retryAfterSeconds`, estimated from recent run times, instead of waiting without bound.
  */
@@ -13,7 +13,7 @@ import { UnavailableError } from '../../core/errors.js'
 export interface WorkQueue {
   /** Run `task` when it is its turn. Rejects at once (503 `queue-full`) when the queue is full. */
   run<T>(task: () => Promise<T>, opts?: { signal?: AbortSignal }): Promise<T>
-  /** Requests running (0 or 1) and waiting. */
+  /** Requests running (up to the concurrency) and waiting. */
   readonly running: number
   readonly waiting: number
   /** True while anything is running or waiting (the model must not be unloaded). */
@@ -32,17 +32,21 @@ function retryAfter(avgSeconds: number, ahead: number): number {
   return Math.max(1, Math.ceil(avgSeconds * ahead))
 }
 
-export function createQueue(opts: { maxQueue: number; name: string; initialEstimateSeconds: number }): WorkQueue {
+export function createQueue(opts: { maxQueue: number; name: string; initialEstimateSeconds: number; concurrency?: number }): WorkQueue {
   if (!Number.isInteger(opts.maxQueue) || opts.maxQueue < 0) throw new RangeError('queue: maxQueue must be an integer >= 0')
+  const concurrency = opts.concurrency ?? 1
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError('queue: concurrency must be an integer >= 1')
   const waiters: Waiter[] = []
   let running = 0
   // Exponential moving average of run time; feeds retryAfterSeconds only, never a result.
   let avgSeconds = opts.initialEstimateSeconds
 
   const next = () => {
-    if (running > 0) return
-    const w = waiters.shift()
-    if (w !== undefined) w.start()
+    while (running < concurrency) {
+      const w = waiters.shift()
+      if (w === undefined) return
+      w.start()
+    }
   }
 
   return {
@@ -53,8 +57,8 @@ export function createQueue(opts: { maxQueue: number; name: string; initialEstim
     run<T>(task: () => Promise<T>, runOpts: { signal?: AbortSignal } = {}): Promise<T> {
       const { signal } = runOpts
       if (signal?.aborted) return Promise.reject(signal.reason)
-      if (running > 0 && waiters.length >= opts.maxQueue) {
-        const seconds = retryAfter(avgSeconds, waiters.length + 1)
+      if (running >= concurrency && waiters.length >= opts.maxQueue) {
+        const seconds = retryAfter(avgSeconds / concurrency, waiters.length + 1)
         return Promise.reject(new UnavailableError(`gpu-infer: queue for model ${opts.name} is full (${opts.maxQueue} waiting)`, {
           code: 'queue-full', retryAfterSeconds: seconds, detail: { model: opts.name, waiting: waiters.length, 'retry-after': seconds },
         }))
@@ -78,7 +82,7 @@ export function createQueue(opts: { maxQueue: number; name: string; initialEstim
           const i = waiters.indexOf(waiter)
           if (i >= 0) { waiters.splice(i, 1); reject(signal?.reason ?? new Error('aborted')) }
         }
-        if (running === 0 && waiters.length === 0) { execute(); return }
+        if (running < concurrency && waiters.length === 0) { execute(); return }
         signal?.addEventListener('abort', onAbort, { once: true })
         waiters.push(waiter)
       })
