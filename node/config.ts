@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os'
 import { resolve } from 'node:path'
 import { DEFAULT_PATH_LIMITS, type PathLimits } from '../core/path.js'
 import { ConfigError } from '../core/errors.js'
-import { DEFAULT_MAX_BLOB_BYTES } from '../devices/store/constants.js'
+import { DEFAULT_MAX_BLOB_BYTES } from '../devices/store/index.js'
 
 export interface NodeConfig {
   readonly port: number

@@ -36,8 +36,7 @@ import {
   checkContentDigest, commitmentsFromSignatures, decodeTypedValue, parseAoTypes, signedRequestKeys, verifyRequestSignatures,
   type VerifiedSignature,
 } from '../devices/httpsig/index.js'
-import { HEADER } from '../devices/httpsig/constants.js'
-import { sameValue } from '../devices/httpsig/verify-commitment.js'
+import { HEADER, sameValue } from '../devices/httpsig/index.js'
 import type { HeaderView } from './http-headers.js'
 import { bodyKeys, isTransportHeader } from './http-request.js'
 

@@ -25,7 +25,7 @@ import type { Message, ResolveResult, Value } from '../core/types.js'
 import {
   createSignature, hyperbeamComponent, serializeSignatureFields, SIGNATURE_TAG, type SigningKey,
 } from '../devices/httpsig/index.js'
-import { encodeMessage } from '../devices/httpsig/message-codec.js'
+import { encodeHttpsigMessage as encodeMessage } from '../devices/httpsig/index.js'
 import { toJson } from './json.js'
 import type { ReplyCodec } from './negotiate.js'
 import { privateKeyObject, publicKeyBytes, type Wallet } from '../identity/keys.js'

@@ -13,8 +13,7 @@ import { mkdir, readdir } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
 import { ConfigError } from '../core/errors.js'
-import { generateGguf } from '../devices/gpu-infer/gguf.js'
-import { createHashCache, type HashCache } from '../devices/gpu-infer/models.js'
+import { createHashCache, generateGguf, type HashCache } from '../devices/gpu-infer/index.js'
 
 export const DEMO_MODEL_NAME = 'demo'
 

@@ -7,7 +7,7 @@
  */
 import { InvalidRequestError } from '../core/errors.js'
 import type { Message } from '../core/types.js'
-import { checkJsonSchemaText } from '../devices/gpu-infer/engine-schema.js'
+import { checkJsonSchemaText } from '../devices/gpu-infer/index.js'
 import { fromJson } from './json.js'
 
 type Body = Record<string, unknown>

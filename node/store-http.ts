@@ -37,10 +37,9 @@ import { parseQuery, planRequest, type KeySet } from '../core/request.js'
 import type { Resolver } from '../core/resolve.js'
 import type { Store } from '../core/store.js'
 import type { Logger, Message } from '../core/types.js'
-import { DEFAULT_CONTENT_TYPE, openBlob, readBlob, type BlobEntry } from '../devices/store/blob-read.js'
-import { writeBlob } from '../devices/store/blob-write.js'
-import { STORE_DEVICE_NAME } from '../devices/store/constants.js'
-import { locate, parseSha256, parseTarget, SHA256_HEX } from '../devices/store/target.js'
+import {
+  DEFAULT_CONTENT_TYPE, locate, openBlob, parseSha256, parseTarget, readBlob, SHA256_HEX, STORE_DEVICE_NAME, writeBlob, type BlobEntry,
+} from '../devices/store/index.js'
 import { parseCacheControl } from './http-request.js'
 import { errorResponse, resultResponse } from './http-response.js'
 import { contentRange, planRange } from './http-range.js'

@@ -11,6 +11,7 @@
 export { parseDataItem, serializeDataItem, signatureData, type DataItem, type UnsignedDataItem } from './data-item.js'
 export { verifyDataItem, buildDataItem, type DataItemFields } from './signing.js'
 export { dataItemToMessage } from './message.js'
+export { verifyAns104Commitment } from './verify-commitment.js'
 export { deepHash, type DeepHashChunk } from './deep-hash.js'
 export { decodeTags, encodeTags, type Tag } from './avro-tags.js'
 export {

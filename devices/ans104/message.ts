@@ -16,7 +16,7 @@
 import { InvalidRequestError, InvalidSignatureError } from '../../core/errors.js'
 import { toBase64Url } from '../../core/id.js'
 import type { Message, Value } from '../../core/types.js'
-import { decodeTypedFields } from '../httpsig/ao-types.js'
+import { decodeTypedFields } from '../httpsig/index.js'
 import { ANS104_DEVICE, CODE, DATA_KEY_TAG, DEFAULT_DATA_KEY, SIGNATURE_TYPES } from './constants.js'
 import type { DataItem } from './data-item.js'
 import { verifyDataItem } from './signing.js'

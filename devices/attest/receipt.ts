@@ -25,7 +25,7 @@ import { InvalidRequestError } from '../../core/errors.js'
 import { isMessage } from '../../core/message.js'
 import type { Message } from '../../core/types.js'
 import type { Wallet } from '../../identity/keys.js'
-import { commitMessage } from '../message/commit.js'
+import { commitMessage } from '../message/index.js'
 import { ATTEST_FORMAT, RECEIPT_TYPE } from './constants.js'
 import { createReport, type ReportOptions } from './report.js'
 

@@ -30,7 +30,7 @@ import { InvalidRequestError } from '../../core/errors.js'
 import { toBase64Url } from '../../core/id.js'
 import type { Logger, Message, Value } from '../../core/types.js'
 import { publicKeyBytes, walletAddress, type Wallet } from '../../identity/keys.js'
-import { commitMessage } from '../message/commit.js'
+import { commitMessage } from '../message/index.js'
 import {
   ATTEST_FORMAT, NONCE_MAX_BYTES, NONCE_MIN_BYTES, REPORT_TYPE, TEE_BINDING_CONTEXT, UNBOUND_REPORT_KEYS, type TrustLabel,
 } from './constants.js'

@@ -21,6 +21,11 @@ import type { Engine, EngineProfile, InferResult } from './engine.js'
 import { generateParams, messagesOf, promptOf } from './device-request.js'
 import { createStoredModels, type StoredModelSource } from './stored-models.js'
 
+export { createEngine, type Engine } from './engine.js'
+export { generateGguf, writeGguf, GGUF_QUANTS, type GgufQuant, type GgufSize } from './gguf.js'
+export { createHashCache, type HashCache } from './models.js'
+export { checkJsonSchemaText } from './engine-schema.js'
+
 export const GPU_INFER_DEVICE_NAME = 'gpu-infer@1.0'
 
 export interface GpuInferInit {

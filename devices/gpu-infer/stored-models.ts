@@ -21,7 +21,7 @@ import { finished } from 'node:stream/promises'
 import { CorruptionError, isAoError, UnprocessableError, type AoError } from '../../core/errors.js'
 import { createLru } from '../../core/lru.js'
 import type { Store } from '../../core/store.js'
-import { openBlob, readBlob, type BlobEntry } from '../store/blob-read.js'
+import { openBlob, readBlob, type BlobEntry } from '../store/index.js'
 import type { Engine } from './engine.js'
 import { checkGguf } from './gguf-check.js'
 

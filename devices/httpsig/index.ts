@@ -20,7 +20,7 @@
  * Lower-level pieces (signature bases, algorithms, key resolution) are exported for tests and
  * for other codecs.
  */
-export { SIGNATURE_ALGORITHMS, HTTPSIG_DEVICE, CODE, TYPES_CODE, SIGNATURE_TAG, type SignatureAlgorithm } from './constants.js'
+export { SIGNATURE_ALGORITHMS, HTTPSIG_DEVICE, CODE, TYPES_CODE, SIGNATURE_TAG, HEADER, type SignatureAlgorithm } from './constants.js'
 export {
   verifyRequestSignatures, verifyMessageSignatures,
   type HttpRequestLike, type VerifiedSignature, type VerifyResult, type VerifyOptions,

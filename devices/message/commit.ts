@@ -25,7 +25,7 @@ import { isMessage } from '../../core/message.js'
 import { isPrivateKey } from '../../core/keys.js'
 import type { Message } from '../../core/types.js'
 import { addressOf, publicKeyBytes, sign, verifyWithPublicKey, walletAddress, type Wallet, type WalletKind } from '../../identity/keys.js'
-import type { CommitmentCheck } from '../httpsig/verify-commitment.js'
+import type { CommitmentCheck } from '../httpsig/index.js'
 
 /** The commitment device name of native commitments. */
 export const NATIVE_COMMITMENT_DEVICE = 'message@1.0'

@@ -22,9 +22,8 @@ import { UnprocessableError } from '../../core/errors.js'
 import { toBase64Url } from '../../core/id.js'
 import { isMessage } from '../../core/message.js'
 import type { Message } from '../../core/types.js'
-import { verifyAns104Commitment } from '../ans104/verify-commitment.js'
-import { decodeBase64Any } from '../httpsig/encoding.js'
-import { verifyHttpsigCommitment, type CommitmentCheck } from '../httpsig/verify-commitment.js'
+import { verifyAns104Commitment } from '../ans104/index.js'
+import { decodeBase64Any, verifyHttpsigCommitment, type CommitmentCheck } from '../httpsig/index.js'
 import { NATIVE_COMMITMENT_DEVICE, verifyNativeCommitment } from './commit.js'
 
 /** One checked commitment. */

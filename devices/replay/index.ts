@@ -31,6 +31,9 @@ import type { Attestor } from '../attest/index.js'
 import { CAR_CONTENT_TYPE, exportChain, importChain } from './car.js'
 import { createFaultProof, verifyFaultProof } from './fault.js'
 
+export { exportChain, importChain } from './car.js'
+export { verifyFaultProof } from './fault.js'
+
 export const REPLAY_DEVICE_NAME = 'replay@1.0'
 
 export interface ReplayInit extends Pick<DeviceComponents, 'store'> {

@@ -28,8 +28,10 @@ import { uploadTime } from './blob-write.js'
 import { DEFAULT_MAX_BLOB_BYTES, STALE_UPLOAD_MS, STORE_DEVICE_NAME, UPLOAD_PREFIX } from './constants.js'
 import { storeKeys } from './device.js'
 
-export { STORE_DEVICE_NAME } from './constants.js'
-export { openBlob, readBlob, type BlobEntry } from './blob-read.js'
+export { STORE_DEVICE_NAME, DEFAULT_MAX_BLOB_BYTES } from './constants.js'
+export { openStore, parseStoreSpec } from './open.js'
+export { locate, parseSha256, parseTarget, SHA256_HEX } from './target.js'
+export { DEFAULT_CONTENT_TYPE, openBlob, readBlob, type BlobEntry } from './blob-read.js'
 export { writeBlob, type WriteOutcome } from './blob-write.js'
 
 export interface StoreDeviceInit {
