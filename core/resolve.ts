@@ -74,7 +74,15 @@ export interface ResolverInit {
   readonly hotCacheEntries?: number
   /** Whose records answer from the ledger; the node passes its address and `--trust` list. */
   readonly ledger?: LedgerTrust
+  /** Told after every step (metrics, traces: node/metrics.ts, node/telemetry.ts); must not throw. */
+  readonly onStep?: StepObserver
 }
+
+/** Where a step's answer came from: the hot cache, the step ledger, the device, or an error. */
+export type StepSource = 'memory' | 'ledger' | 'executed' | 'failed'
+
+/** `startedAt` is `performance.now()` when the step began. */
+export type StepObserver = (device: string, key: string, hashpath: string, source: StepSource, startedAt: number) => void
 
 export interface Resolver {
   readonly registry: Registry
@@ -127,6 +135,7 @@ export function createResolver(init: ResolverInit): Resolver {
   // Each answer keeps its record's writer: an operator who stops trusting a writer is obeyed at once.
   const hot = createLru<string, { id: string; value: Value; writer: string }>(init.hotCacheEntries ?? DEFAULT_HOT_CACHE_ENTRIES)
   const baseIds = new WeakMap<RequestPlan['base'], string>()
+  const onStep = init.onStep
 
   const checkDepth = (depth: number) => {
     if (depth > limits.maxDepth) throw new RecursionLimitError(`resolve: sub-resolutions nest deeper than ${limits.maxDepth}`)
@@ -243,6 +252,7 @@ export function createResolver(init: ResolverInit): Resolver {
   ): StepOutcome | Promise<StepOutcome> {
     const depth = opts.depth ?? 0
     checkDepth(depth)
+    const startedAt = onStep === undefined ? 0 : performance.now()
     const key = typeof req.path === 'string' ? normalizeKey(req.path) : ''
     if (key === '') throw new InvalidRequestError('resolve: a step needs a key', { code: 'missing-key' })
     const chosen = dispatch(registry, base, req, key)
@@ -255,8 +265,19 @@ export function createResolver(init: ResolverInit): Resolver {
     // it (even after the base drops `hashpath-alg`) is answered from the ledger (docs/hashpath.md).
     const orderBlind = baseOrderBlind || alg === 'accumulate-256'
     const warm = declaredDeterministic && !orderBlind && cache.noCache !== true ? hot.get(hashpath) : undefined
-    if (warm !== undefined && (warm.writer === ledger.self || ledger.trusts(warm.writer))) return { result: { value: warm.value, hashpath, id: warm.id, cached: true, meta: new Map() }, deterministic: true, orderBlind }
-    return execUncached({ base, baseHashpath, req, opts, key, chosen, alg, hashpath, declaredDeterministic, orderBlind })
+    if (warm !== undefined && (warm.writer === ledger.self || ledger.trusts(warm.writer))) {
+      onStep?.(chosen.device.name, key, hashpath, 'memory', startedAt)
+      return { result: { value: warm.value, hashpath, id: warm.id, cached: true, meta: new Map() }, deterministic: true, orderBlind }
+    }
+    const step = { base, baseHashpath, req, opts, key, chosen, alg, hashpath, declaredDeterministic, orderBlind }
+    if (onStep === undefined) return execUncached(step)
+    return execUncached(step).then((outcome) => {
+      onStep(chosen.device.name, key, hashpath, outcome.result.cached ? 'ledger' : 'executed', startedAt)
+      return outcome
+    }, (err: unknown) => {
+      onStep(chosen.device.name, key, hashpath, 'failed', startedAt)
+      throw err
+    })
   }
 
   /** The rest of a step, past the in-memory answers: the ledger, then the device. */

@@ -15,10 +15,10 @@
  * (request-caller.ts, core/authority.ts); unsigned requests skip all of it.
  */
 import { randomUUID } from 'node:crypto'
-import { Hono } from 'hono'
+import { Hono, type Context } from 'hono'
 import { isAoError } from '../core/errors.js'
 import { parsePath } from '../core/path.js'
-import { planRequest } from '../core/request.js'
+import { planRequest, type RequestPlan } from '../core/request.js'
 import type { CacheControl, Resolver, ResolveOptions } from '../core/resolve.js'
 import type { Caller, Logger, ResolveResult, StreamSink } from '../core/types.js'
 import { nodeIncoming, requestHeaders } from './http-headers.js'
@@ -31,6 +31,9 @@ import { chooseCodec, takeTransportKeys, wantsStream } from './negotiate.js'
 import { wantsReceipt, type Receipts } from './receipts.js'
 import { requestCaller, type CallerPolicy } from './request-caller.js'
 import type { Wallet } from '../identity/keys.js'
+import { COUNTED, type Counted } from './metrics-http.js'
+import type { NodeMetrics } from './metrics.js'
+import { requestSpan } from './telemetry.js'
 import { toJson } from './json.js'
 
 export interface AppInit {
@@ -52,7 +55,17 @@ export interface AppInit {
   readonly planCacheEntries?: number
   /** How signed requests name their caller; without it, no request can authorise anything. */
   readonly callers?: CallerPolicy
+  /** Request counts and durations by device, key and status (node/metrics.ts). */
+  readonly metrics?: NodeMetrics
 }
+
+/** What a request's handling learnt, for its metrics and span: its plan and its answer. */
+class Seen {
+  plan: RequestPlan | undefined = undefined
+  answer: ResolveResult | undefined = undefined
+}
+
+const UNPLANNED = ['other', 'other'] as const
 
 export const DEFAULT_PLAN_CACHE_ENTRIES = 1024
 
@@ -127,10 +140,38 @@ export function createApp(init: AppInit): Hono {
   const app = new Hono()
   init.routes?.(app)
   const plans = createPlanCache(init.planCacheEntries ?? DEFAULT_PLAN_CACHE_ENTRIES)
+  const metrics = init.metrics
+  // A plan's metric labels (bounded: node/metrics.ts), kept with the plan, which is reused.
+  const planLabels = new WeakMap<RequestPlan, readonly [string, string]>()
+  const labelsOf = (plan: RequestPlan | undefined): readonly [string, string] => {
+    if (plan === undefined || metrics === undefined) return UNPLANNED
+    let labels = planLabels.get(plan)
+    if (labels === undefined) {
+      const last = plan.steps[plan.steps.length - 1]
+      const device = last?.device ?? plan.base.device ?? (plan.base.id === undefined ? undefined : 'other')
+      labels = metrics.labels(device, last === undefined || last.sub !== undefined ? undefined : last.key)
+      planLabels.set(plan, labels)
+    }
+    return labels
+  }
 
   app.all('*', async (c) => {
-    const requestId = randomUUID()
     const started = performance.now()
+    const span = requestSpan(c.req)
+    const seen = new Seen()
+    const response = await span.run(() => handle(c, seen, started))
+    const counted = c.get(COUNTED as never) as Counted | undefined
+    if (counted !== undefined) counted.done = true
+    if (metrics !== undefined) {
+      const [device, key] = labelsOf(seen.plan)
+      metrics.http(device, key, response.status, (performance.now() - started) / 1000)
+    }
+    span.end(response.status, seen.answer)
+    return response
+  })
+
+  async function handle(c: Context, seen: Seen, started: number): Promise<Response> {
+    const requestId = randomUUID()
     const raw = c.req.raw
     const headers = requestHeaders(c)
     // The target as sent ("/path?query"); Node has it without building a URL.
@@ -164,6 +205,7 @@ export function createApp(init: AppInit): Hono {
       }
       pathname = prepared.pathname
       const { plan, keys } = prepared
+      seen.plan = plan
       const accept = headers.get('accept') ?? ''
       const codec = chooseCodec(headers, keys)
       // Built on first use (a device that can be cancelled reads it): an AbortController per
@@ -184,6 +226,7 @@ export function createApp(init: AppInit): Hono {
         return sseResponse((stream, s) => resolver.run(plan, { ...opts, stream, signal: s }), finish, requestId, parent, reqLog, () => release.forEach((f) => f()))
       }
       const result = await resolver.run(plan, opts)
+      seen.answer = result
       const receipt = await receiptFor(result)
       log.info({ requestId, path: pathname, status: 200, hashpath: result.hashpath, cached: result.cached, ms: Math.round(performance.now() - started) }, 'request')
       const sign = init.identity !== undefined && (init.identity.signReplies() || headers.has('accept-signature'))
@@ -198,7 +241,7 @@ export function createApp(init: AppInit): Hono {
     } finally {
       for (const cleanup of cleanups) cleanup()
     }
-  })
+  }
   return app
 }
 

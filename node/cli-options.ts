@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path'
 import type { ParseArgsConfig } from 'node:util'
-import { defaultConfig, parseGpu, parseParallel, parseParallelMode, parsePort, parsePositive, parseSeconds, type NodeConfig } from './config.js'
+import { defaultConfig, parseGpu, parseMetricsAccess, parseParallel, parseParallelMode, parsePort, parsePositive, parseSeconds, type NodeConfig } from './config.js'
 import { createNode, type HashbeamNode } from './index.js'
 import { parseWalletKind } from './keygen.js'
 import { createLogger } from './log.js'
@@ -47,6 +47,7 @@ export const SERVE = {
   'idle-timeout': { type: 'string' },
   'upload-idle-timeout': { type: 'string' },
   'body-limit': { type: 'string' },
+  metrics: { type: 'string' },
 } as const satisfies ParseArgsConfig['options']
 
 /** A mistake in how a command was called: exit 2 with the usage text. */
@@ -91,6 +92,7 @@ export function configFrom(values: Values, env: NodeJS.ProcessEnv = process.env)
     idleTimeoutMs: seconds('idle-timeout') ?? base.idleTimeoutMs,
     uploadIdleTimeoutMs: seconds('upload-idle-timeout') ?? base.uploadIdleTimeoutMs,
     bodyLimit: int('body-limit') ?? base.bodyLimit,
+    metrics: str('metrics') === undefined ? base.metrics : parseMetricsAccess(str('metrics')!),
     ...(str('wallet-kind') === undefined ? {} : { walletKind: parseWalletKind(str('wallet-kind')!) }),
   }
 }

@@ -32,6 +32,8 @@ serve options:
                         (env HASHBEAM_OPERATOR; default the node's own address)
   --signature-skew S    how far, in seconds, a privileged request's signature \`created\` may be
                         from this node's clock (env HASHBEAM_SIGNATURE_SKEW; default 300)
+  --metrics WHO         who may read GET /metrics: local (default: loopback clients, else a
+                        signed operator request) | public | operator | off (env HASHBEAM_METRICS)
 
 connection options (what one client may cost; timeouts in seconds, decimals allowed):
   --headers-timeout S   the request line and headers must arrive within S (default 20)

@@ -67,8 +67,17 @@ export interface NodeConfig {
   readonly storeOpen: boolean
   /** store@1.0: the largest blob accepted, in bytes (413 beyond). */
   readonly maxBlobBytes: number
+  /** Who may read `GET /metrics` (node/metrics-http.ts): loopback clients by default. */
+  readonly metrics: MetricsAccess
   /** Free-form extra options (public) for custom devices. */
   readonly extra: Readonly<Record<string, unknown>>
+}
+
+export type MetricsAccess = 'local' | 'public' | 'operator' | 'off'
+
+export function parseMetricsAccess(text: string): MetricsAccess {
+  if (text === 'local' || text === 'public' || text === 'operator' || text === 'off') return text
+  throw new ConfigError(`config: metrics is local, public, operator or off; got "${text}"`)
 }
 
 export const DEFAULT_PORT = 8734
@@ -115,6 +124,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig 
       ? DEFAULT_SIGNATURE_SKEW_SECONDS : parsePositive('HASHBEAM_SIGNATURE_SKEW', env.HASHBEAM_SIGNATURE_SKEW),
     storeOpen: false,
     maxBlobBytes: DEFAULT_MAX_BLOB_BYTES,
+    metrics: parseMetricsAccess(env.HASHBEAM_METRICS ?? 'local'),
     extra: {},
   }
 }

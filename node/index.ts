@@ -34,6 +34,10 @@ import { createReceipts } from './receipts.js'
 import { packageRoot } from './package-root.js'
 import { attestDevice, createAttestor, measure, nvidiaCcProvider, sevSnpProvider } from '../devices/attest/index.js'
 import { mountStore } from './store-http.js'
+import { observedEngine, observedReplay, observedStore } from './instrument.js'
+import { createMetrics, type NodeMetrics } from './metrics.js'
+import { COUNTED_ROUTES, mountMetrics } from './metrics-http.js'
+import { traceStep } from './telemetry.js'
 import { loadSettings, type NodeSettings } from './settings.js'
 import { spentSignatures } from './spent-signatures.js'
 import { type Wallet, walletAddress } from '../identity/keys.js'
@@ -52,6 +56,8 @@ export interface HashbeamNode {
   readonly settings: NodeSettings
   /** Models served by gpu-infer: name → path (the demo model when none was configured). */
   readonly models: Readonly<Record<string, string>>
+  /** The node's Prometheus metrics (node/metrics.ts); undefined with `--metrics off`. */
+  readonly metrics: NodeMetrics | undefined
   start(): Promise<void>
   stop(): Promise<void>
 }
@@ -99,19 +105,24 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
   const log = init.log ?? createLogger()
   const wallet = await loadOrCreateWallet(init.walletPath ?? join(config.dataDir, 'wallet.json'), config.walletKind)
   const address = walletAddress(wallet)
-  const store = init.store ?? (await openStore(config.store, { dataDir: config.dataDir, log }))
+  const opened = init.store ?? (await openStore(config.store, { dataDir: config.dataDir, log }))
+  // Read at scrape time only; `registry` and `engine` exist by then.
+  const metrics = config.metrics === 'off' ? undefined : createMetrics({
+    devices: () => registry, models: () => Object.keys(models), engineStats: () => engine.stats(),
+  }, opened.kind)
+  const store = metrics === undefined ? opened : observedStore(opened, metrics)
   const options = publicConfig(config)
   const components = { store, log, options }
   // Runtime settings (operator, name, initialized…) live outside `options`: no device sees
   // them, so an operator's change can never alter a deterministic result.
   const settings = await loadSettings({ dataDir: config.dataDir, address, operator: config.operator, fixed: options, log })
   const models = await configuredModels(config)
-  const engine = createEngine({
+  const engine = observedEngine(createEngine({
     gpu: config.gpu, threads: config.threads, batchSize: config.batchSize, contextSize: config.contextSize,
     flashAttention: config.flashAttention, maxQueue: config.maxQueue, maxTokensCap: config.maxTokensCap,
     parallel: config.parallel, parallelMode: config.parallelMode,
     log: log.child({ device: 'gpu-infer' }), hashCache: fileHashCache(join(config.dataDir, 'model-hashes.json')),
-  })
+  }), metrics)
   // The measurement names the llama.cpp binary in use, so it waits for the engine; it is
   // computed at start with --preload, else on the first report or receipt.
   const attestor = createAttestor({
@@ -124,7 +135,7 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
   const devices: Device[] = [
     messageDevice({ wallet }),
     metaDevice({ publicInfo: () => ({ ...(options as Message), ...settings.current(), address }), build: buildInfo(), settings }),
-    replayDevice({ ...components, resolver: () => resolver, attestor: () => attestor }),
+    observedReplay(replayDevice({ ...components, resolver: () => resolver, attestor: () => attestor }), metrics),
     storeDevice({ store, log, open: config.storeOpen, maxBlobBytes: config.maxBlobBytes }),
     gpuInferDevice({
       engine, models, preload: config.preload ? Object.keys(models) : [],
@@ -136,13 +147,25 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
     ...(await loadDeviceModules(config.devicePaths, components)),
   ]
   const registry = createRegistry(devices)
-  const resolver = createResolver({ registry, store, log, options, limits: config.limits })
+  const resolver = createResolver({
+    registry, store, log, options, limits: config.limits,
+    onStep: (device, key, hashpath, source, startedAt) => {
+      metrics?.step(device, source)
+      traceStep(device, key, hashpath, source, startedAt)
+    },
+  })
+  const callers = { nodeAddress: address, operator: () => settings.operator(), skewSeconds: config.signatureSkewSeconds, spent: spentSignatures(store) }
   const app = createApp({
     resolver, log, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeoutMs,
     identity: { wallet, signReplies: () => settings.signReplies() },
-    callers: { nodeAddress: address, operator: () => settings.operator(), skewSeconds: config.signatureSkewSeconds, spent: spentSignatures(store) },
+    callers,
     receipts,
+    ...(metrics === undefined ? {} : { metrics }),
     routes: (a) => {
+      if (metrics !== undefined) {
+        mountMetrics(a, { metrics, access: config.metrics, callers })
+        for (const [pattern, count] of COUNTED_ROUTES) a.use(pattern, count(metrics))
+      }
       mountStore(a, { resolver, store, log, maxBlobBytes: config.maxBlobBytes })
       mountOpenAi(a, { resolver, log, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeoutMs, receipts })
     },
@@ -151,7 +174,7 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
   let state: 'new' | 'started' | 'stopped' = 'new'
   let starting: Promise<void> | undefined
   return {
-    config, app, resolver, registry, store, wallet, address, log, models, settings,
+    config, app, resolver, registry, store, wallet, address, log, models, settings, metrics,
     async start() {
       if (state === 'started') return
       starting ??= (async () => {

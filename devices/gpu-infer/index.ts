@@ -21,7 +21,7 @@ import type { Engine, EngineProfile, InferResult } from './engine.js'
 import { generateParams, messagesOf, promptOf } from './device-request.js'
 import { createStoredModels, type StoredModelSource } from './stored-models.js'
 
-export { createEngine, type Engine } from './engine.js'
+export { createEngine, type Engine, type GenerateParams, type InferResult } from './engine.js'
 export { generateGguf, writeGguf, GGUF_QUANTS, type GgufQuant, type GgufSize } from './gguf.js'
 export { createHashCache, type HashCache } from './models.js'
 export { checkJsonSchemaText } from './engine-schema.js'
