@@ -188,6 +188,7 @@ export function publicConfig(config: NodeConfig): Record<string, unknown> {
     'headers-timeout-ms': config.headersTimeoutMs,
     'idle-timeout-ms': config.idleTimeoutMs,
     'upload-idle-timeout-ms': config.uploadIdleTimeoutMs,
+    metrics: config.metrics,
     ...config.extra,
   }
 }
