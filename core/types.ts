@@ -7,6 +7,7 @@
  * safe range; any other finite number is a float. (A float with an integral value therefore
  * travels as an integer, as in every JSON-based AO client.)
  */
+import type { CacheControl, Resolver } from './resolve.js'
 import type { Store } from './store.js'
 
 /** A scalar or composite value a message may hold. */
@@ -84,6 +85,23 @@ export interface Caller {
   claim(): Promise<void>
 }
 
+/** The node's HTTP helpers for a device's routes (node/http-kit.ts builds them). */
+export interface HttpKit {
+  /** Limits of the node: the largest body it reads, the time a request may take. */
+  readonly bodyLimit: number
+  readonly requestTimeoutMs: number
+  /** The node's resolver (full: steps, limits, registry). */
+  readonly resolver: Resolver
+  /** `cache-control` as the resolver's cache policy. */
+  cachePolicy(header: string | undefined): CacheControl
+  /** Reads a whole body up to `limit` bytes (413 past it, 408 when the client leaves). */
+  readBody(request: Request, limit: number): Promise<Uint8Array>
+  /** A resolved result as the HyperPATH route writes it, in the codec the client asked for. */
+  reply(result: ResolveResult, request: Request, requestId: string, opts?: { defaultCodec?: 'json@1.0' | 'httpsig@1.0' | 'cbor@1.0'; keys?: Readonly<Record<string, unknown>> }): Response
+  /** An error as the node's JSON error body (500s logged by the caller). */
+  error(err: unknown, requestId: string): Response
+}
+
 /** A handler's way to push partial output to a client while it computes. */
 export interface StreamSink {
   write(event: string, data: unknown): void
@@ -134,6 +152,12 @@ export interface Device {
   readonly deterministic?: boolean | ((key: string, req: Message) => boolean)
   /** How replay tells a difference of machines or installs from a fault in this device. */
   readonly replay?: DeviceReplayHints
+  /**
+   * Mounts an HTTP surface beside the HyperPATH route (before it, so it sees its paths first).
+   * `app` is the node's hono app (core/ knows no HTTP library: type it as `Hono` in the device);
+   * `http` holds the node's HTTP helpers so a route answers as the HyperPATH route does.
+   */
+  routes?(app: unknown, http: HttpKit): void
   /** Load heavy resources. Called once by the node, in registration order. Idempotent. */
   start?(): Promise<void>
   /** Free resources. Called in reverse order. Idempotent. */
@@ -151,15 +175,67 @@ export interface DeviceReplayHints {
   readonly missingInputCodes?: readonly string[]
 }
 
-/** What the node hands a device factory. */
+/**
+ * The node's key, as a device may use it: it signs and verifies, the key never leaves it. Every
+ * signature is domain-separated: the signed bytes are `hashbeam-device-signature/1`, NUL, the
+ * tag, NUL, then the data, so a device's signature can never pass for a message commitment, an
+ * operator request, a signed reply or another tag's signature (identity/signer.ts).
+ */
+export interface Signer {
+  /** The node's address (43 characters of base64url). */
+  readonly address: string
+  /** The node's key kind and raw public key (the RSA modulus or the Ed25519 point). */
+  readonly kind: 'rsa' | 'ed25519'
+  readonly publicKey: Uint8Array
+  /** Signs `data` under `tag` (e.g. `my-device/result`). */
+  sign(tag: string, data: Uint8Array): Promise<Uint8Array>
+  /** Checks a `sign` signature: by this node, or by the key given. Never throws: false. */
+  verify(tag: string, data: Uint8Array, signature: Uint8Array, by?: { kind: 'rsa' | 'ed25519'; publicKey: Uint8Array }): boolean
+}
+
+/**
+ * The resolver as a device may use it outside a request (from `start`, a route, a timer): the
+ * same paths and messages `ctx.resolve` takes, each a top-level resolution of its own.
+ */
+export interface ResolverView {
+  resolve(path: string | Message | Message[], opts?: { signal?: AbortSignal }): Promise<ResolveResult>
+}
+
+/** The node's HTTP client, for devices that call other nodes (a timeout applies by default). */
+export interface HttpClient {
+  fetch(input: string | URL, init?: RequestInit): Promise<Response>
+}
+
+/** What the node hands every device builder, built-in or loaded with `--device`. */
 export interface DeviceComponents {
   readonly store: Store
   readonly log: Logger
+  /** The node's public options (read-only; never change a deterministic result). */
   readonly options: Readonly<Record<string, unknown>>
+  /** Signs with the node's key under a domain tag; the key itself never reaches a device. */
+  readonly signer: Signer
+  /** Resolves paths and messages through the node's devices (bound once the node is built). */
+  readonly resolver: ResolverView
+  /** Calls other nodes. */
+  readonly http: HttpClient
 }
 
-/** A device module's default export: options in, device out. */
-export type DeviceFactory = (components: DeviceComponents) => Device | Promise<Device>
+/** Components in, device out: what a `--device` module exports by default. */
+export type DeviceBuilder = (components: DeviceComponents) => Device | Promise<Device>
+
+/**
+ * A device's factory, the js-libp2p shape: `(init) => (components) => Device`. The author's
+ * options (`init`) come first, at configuration; the node's parts (`components`) when it builds.
+ *
+ * @example
+ * ```ts
+ * export function echoDevice(init: { prefix?: string } = {}): DeviceBuilder {
+ *   return ({ log }) => ({ name: 'echo@1.0', keys: { say: (_b, req) => `${init.prefix ?? ''}${String(req.text)}` } })
+ * }
+ * export default echoDevice()
+ * ```
+ */
+export type DeviceFactory<Init = Record<string, unknown>> = (init?: Init) => DeviceBuilder
 
 /** The structured logger interface (pino-compatible subset). */
 export interface Logger {

@@ -9,3 +9,4 @@
  */
 export * from './keys.js'
 export * from './algorithms.js'
+export * from './signer.js'

@@ -1,13 +1,14 @@
 /**
  * @module
  * Custom devices from ES modules (`--device ./my-device.js`). A module's default export (or a
- * named `device` export) is a factory: `(components) => Device`. The device is checked before
+ * named `device` export) is a device builder, `(components) => Device`: usually the device's
+ * factory called with its options, `export default myDevice({...})` (core/types.ts). The device is checked before
  * the node accepts it, so a typo fails at start with the file name, not at the first request.
  */
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { ConfigError } from '../core/errors.js'
-import type { Device, DeviceComponents, DeviceFactory } from '../core/types.js'
+import type { Device, DeviceBuilder, DeviceComponents } from '../core/types.js'
 
 const DEVICE_NAME = /^[a-z0-9][a-z0-9._-]*@[a-z0-9][a-z0-9._-]*$/
 
@@ -36,9 +37,11 @@ export async function loadDeviceModules(paths: readonly string[], components: De
     } catch (cause) {
       throw new ConfigError(`device: cannot import ${path}: ${(cause as Error).message}`, { code: 'invalid-device', cause })
     }
-    const factory = (mod.default ?? mod.device) as DeviceFactory | undefined
-    if (typeof factory !== 'function') throw new ConfigError(`device: ${path} exports no factory (default export)`, { code: 'invalid-device' })
-    devices.push(checkDevice(await factory(components), path))
+    const build = (mod.default ?? mod.device) as DeviceBuilder | undefined
+    if (typeof build !== 'function') {
+      throw new ConfigError(`device: ${path} exports no device builder: \`export default myDevice()\`, a (components) => Device`, { code: 'invalid-device' })
+    }
+    devices.push(checkDevice(await build(components), path))
   }
   return devices
 }

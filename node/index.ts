@@ -18,13 +18,15 @@ import type { Hono } from 'hono'
 import { createRegistry, type Registry } from '../core/registry.js'
 import { createResolver, type Resolver } from '../core/resolve.js'
 import type { Store } from '../core/store.js'
-import type { Device, Logger, Message } from '../core/types.js'
+import type { Device, DeviceBuilder, Logger, Message } from '../core/types.js'
 import { messageDevice } from '../devices/message/index.js'
 import { metaDevice } from '../devices/meta/index.js'
 import { createEngine, gpuInferDevice } from '../devices/gpu-infer/index.js'
 import { replayDevice } from '../devices/replay/index.js'
 import { openStore, storeDevice } from '../devices/store/index.js'
 import { createApp } from './app.js'
+import { createComponents } from './components.js'
+import { createHttpKit } from './http-kit.js'
 import { publicConfig, type NodeConfig } from './config.js'
 import { loadDeviceModules } from './device-loader.js'
 import { createLogger } from './log.js'
@@ -67,8 +69,8 @@ export interface NodeInit {
   readonly log?: Logger
   /** A store to use instead of opening `config.store` (tests). */
   readonly store?: Store
-  /** Extra devices built by the caller, registered after the built-ins. */
-  readonly devices?: readonly Device[]
+  /** Extra devices (or device builders, given the node's components), registered after the built-ins. */
+  readonly devices?: readonly (Device | DeviceBuilder)[]
   /** Wallet file; default `<dataDir>/wallet.json`. */
   readonly walletPath?: string
   /** Progress of models loaded at start (`--preload`). */
@@ -112,7 +114,7 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
   }, opened.kind)
   const store = metrics === undefined ? opened : observedStore(opened, metrics)
   const options = publicConfig(config)
-  const components = { store, log, options }
+  const { components, bind } = createComponents({ store, log, options, wallet })
   // Runtime settings (operator, name, initialized…) live outside `options`: no device sees
   // them, so an operator's change can never alter a deterministic result.
   const settings = await loadSettings({ dataDir: config.dataDir, address, operator: config.operator, fixed: options, log })
@@ -143,7 +145,7 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
       ...(init.onModelProgress === undefined ? {} : { onLoadProgress: init.onModelProgress }),
     }),
     config.preload ? attest : { ...attest, start: async () => undefined },
-    ...(init.devices ?? []),
+    ...(await Promise.all((init.devices ?? []).map((d) => (typeof d === 'function' ? d(components) : d)))),
     ...(await loadDeviceModules(config.devicePaths, components)),
   ]
   const registry = createRegistry(devices)
@@ -155,6 +157,8 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
     },
   })
   const callers = { nodeAddress: address, operator: () => settings.operator(), skewSeconds: config.signatureSkewSeconds, spent: spentSignatures(store) }
+  bind(resolver)
+  const http = createHttpKit({ resolver, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeoutMs })
   const app = createApp({
     resolver, log, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeoutMs,
     identity: { wallet, signReplies: () => settings.signReplies() },
@@ -168,6 +172,7 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
       }
       mountStore(a, { resolver, store, log, maxBlobBytes: config.maxBlobBytes })
       mountOpenAi(a, { resolver, log, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeoutMs, receipts })
+      for (const device of devices) device.routes?.(a, http)
     },
   })
 

@@ -3,7 +3,7 @@ import { messageDevice } from '../../devices/message/index.js'
 import { metaDevice } from '../../devices/meta/index.js'
 import { replayDevice } from '../../devices/replay/index.js'
 import { memoryStore } from '../../devices/store/backends/memory.js'
-import { deviceCompliance } from './device.suite.js'
+import { deviceCompliance } from '../helpers/device-suite.js'
 
 describe('message@1.0', () => deviceCompliance({ make: messageDevice, samplePath: '/~message@1.0&a=1/set&b+integer=2' }))
 describe('meta@1.0', () => deviceCompliance({

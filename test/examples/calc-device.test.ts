@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import calcDevice from '../../examples/calc-device.js'
 import type { Device } from '../../core/types.js'
 import type { HashbeamNode } from '../../node/index.js'
-import { deviceCompliance } from '../devices/device.suite.js'
+import { deviceCompliance } from '../helpers/device-suite.js'
 import { testNode } from '../helpers/node.js'
 
 const make = () => (calcDevice as () => Device)()

@@ -12,7 +12,7 @@ import { createWallet, walletAddress, type Wallet } from '../../../identity/keys
 import { loadOrCreateWallet } from '../../../node/wallet-file.js'
 import { memoryLogger } from '../../helpers/log.js'
 import { sharedWalletPath } from '../../helpers/node.js'
-import { deviceCompliance } from '../device.suite.js'
+import { deviceCompliance } from '../../helpers/device-suite.js'
 import { fixedHardware, fixedMeasurement, snpHardware } from './helpers/attest.js'
 import { amdPki, type AmdPki } from './helpers/snp.js'
 

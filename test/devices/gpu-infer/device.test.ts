@@ -10,7 +10,7 @@ import { effectiveSeed } from '../../../devices/gpu-infer/device-request.js'
 import { messageDevice } from '../../../devices/message/index.js'
 import { memoryStore } from '../../../devices/store/backends/memory.js'
 import { memoryLogger } from '../../helpers/log.js'
-import { deviceCompliance } from '../device.suite.js'
+import { deviceCompliance } from '../../helpers/device-suite.js'
 import { modelDir, testEngine, type ModelDir } from './fixtures.js'
 
 let models: ModelDir

@@ -14,7 +14,7 @@ import { replayDevice } from '../../../devices/replay/index.js'
 import { memoryStore } from '../../../devices/store/backends/memory.js'
 import type { Store } from '../../../core/store.js'
 import { memoryLogger } from '../../helpers/log.js'
-import { deviceCompliance } from '../device.suite.js'
+import { deviceCompliance } from '../../helpers/device-suite.js'
 import { modelDir, type ModelDir } from '../gpu-infer/fixtures.js'
 
 function nodeOn(store: Store, devices: Device[]): Resolver {

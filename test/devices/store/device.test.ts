@@ -18,7 +18,7 @@ import { RESOLVER_BLOB_MAX_BYTES } from '../../../devices/store/constants.js'
 import { storeDevice, type StoreDeviceInit } from '../../../devices/store/index.js'
 import { spentSignatures } from '../../../node/spent-signatures.js'
 import { memoryLogger } from '../../helpers/log.js'
-import { deviceCompliance } from '../device.suite.js'
+import { deviceCompliance } from '../../helpers/device-suite.js'
 
 deviceCompliance({ make: () => storeDevice({ store: memoryStore() }), samplePath: '/~store@1.0/put&body=hello' })
 

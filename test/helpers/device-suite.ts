@@ -10,7 +10,7 @@ import { createResolver } from '../../core/resolve.js'
 import type { Device } from '../../core/types.js'
 import { messageDevice } from '../../devices/message/index.js'
 import { memoryStore } from '../../devices/store/backends/memory.js'
-import { memoryLogger } from '../helpers/log.js'
+import { memoryLogger } from './log.js'
 
 export interface ComplianceSubject {
   /** Builds a fresh device (called once per node). */
