@@ -33,6 +33,7 @@ export const ERROR_CODES: Readonly<Record<string, ErrorCodeInfo>> = {
   'range-not-satisfiable': { status: 416, meaning: 'the byte range lies outside the blob' },
   'unprocessable': { status: 422, meaning: 'a device understood the request but refuses its input' },
   'internal': { status: 500, meaning: 'a server-side failure, logged with the request id' },
+  'invalid-device-output': { status: 500, meaning: 'a device returned output outside the message data model (names the device and key)' },
   'store-corruption': { status: 500, meaning: 'stored bytes no longer match their content address' },
   'unavailable': { status: 503, meaning: 'busy or not ready; retry later' },
   'cache-miss': { status: 504, meaning: '`cache-control: only-if-cached` and nothing is cached' },

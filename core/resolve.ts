@@ -100,6 +100,25 @@ export interface Resolver {
 const NEVER_ABORTED = new AbortController().signal
 
 /**
+ * The ID of what a device returned. Output outside the message data model (upper-case keys,
+ * Maps, class instances, the raw result of `ctx.resolve`) is the device's fault, not the
+ * client's: a 500 `invalid-device-output` naming the device and the key, logged.
+ */
+function deviceOutputId(result: Message, device: string, key: string, log: () => Logger): string {
+  try {
+    return idOf(result)
+  } catch (err) {
+    if (!isAoError(err) || err.code !== 'invalid-message') throw err
+    const raw = 'cached' in result && 'meta' in result && 'hashpath' in result && 'id' in result
+    const hint = raw ? ' (it returned the result of ctx.resolve: return its .value, or a message of its own)' : ''
+    log().error({ err, device, key }, 'device returned output outside the message data model')
+    throw new InternalError(`resolve: ${device} returned bad output for "${key}": ${err.message}${hint}`, {
+      code: 'invalid-device-output', cause: err, detail: { device, key },
+    })
+  }
+}
+
+/**
  * Options for a sub-resolution. The signal is read and carried explicitly: a caller's options
  * may make it on first read through a getter, which a spread would not copy from a prototype.
  */
@@ -334,7 +353,7 @@ export function createResolver(init: ResolverInit): Resolver {
     }
     const deterministic = declaredDeterministic && ctx.deterministic
     const resultMessage = asResultMessage(value)
-    const id = idOf(resultMessage)
+    const id = deviceOutputId(resultMessage, chosen.device.name, key, logger)
     if (recorded !== undefined && !orderBlind && recorded.result !== id) {
       meta.set('cache-mismatch', recorded.result)
       logger().warn({ recorded: recorded.result, recomputed: id }, 'recomputed result differs from the recorded one')
