@@ -40,6 +40,7 @@ import { observedEngine, observedReplay, observedStore } from './instrument.js'
 import { createMetrics, type NodeMetrics } from './metrics.js'
 import { COUNTED_ROUTES, mountMetrics } from './metrics-http.js'
 import { traceStep } from './telemetry.js'
+import { dashboardDevice, mountDashboard } from '../devices/dashboard/index.js'
 import { loadSettings, type NodeSettings } from './settings.js'
 import { spentSignatures } from './spent-signatures.js'
 import { type Wallet, walletAddress } from '../identity/keys.js'
@@ -145,6 +146,7 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
       ...(init.onModelProgress === undefined ? {} : { onLoadProgress: init.onModelProgress }),
     }),
     config.preload ? attest : { ...attest, start: async () => undefined },
+    dashboardDevice({ store }),
     ...(await Promise.all((init.devices ?? []).map((d) => (typeof d === 'function' ? d(components) : d)))),
     ...(await loadDeviceModules(config.devicePaths, components)),
   ]
@@ -166,6 +168,7 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
     receipts,
     ...(metrics === undefined ? {} : { metrics }),
     routes: (a) => {
+      mountDashboard(a, { root: join(packageRoot(), 'dist', 'dashboard') })
       if (metrics !== undefined) {
         mountMetrics(a, { metrics, access: config.metrics, callers })
         for (const [pattern, count] of COUNTED_ROUTES) a.use(pattern, count(metrics))
