@@ -41,6 +41,17 @@ export interface StepRecord {
   readonly writer: string
 }
 
+/**
+ * Whose step records may answer a request (docs/security.md, "Ledger provenance"). A record
+ * by anyone else is evidence to check, never an answer: the step is re-executed.
+ */
+export interface LedgerTrust {
+  /** This node's address: the writer of every record it writes. */
+  readonly self: string
+  /** True when a record by `writer` may answer from the ledger (this node's own always do). */
+  trusts(writer: string): boolean
+}
+
 const FIELDS = ['hashpath', 'base', 'request', 'device', 'key', 'result', 'alg'] as const
 
 /**

@@ -11,9 +11,16 @@
  *                 `profile-mismatch` (the result names a runtime profile other than ours: a
  *                 difference of machines, not a fault), `missing-input`, `device-missing`.
  * The report gives the counts and the first divergence.
+ *
+ * Promotion (docs/security.md, "Ledger provenance"): a record no trusted key stands behind
+ * (imported from an untrusted signer, or from before records named writers) is never an answer.
+ * When replay reproduces it — and every step before it reproduced too, so its base is the
+ * honest one — this node now stands behind it: the record is rewritten with this node as its
+ * writer (`promoted`). Nothing else ever replaces a record.
  */
 import { CorruptionError, isAoError } from './errors.js'
-import { loadMessage, loadStep, type StepRecord } from './ledger.js'
+import { encodeStep, loadMessage, loadStep, type StepRecord } from './ledger.js'
+import { stepKey } from './store.js'
 import { isMessage } from './message.js'
 import type { Resolver } from './resolve.js'
 import type { Message } from './types.js'
@@ -38,6 +45,8 @@ export interface ReplayReport {
   readonly unverifiable: number
   readonly divergent: number
   readonly 'first-divergence': Divergence | null
+  /** Untrusted records this replay reproduced and made this node's own. */
+  readonly promoted: number
   /** Replay only runs on an intact ledger: the verify report when it was not. */
   readonly ledger?: { valid: false; reason: string; message: string }
 }
@@ -96,7 +105,7 @@ async function damaged(resolver: Resolver, hashpath: string): Promise<ReplayRepo
   const ledger = await verifyHashpath(resolver.store, hashpath)
   if (ledger.valid) return undefined
   return {
-    hashpath, steps: ledger.steps, verified: 0, unverifiable: 0, divergent: 0, 'first-divergence': null,
+    hashpath, steps: ledger.steps, verified: 0, unverifiable: 0, divergent: 0, 'first-divergence': null, promoted: 0,
     ledger: { valid: false, reason: ledger.failure?.reason ?? 'unknown', message: ledger.failure?.message ?? '' },
   }
 }
@@ -109,6 +118,10 @@ async function damaged(resolver: Resolver, hashpath: string): Promise<ReplayRepo
 export async function replayHashpath(resolver: Resolver, hashpath: string): Promise<ReplayReport> {
   let verified = 0
   let unverifiable = 0
+  let promoted = 0
+  const { ledger } = resolver
+  // True while every step so far reproduced: only then is a step's base the honest one.
+  let clean = true
   const divergences: Divergence[] = []
   let chain: StepRecord[] = []
   try {
@@ -118,11 +131,18 @@ export async function replayHashpath(resolver: Resolver, hashpath: string): Prom
     const turns = chainWalker(hashpath) // only for its clock: the chain was walked already
     for (const [i, record] of chain.entries()) {
       if (turns.due()) await turns.pause()
-      if (!record.deterministic) unverifiable++
-      else {
+      if (!record.deterministic) {
+        unverifiable++
+        clean = false
+      } else {
         const divergence = await replayStep(resolver, record, base, i + 1)
         if (divergence === null) verified++
         else divergences.push(divergence)
+        if (divergence !== null) clean = false
+        else if (clean && ledger.self !== '' && record.writer !== ledger.self && !ledger.trusts(record.writer)) {
+          await resolver.store.put(stepKey(record.hashpath), encodeStep({ ...record, writer: ledger.self }))
+          promoted++
+        }
       }
       // The next step runs on the *recorded* result, so each step is judged on its own inputs.
       base = await loadMessage(resolver.store, record.result)
@@ -131,10 +151,10 @@ export async function replayHashpath(resolver: Resolver, hashpath: string): Prom
     if (!isAoError(err) || err.status === 508) throw err
     return (await damaged(resolver, hashpath)) ?? emptyReport(hashpath)
   }
-  return { hashpath, steps: chain.length, verified, unverifiable, divergent: divergences.length, 'first-divergence': divergences[0] ?? null }
+  return { hashpath, steps: chain.length, verified, unverifiable, divergent: divergences.length, 'first-divergence': divergences[0] ?? null, promoted }
 }
 
 const emptyReport = (hashpath: string): ReplayReport => ({
-  hashpath, steps: 0, verified: 0, unverifiable: 0, divergent: 0, 'first-divergence': null,
+  hashpath, steps: 0, verified: 0, unverifiable: 0, divergent: 0, 'first-divergence': null, promoted: 0,
   ledger: { valid: false, reason: 'missing-record', message: `no step record for ${hashpath}` },
 })

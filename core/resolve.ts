@@ -15,7 +15,7 @@ import { dispatch, isDeterministic } from './dispatch.js'
 import { hashpathAlgOf, hashpathOf, type HashpathAlg } from './hashpath.js'
 import { idOf } from './id.js'
 import { createLru } from './lru.js'
-import { loadMessage, loadStep, messageWrites, stepWrites, type StepRecord } from './ledger.js'
+import { loadMessage, loadStep, messageWrites, stepWrites, type LedgerTrust, type StepRecord } from './ledger.js'
 import { asResultMessage, fromResultMessage, isMessage, normalizeKey, overlayKeys } from './message.js'
 import { DEFAULT_PATH_LIMITS, isSubPath, parsePath, type HyperPath, type PathLimits } from './path.js'
 import type { Registry } from './registry.js'
@@ -49,16 +49,7 @@ export interface ResolveOptions {
 
 export const DEFAULT_HOT_CACHE_ENTRIES = 4096
 
-/**
- * Whose step records may answer a request (docs/security.md, "Ledger provenance"). A record
- * by anyone else is evidence to check, never an answer: the step is re-executed.
- */
-export interface LedgerTrust {
-  /** This node's address: the writer of every record it writes. */
-  readonly self: string
-  /** True when a record by `writer` may answer from the ledger (this node's own always do). */
-  trusts(writer: string): boolean
-}
+export type { LedgerTrust }
 
 /** A resolver built without a policy (tests, benches) believes its own store, as it writes it. */
 const BELIEVE_THE_STORE: LedgerTrust = { self: '', trusts: () => true }

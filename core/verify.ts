@@ -13,7 +13,7 @@ import { DEFAULT_HASHPATH_ALG, nextHashpath, splitHashpath, type HashpathAlg } f
 import { idOfBytes } from './id.js'
 import { isBareKeyRequest } from './message.js'
 import { messageKey, stepKey } from './store.js'
-import { decodeStep, type StepRecord } from './ledger.js'
+import { decodeStep, type LedgerTrust, type StepRecord } from './ledger.js'
 import type { Store } from './store.js'
 import type { Message } from './types.js'
 import { MESSAGE_DEVICE } from './dispatch.js'
@@ -44,6 +44,21 @@ export interface VerifyReport {
   /** Steps flagged non-deterministic (verify checks them; replay cannot). */
   readonly nondeterministic: number
   readonly failure?: VerifyFailure
+  /**
+   * Who stands behind each step, root to end, as runs of consecutive steps by one writer
+   * (`from`/`to` are step numbers; writer `''` = nobody known). Absent when the walk back broke.
+   */
+  readonly writers?: readonly WriterRun[]
+  /** With a trust policy: steps whose record no trusted key stands behind (never answers). */
+  readonly untrusted?: number
+}
+
+export interface WriterRun {
+  readonly writer: string
+  readonly from: number
+  readonly to: number
+  /** With a trust policy: whether this node answers from this writer's records. */
+  readonly trusted?: boolean
 }
 
 export { DEFAULT_MAX_CHAIN }
@@ -67,7 +82,7 @@ function checked(bytes: Uint8Array | undefined, id: string): Uint8Array {
 }
 
 /** A message read and checked against its ID. */
-const loadBytes = async (store: Store, id: string): Promise<Uint8Array> => checked(await store.get(messageKey(id)), id)
+const loadBytes = async (store: Pick<Store, 'get'>, id: string): Promise<Uint8Array> => checked(await store.get(messageKey(id)), id)
 
 function decodeOrFail(bytes: Uint8Array): Message {
   try {
@@ -175,7 +190,7 @@ function finish(check: StepCheck, base: BaseFacts | undefined): StepFailure | un
  * second, forward pass). The report is the forward walk's: a broken link back is reported
  * first, else the failing step nearest the root, numbered from it.
  */
-export async function verifyHashpath(store: Store, hashpath: string, maxChain = DEFAULT_MAX_CHAIN): Promise<VerifyReport> {
+export async function verifyHashpath(store: Pick<Store, 'get'>, hashpath: string, maxChain = DEFAULT_MAX_CHAIN, trust?: LedgerTrust): Promise<VerifyReport> {
   try {
     splitHashpath(hashpath)
   } catch (err) {
@@ -186,6 +201,9 @@ export async function verifyHashpath(store: Store, hashpath: string, maxChain = 
   let nondeterministic = 0
   const walk = chainWalker(hashpath, { maxSteps: maxChain })
   let pending: StepCheck | undefined
+  // Writers walking back, as runs: [writer, steps] from the end of the chain.
+  const runs: Array<[string, number]> = []
+  let run: [string, number] = ['', 0]
   // The failing step nearest the root found so far (walking back, each find replaces the last).
   let first: { check: StepCheck | undefined; failure: StepFailure } | undefined
   const settle = (facts: BaseFacts | undefined): void => {
@@ -199,6 +217,8 @@ export async function verifyHashpath(store: Store, hashpath: string, maxChain = 
       const record = recordAt(at, await store.get(stepKey(at)))
       steps += 1
       if (!record.deterministic) nondeterministic += 1
+      if (record.writer === run[0] && run[1] > 0) run[1] += 1
+      else runs.push(run = [record.writer, 1])
       const request = await store.get(messageKey(record.request))
       const result = await store.get(messageKey(record.result))
       const { check, facts } = checkStep(record, steps, request, result)
@@ -220,11 +240,27 @@ export async function verifyHashpath(store: Store, hashpath: string, maxChain = 
     if (!(err instanceof StepFailure)) throw err
     first = { check: undefined, failure: err } // step 0 comes before every step
   }
-  const report = { hashpath, root, steps, nondeterministic }
+  const report = { hashpath, root, steps, nondeterministic, ...provenance(runs, steps, trust) }
   if (first === undefined) return { valid: true, ...report }
   const { check, failure } = first
   const step = check === undefined ? 0 : steps - check.fromEnd + 1
   return { valid: false, ...report, failure: { step, hashpath: check?.record.hashpath ?? root, reason: failure.reason, message: failure.message } }
+}
+
+/** The writer runs, root first, with trust flags and the untrusted count when a policy is given. */
+function provenance(runs: ReadonlyArray<[string, number]>, steps: number, trust: LedgerTrust | undefined): Pick<VerifyReport, 'writers' | 'untrusted'> {
+  const writers: WriterRun[] = []
+  let untrusted = 0
+  let from = 1
+  for (let i = runs.length - 1; i >= 0; i--) {
+    const [writer, count] = runs[i]!
+    const trusted = trust === undefined ? undefined : writer === trust.self || trust.trusts(writer)
+    if (trusted === false) untrusted += count
+    writers.push({ writer, from, to: from + count - 1, ...(trusted === undefined ? {} : { trusted }) })
+    from += count
+  }
+  if (from - 1 !== steps) throw new Error('verify: writer runs do not add up to the chain') // a bug, never input
+  return trust === undefined ? { writers } : { writers, untrusted }
 }
 
 /** The walker's next hashpath; a cycle or an over-long chain is a failure of the walk back. */

@@ -46,6 +46,8 @@ connection options (what one client may cost; timeouts in seconds, decimals allo
 store options (store@1.0):
   --max-blob-bytes N    largest blob a put accepts (default 8 GiB; 413 beyond)
   --store-open          let anyone delete from the store (default: only operator-signed requests)
+  --trust ADDRESS       answer from ledger records this address signed exports of (repeatable; HASHBEAM_TRUST)
+  --open-import         let anyone import chains (default: only operator-signed requests)
 
 inference options (gpu-infer@1.0):
   --model NAME=PATH     serve a GGUF model under NAME (repeatable); none → a generated demo model

@@ -63,6 +63,10 @@ export interface NodeConfig {
   readonly signatureSkewSeconds: number
   /** The kind of wallet created on first start; when set, an existing wallet must be of it. */
   readonly walletKind?: 'rsa' | 'ed25519'
+  /** Ledger writers (addresses) whose records answer like the node's own (`--trust`). */
+  readonly trust: readonly string[]
+  /** replay@1.0: anyone may import a chain (else only the operator, by a signed request). */
+  readonly openImport: boolean
   /** store@1.0: anyone may delete (else only the operator, by a signed request). */
   readonly storeOpen: boolean
   /** store@1.0: the largest blob accepted, in bytes (413 beyond). */
@@ -122,6 +126,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig 
     operator: env.HASHBEAM_OPERATOR,
     signatureSkewSeconds: env.HASHBEAM_SIGNATURE_SKEW === undefined
       ? DEFAULT_SIGNATURE_SKEW_SECONDS : parsePositive('HASHBEAM_SIGNATURE_SKEW', env.HASHBEAM_SIGNATURE_SKEW),
+    trust: (env.HASHBEAM_TRUST ?? '').split(/[\s,]+/).filter((a) => a !== ''),
+    openImport: false,
     storeOpen: false,
     maxBlobBytes: DEFAULT_MAX_BLOB_BYTES,
     metrics: parseMetricsAccess(env.HASHBEAM_METRICS ?? 'local'),
@@ -183,6 +189,7 @@ export function publicConfig(config: NodeConfig): Record<string, unknown> {
     'max-tokens-cap': config.maxTokensCap,
     'max-queue': config.maxQueue,
     'store-open': config.storeOpen,
+    'open-import': config.openImport,
     'max-blob-bytes': config.maxBlobBytes,
     'signature-skew': config.signatureSkewSeconds,
     'headers-timeout-ms': config.headersTimeoutMs,

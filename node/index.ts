@@ -19,6 +19,7 @@ import { createRegistry, type Registry } from '../core/registry.js'
 import { createResolver, type Resolver } from '../core/resolve.js'
 import type { Store } from '../core/store.js'
 import type { Device, DeviceBuilder, Logger, Message } from '../core/types.js'
+import { commitMessage } from '../devices/message/commit.js'
 import { messageDevice } from '../devices/message/index.js'
 import { metaDevice } from '../devices/meta/index.js'
 import { createEngine, gpuInferDevice } from '../devices/gpu-infer/index.js'
@@ -118,7 +119,7 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
   const { components, bind } = createComponents({ store, log, options, wallet })
   // Runtime settings (operator, name, initialized…) live outside `options`: no device sees
   // them, so an operator's change can never alter a deterministic result.
-  const settings = await loadSettings({ dataDir: config.dataDir, address, operator: config.operator, fixed: options, log })
+  const settings = await loadSettings({ dataDir: config.dataDir, address, operator: config.operator, trust: config.trust, fixed: options, log })
   const models = await configuredModels(config)
   const engine = observedEngine(createEngine({
     gpu: config.gpu, threads: config.threads, batchSize: config.batchSize, contextSize: config.contextSize,
@@ -138,7 +139,10 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
   const devices: Device[] = [
     messageDevice({ wallet }),
     metaDevice({ publicInfo: () => ({ ...(options as Message), ...settings.current(), address }), build: buildInfo(), settings }),
-    observedReplay(replayDevice({ ...components, resolver: () => resolver, attestor: () => attestor }), metrics),
+    observedReplay(replayDevice({
+      ...components, resolver: () => resolver, attestor: () => attestor, openImport: config.openImport,
+      exportSigner: { address, sign: (manifest) => commitMessage(manifest, wallet, 'export') },
+    }), metrics),
     storeDevice({ store, log, open: config.storeOpen, maxBlobBytes: config.maxBlobBytes }),
     gpuInferDevice({
       engine, models, preload: config.preload ? Object.keys(models) : [],
@@ -153,6 +157,7 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
   const registry = createRegistry(devices)
   const resolver = createResolver({
     registry, store, log, options, limits: config.limits,
+    ledger: { self: address, trusts: (writer) => settings.trusts(writer) },
     onStep: (device, key, hashpath, source, startedAt) => {
       metrics?.step(device, source)
       traceStep(device, key, hashpath, source, startedAt)

@@ -10,6 +10,7 @@
  * | `name`         | text, up to 200 characters              | shown by meta@1.0/info               |
  * | `description`  | text, up to 2000 characters             | shown by meta@1.0/info               |
  * | `sign-replies` | boolean                                 | sign every httpsig reply (else only on `accept-signature`) |
+ * | `trust`        | addresses: a list, or text split on commas/blanks | whose ledger records answer (beside the node's own) |
  *
  * None of them reaches a device's options or a hashed message, so no change can alter a
  * deterministic result. Everything else in the node's configuration (port, store, limits…) is
@@ -45,6 +46,8 @@ export interface NodeSettings {
   frozen(): boolean
   /** Whether every httpsig reply is signed. */
   signReplies(): boolean
+  /** Whether the ledger answers from records by `writer` (`trust`, or `--trust` until set). */
+  trusts(writer: string): boolean
   /** The settings as meta@1.0/info shows them. */
   current(): Message
   /** Validates, applies and persists a change; resolves to the new settings. */
@@ -57,6 +60,8 @@ export interface SettingsInit {
   readonly address: string
   /** `--operator` / HASHBEAM_OPERATOR. */
   readonly operator?: string | undefined
+  /** `--trust` / HASHBEAM_TRUST: trusted ledger writers until `trust` is set over HTTP. */
+  readonly trust?: readonly string[] | undefined
   /** The fixed public configuration: its keys cannot be changed at run time. */
   readonly fixed: Readonly<Record<string, unknown>>
   readonly log: Logger
@@ -82,6 +87,14 @@ const UPDATABLE: Readonly<Record<string, (key: string, v: Value) => Value>> = {
   name: text(200),
   description: text(2000),
   'sign-replies': flag,
+  trust: (key, v) => addresses(key, v),
+}
+
+/** A list of at most 100 addresses, from a list or from text split on commas and blanks. */
+export function addresses(key: string, v: Value): string[] {
+  const items = typeof v === 'string' ? v.split(/[\s,]+/).filter((a) => a !== '') : Array.isArray(v) ? v : undefined
+  if (items === undefined || items.length > 100 || !items.every((a) => typeof a === 'string' && isAoId(a))) throw invalid(key, 'a list of at most 100 43-character addresses')
+  return [...new Set(items as string[])].sort()
 }
 
 export const UPDATABLE_KEYS: readonly string[] = Object.keys(UPDATABLE)
@@ -101,13 +114,25 @@ export async function loadSettings(init: SettingsInit): Promise<NodeSettings> {
   if (typeof persisted.operator === 'string' && init.operator !== undefined && persisted.operator !== init.operator) {
     init.log.warn({ persisted: persisted.operator, flag: init.operator }, `the operator set over HTTP (${CONFIG_FILE}) overrides --operator`)
   }
+  const flagTrust = init.trust === undefined ? [] : addresses('--trust', [...init.trust])
+  // The trusted set, rebuilt only when the persisted settings change (read on every ledger answer).
+  let trustedFrom: Message | undefined
+  let trusted = new Set<string>()
+  const trustList = (): string[] => (Array.isArray(persisted.trust) ? (persisted.trust as string[]) : flagTrust)
   let queue: Promise<unknown> = Promise.resolve()
 
   const settings: NodeSettings = {
     operator: () => (typeof persisted.operator === 'string' ? persisted.operator : init.operator ?? init.address),
     frozen: () => persisted.initialized === 'permanent',
     signReplies: () => persisted['sign-replies'] === true,
-    current: () => ({ operator: settings.operator(), initialized: persisted.initialized ?? false, ...without(persisted, ['operator', 'initialized']) }),
+    trusts(writer) {
+      if (trustedFrom !== persisted) {
+        trusted = new Set(trustList())
+        trustedFrom = persisted
+      }
+      return trusted.has(writer)
+    },
+    current: () => ({ operator: settings.operator(), initialized: persisted.initialized ?? false, trust: trustList(), ...without(persisted, ['operator', 'initialized', 'trust']) }),
     apply(changes, by) {
       const run = queue.then(async () => {
         if (settings.frozen()) throw new ForbiddenError('meta: the node configuration is permanent (initialized=permanent)', { code: 'config-frozen' })

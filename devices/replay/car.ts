@@ -1,36 +1,50 @@
 /**
  * @module
- * Moving a chain between nodes as a CAR file (`application/vnd.ipld.car`, via `@ipld/car`).
+ * Moving a chain between nodes as a CAR file (`application/vnd.ipld.car`, via `@ipld/car`):
+ * the export side, and the format both sides share (the import side is import.ts).
  *
  * An export holds every block the chain needs — the root message, each step's request and
- * result, and each sealed step record — plus a manifest block (the CAR's root) that says which
- * blocks are step records and which hashpath each one belongs to. Every block is canonical
- * DAG-CBOR addressed by its sha2-256 CID, so an importer checks each block against its hash
- * before storing anything, and a second node can verify and replay the chain offline.
+ * result, and each sealed step record — plus a manifest block (the CAR's root) that names every
+ * record with its hashpath. Every block is canonical DAG-CBOR addressed by its sha2-256 CID.
+ *
+ * The manifest is signed once by the exporting node: a native commitment with the tag `export`
+ * (signed bytes `utf8("hashbeam:export\n") ‖ the manifest's unsigned ID`), which covers every
+ * record's CID and so every record. That one signature is the export's provenance: writing a
+ * step costs no signature, exporting a chain costs one. The exporter stands behind each record it
+ * exports — its own, or those of writers it trusts — and writes its address as each exported
+ * record's `writer`; a chain holding a record it does not stand behind is refused (422
+ * `untrusted-record`: replay the chain first, which promotes the records it reproduces).
+ *
+ * A manifest of more than MANIFEST_PAGE steps lists pages instead (`pages`: CIDs of page blocks
+ * of up to MANIFEST_PAGE entries each), so no block grows with the chain.
  */
-import { CarBlockIterator, CarWriter } from '@ipld/car'
-import { sha256 } from '../../core/sha256.js'
+import { CarWriter } from '@ipld/car'
 import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
-import { DAG_CBOR_CODE, decodeCanonical, encodeCanonical } from '../../core/codec.js'
-import { CorruptionError, InvalidRequestError, NotFoundError } from '../../core/errors.js'
-import { toBase64Url } from '../../core/id.js'
-import { decodeStep } from '../../core/ledger.js'
-import { messageKey, stepKey, type BatchOp, type Store } from '../../core/store.js'
+import { DAG_CBOR_CODE, encodeCanonical } from '../../core/codec.js'
+import { NotFoundError, UnprocessableError } from '../../core/errors.js'
+import { encodeStep } from '../../core/ledger.js'
 import { chainOf } from '../../core/replay.js'
 import type { Resolver } from '../../core/resolve.js'
+import { sha256 } from '../../core/sha256.js'
+import { messageKey, type Store } from '../../core/store.js'
+import type { Message } from '../../core/types.js'
 
 export const CAR_CONTENT_TYPE = 'application/vnd.ipld.car'
-const MANIFEST_KIND = 'hashbeam-chain@1'
+/** Manifests of signed exports; unsigned ones (`hashbeam-chain@1`) are no longer accepted. */
+export const MANIFEST_KIND = 'hashbeam-chain@2'
+export const PAGE_KIND = 'hashbeam-chain-page@2'
+/** Entries in a manifest, or in one page of a paged manifest. */
+export const MANIFEST_PAGE = 4_096
 
-const cidOf = (bytes: Uint8Array): CID => CID.createV1(DAG_CBOR_CODE, Digest.create(0x12, sha256(bytes)))
-
-interface Manifest {
-  kind: string
-  hashpath: string
-  root: string
-  steps: Array<{ hashpath: string; record: CID }>
+/** Signs an export's manifest: the node's address, and its `export`-tagged commitment. */
+export interface ExportSigner {
+  readonly address: string
+  /** The manifest with a native commitment tagged `export` added. */
+  sign(manifest: Message): Message
 }
+
+export const cidOf = (bytes: Uint8Array): CID => CID.createV1(DAG_CBOR_CODE, Digest.create(0x12, sha256(bytes)))
 
 async function mustGet(store: Store, key: string): Promise<Uint8Array> {
   const bytes = await store.get(key)
@@ -38,10 +52,11 @@ async function mustGet(store: Store, key: string): Promise<Uint8Array> {
   return bytes
 }
 
-/** The CAR bytes of a chain. */
-export async function exportChain(resolver: Resolver, hashpath: string): Promise<Uint8Array> {
+/** The CAR bytes of a chain, its manifest signed by `signer`. */
+export async function exportChain(resolver: Resolver, hashpath: string, signer: ExportSigner): Promise<Uint8Array> {
   const chain = await chainOf(resolver, hashpath)
   if (chain.length === 0) throw new NotFoundError(`replay: no step record for ${hashpath}`, { code: 'missing-record' })
+  const { ledger } = resolver
   const blocks = new Map<string, { cid: CID; bytes: Uint8Array }>()
   const add = (bytes: Uint8Array): CID => {
     const cid = cidOf(bytes)
@@ -50,13 +65,25 @@ export async function exportChain(resolver: Resolver, hashpath: string): Promise
   }
   const root = chain[0]?.base ?? ''
   add(await mustGet(resolver.store, messageKey(root)))
-  const steps: Manifest['steps'] = []
+  const steps: Message[] = []
   for (const record of chain) {
+    if (record.writer !== ledger.self && !ledger.trusts(record.writer)) {
+      throw new UnprocessableError(`replay: this node does not stand behind the record of ${record.hashpath} (written by ${record.writer || 'nobody known'}); replay the chain to promote it`, {
+        code: 'untrusted-record', detail: { hashpath: record.hashpath, writer: record.writer },
+      })
+    }
     add(await mustGet(resolver.store, messageKey(record.request)))
     add(await mustGet(resolver.store, messageKey(record.result)))
-    steps.push({ hashpath: record.hashpath, record: add(await mustGet(resolver.store, stepKey(record.hashpath))) })
+    steps.push({ hashpath: record.hashpath, record: add(encodeStep({ ...record, writer: signer.address })).toString() })
   }
-  const manifestCid = add(encodeCanonical({ kind: MANIFEST_KIND, hashpath, root, steps }))
+  const unsigned: Message = { kind: MANIFEST_KIND, hashpath, root, count: steps.length }
+  if (steps.length <= MANIFEST_PAGE) unsigned.steps = steps
+  else {
+    const pages: string[] = []
+    for (let i = 0; i < steps.length; i += MANIFEST_PAGE) pages.push(add(encodeCanonical({ kind: PAGE_KIND, steps: steps.slice(i, i + MANIFEST_PAGE) })).toString())
+    unsigned.pages = pages
+  }
+  const manifestCid = add(encodeCanonical(signer.sign(unsigned)))
   const { writer, out } = CarWriter.create([manifestCid])
   const collected = (async () => {
     const parts: Uint8Array[] = []
@@ -68,53 +95,4 @@ export async function exportChain(resolver: Resolver, hashpath: string): Promise
   return new Uint8Array(await collected)
 }
 
-export interface ImportReport {
-  readonly hashpath: string
-  readonly blocks: number
-  readonly messages: number
-  readonly steps: number
-}
-
-/** Reads a CAR, checks every block against its CID, then stores messages and step records. */
-export async function importChain(store: Store, car: Uint8Array | AsyncIterable<Uint8Array>): Promise<ImportReport> {
-  let iterator: CarBlockIterator
-  try {
-    iterator = car instanceof Uint8Array ? await CarBlockIterator.fromBytes(car) : await CarBlockIterator.fromIterable(car)
-  } catch (cause) {
-    throw new InvalidRequestError(`replay: not a CAR file (${(cause as Error).message})`, { code: 'invalid-car', cause })
-  }
-  const roots = await iterator.getRoots()
-  if (roots.length !== 1) throw new InvalidRequestError('replay: a chain export has exactly one root (its manifest)', { code: 'invalid-car' })
-  const blocks = new Map<string, Uint8Array>()
-  try {
-    for await (const { cid, bytes } of iterator) {
-      if (cid.code !== DAG_CBOR_CODE || cid.multihash.code !== 0x12) throw new InvalidRequestError(`replay: block ${cid} is not dag-cbor/sha2-256`, { code: 'invalid-car' })
-      if (!cidOf(bytes).equals(cid)) throw new CorruptionError(`replay: block ${cid} does not hash to its CID`, { code: 'corrupt-block' })
-      blocks.set(cid.toString(), bytes)
-    }
-  } catch (err) {
-    if ((err as { code?: string }).code === 'corrupt-block' || (err as { code?: string }).code === 'invalid-car') throw err
-    throw new InvalidRequestError(`replay: truncated or malformed CAR (${(err as Error).message})`, { code: 'invalid-car', cause: err })
-  }
-  const manifestBytes = blocks.get(roots[0]?.toString() ?? '')
-  if (manifestBytes === undefined) throw new InvalidRequestError('replay: the CAR lacks its manifest block', { code: 'invalid-car' })
-  const manifest = decodeCanonical(manifestBytes) as Manifest
-  if (manifest?.kind !== MANIFEST_KIND || !Array.isArray(manifest.steps)) throw new InvalidRequestError('replay: the CAR root is not a chain manifest', { code: 'invalid-car' })
-  const ops: BatchOp[] = []
-  const recordCids = new Set<string>()
-  for (const { hashpath, record } of manifest.steps) {
-    const bytes = blocks.get(record.toString())
-    if (bytes === undefined) throw new InvalidRequestError(`replay: the CAR lacks the record of ${hashpath}`, { code: 'invalid-car' })
-    if (decodeStep(bytes).hashpath !== hashpath) throw new CorruptionError(`replay: record for ${hashpath} names another hashpath`, { code: 'corrupt-block' })
-    recordCids.add(record.toString())
-    ops.push({ type: 'put', key: stepKey(hashpath), value: bytes })
-  }
-  let messages = 0
-  for (const [cid, bytes] of blocks) {
-    if (cid === roots[0]?.toString() || recordCids.has(cid)) continue
-    ops.push({ type: 'put', key: messageKey(toBase64Url(CID.parse(cid).multihash.digest)), value: bytes })
-    messages++
-  }
-  await store.batch(ops)
-  return { hashpath: manifest.hashpath, blocks: blocks.size, messages, steps: manifest.steps.length }
-}
+export { CID }

@@ -4,8 +4,15 @@
  *
  * - `verify&hashpath=…`  walk the step records and recompute every link; nothing executed (fast).
  * - `replay&hashpath=…`  re-execute every step with this node's devices and compare result IDs.
- * - `export&hashpath=…`  the chain as a CAR file (every block it needs, each checkable by hash).
- * - `import` (POST a CAR) check every block against its hash, store the chain, verify it.
+ * - `export&hashpath=…`  the chain as a CAR file (every block it needs, each checkable by hash),
+ *   its manifest signed once by this node (tag `export`).
+ * - `import` (POST a CAR; operator-signed unless `--open-import`) check every block, the seal of
+ *   every record, the manifest signature and the whole chain, then store it without replacing
+ *   any record. Imported records keep the export's signer as their writer (import.ts).
+ *
+ * verify reports who stands behind each step (`writers`) and, with the node's trust policy, how
+ * many steps no trusted key stands behind (`untrusted`; header `hashbeam-untrusted-record`).
+ * replay promotes the untrusted records it reproduces to this node's own.
  * - `fault-proof` (POST a signed receipt whose chain was imported) replay it; when the result
  *   differs on the identical profile, a fault-proof document (see fault.ts).
  * - `verify-fault` (POST a fault proof) check it without trusting either node;
@@ -21,17 +28,20 @@
  * curl -X POST --data-binary @chain.car -H 'content-type: application/vnd.ipld.car' localhost:9000/~replay@1.0/import
  * ```
  */
-import { UnprocessableError } from '../../core/errors.js'
+import { requireOperator } from '../../core/authority.js'
+import { UnavailableError, UnprocessableError } from '../../core/errors.js'
 import { replayHashpath } from '../../core/replay.js'
 import type { Resolver } from '../../core/resolve.js'
 import type { Device, DeviceComponents, Message } from '../../core/types.js'
 import { verifyHashpath } from '../../core/verify.js'
 import { isMessage } from '../../core/message.js'
 import type { Attestor } from '../attest/index.js'
-import { CAR_CONTENT_TYPE, exportChain, importChain } from './car.js'
+import { CAR_CONTENT_TYPE, exportChain, type ExportSigner } from './car.js'
+import { importChain } from './import.js'
 import { createFaultProof, verifyFaultProof } from './fault.js'
 
-export { exportChain, importChain } from './car.js'
+export { CAR_CONTENT_TYPE, exportChain, type ExportSigner } from './car.js'
+export { importChain, type ImportReport } from './import.js'
 export { verifyFaultProof } from './fault.js'
 
 export const REPLAY_DEVICE_NAME = 'replay@1.0'
@@ -41,6 +51,10 @@ export interface ReplayInit extends Pick<DeviceComponents, 'store'> {
   readonly resolver?: () => Resolver
   /** The node's attestor, to sign the verifier's receipt in a fault proof. */
   readonly attestor?: () => Attestor
+  /** Signs export manifests with the node's key (tag `export`); without one, export is a 503. */
+  readonly exportSigner?: ExportSigner
+  /** `--open-import`: anyone may import (else only a request signed by the operator). */
+  readonly openImport?: boolean
 }
 
 /** A document sent as the request: under `document`, or as the request's own keys. */
@@ -71,10 +85,16 @@ export function replayDevice(init: ReplayInit): Device {
     // Reports describe the store as it is now; the same question may get another answer later.
     deterministic: false,
     keys: {
-      verify: async (_base, req) => asMessage(await verifyHashpath(store, hashpathOf(req))),
+      async verify(_base, req, ctx) {
+        const report = await verifyHashpath(store, hashpathOf(req), undefined, init.resolver?.()?.ledger)
+        if ((report.untrusted ?? 0) > 0) ctx.meta.set('untrusted-record', String(report.untrusted))
+        return asMessage(report)
+      },
       replay: async (_base, req) => asMessage(await replayHashpath(resolver(), hashpathOf(req))),
       async export(_base, req) {
-        return { 'content-type': CAR_CONTENT_TYPE, body: await exportChain(resolver(), hashpathOf(req)) }
+        if (init.exportSigner === undefined) throw new UnavailableError('replay: this node has no key to sign exports with', { code: 'no-wallet' })
+        // The CAR's bytes as the answer: a raw body (a message {content-type, body} became multipart).
+        return exportChain(resolver(), hashpathOf(req), init.exportSigner)
       },
       async 'fault-proof'(_base, req) {
         const attestor = init.attestor?.()
@@ -85,13 +105,15 @@ export function replayDevice(init: ReplayInit): Device {
         const reexecute = req.reexecute === true || req.reexecute === 'true'
         return asMessage(await verifyFaultProof(documentOf(req), reexecute ? resolver() : undefined))
       },
-      async import(_base, req) {
+      async import(_base, req, ctx) {
+        if (init.openImport !== true) await requireOperator(ctx, 'replay: import')
         const body = req.body
         if (!(body instanceof Uint8Array)) {
           throw new UnprocessableError(`replay: import needs a CAR body (content-type: ${CAR_CONTENT_TYPE})`, { code: 'missing-car' })
         }
-        const imported = await importChain(store, body)
-        return asMessage({ ...imported, verify: await verifyHashpath(store, imported.hashpath) })
+        const ledger = init.resolver?.()?.ledger
+        const imported = await importChain(store, body, ledger)
+        return asMessage({ ...imported, verify: await verifyHashpath(store, imported.hashpath, undefined, ledger) })
       },
     },
   }

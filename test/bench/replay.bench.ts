@@ -14,7 +14,9 @@ import { idOf } from '../../core/id.js'
 import type { Logger, Message, Value } from '../../core/types.js'
 import { verifyHashpath } from '../../core/verify.js'
 import { messageDevice } from '../../devices/message/index.js'
-import { exportChain, importChain } from '../../devices/replay/car.js'
+import { exportChain } from '../../devices/replay/car.js'
+import { importChain } from '../../devices/replay/import.js'
+import { testSigner } from '../helpers/export-signer.js'
 import { memoryStore } from '../../devices/store/backends/memory.js'
 import { openLmdbStore } from '../../devices/store/backends/lmdb.js'
 import type { BatchOp, Store } from '../../core/store.js'
@@ -81,7 +83,7 @@ export async function benchReplay(): Promise<string> {
   rows.push(`| replay 5,000 message steps vs their original execution | ${(replayMs / original.ms).toFixed(2)}× | ${(replayMs / 1000).toFixed(2)} s vs ${(original.ms / 1000).toFixed(2)} s | target ≤ 1.1× |`)
 
   const e0 = performance.now()
-  const car = await exportChain(small, original.hashpath)
+  const car = await exportChain(small, original.hashpath, await testSigner())
   const exportMs = performance.now() - e0
   const i0 = performance.now()
   await importChain(memoryStore(), car)

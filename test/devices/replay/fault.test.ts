@@ -12,7 +12,9 @@ import { createAttestor, receiptFieldsFrom, type Attestor } from '../../../devic
 import { createEngine } from '../../../devices/gpu-infer/engine.js'
 import { gpuInferDevice } from '../../../devices/gpu-infer/index.js'
 import { messageDevice } from '../../../devices/message/index.js'
-import { exportChain, importChain } from '../../../devices/replay/car.js'
+import { exportChain } from '../../../devices/replay/car.js'
+import { importChain } from '../../../devices/replay/import.js'
+import { testSigner } from '../../helpers/export-signer.js'
 import { createFaultProof, verifyFaultProof } from '../../../devices/replay/fault.js'
 import { replayDevice } from '../../../devices/replay/index.js'
 import { memoryStore } from '../../../devices/store/backends/memory.js'
@@ -80,7 +82,7 @@ async function scenario(accused: Device) {
   const a = await party(memoryStore(), accused)
   const { r, receipt } = await signedReceipt(a, PATH)
   const storeB = memoryStore()
-  await importChain(storeB, await exportChain(a.resolver, r.hashpath))
+  await importChain(storeB, await exportChain(a.resolver, r.hashpath, await testSigner()))
   return { receipt, b: await party(storeB, infer()) }
 }
 

@@ -9,7 +9,9 @@ import type { Device, Message } from '../../../core/types.js'
 import { createEngine } from '../../../devices/gpu-infer/engine.js'
 import { gpuInferDevice } from '../../../devices/gpu-infer/index.js'
 import { messageDevice } from '../../../devices/message/index.js'
-import { exportChain, importChain } from '../../../devices/replay/car.js'
+import { exportChain } from '../../../devices/replay/car.js'
+import { importChain } from '../../../devices/replay/import.js'
+import { testSigner } from '../../helpers/export-signer.js'
 import { replayDevice } from '../../../devices/replay/index.js'
 import { memoryStore } from '../../../devices/store/backends/memory.js'
 import type { Store } from '../../../core/store.js'
@@ -70,7 +72,7 @@ describe('replay@1.0', () => {
   it('exports a chain as a CAR that another node imports, verifies and replays to the same IDs', async () => {
     const a = nodeOn(memoryStore(), [])
     const r = await a.resolve('/~message@1.0&x=1/set&y+integer=2/set&z=3/keys')
-    const car = await exportChain(a, r.hashpath)
+    const car = await exportChain(a, r.hashpath, await testSigner())
     const storeB = memoryStore()
     const b = nodeOn(storeB, [])
     expect(await importChain(storeB, car)).toMatchObject({ hashpath: r.hashpath, steps: 3 })
@@ -82,11 +84,11 @@ describe('replay@1.0', () => {
   it('import checks every block against its hash: a flipped byte or a truncated file is refused', async () => {
     const a = nodeOn(memoryStore(), [])
     const r = await a.resolve('/~message@1.0&payload=abcdefghijklmnopqrstuvwxyz/payload')
-    const car = await exportChain(a, r.hashpath)
+    const car = await exportChain(a, r.hashpath, await testSigner())
     const flipped = car.slice()
     const at = Buffer.from(car).indexOf('abcdefghijklmnop')
     flipped[at] = (flipped[at] ?? 0) ^ 1
-    await expect(importChain(memoryStore(), flipped)).rejects.toMatchObject({ status: 500, code: 'corrupt-block' })
+    await expect(importChain(memoryStore(), flipped)).rejects.toMatchObject({ status: 422, code: 'block-cid-mismatch' })
     await expect(importChain(memoryStore(), car.slice(0, car.length - 10))).rejects.toMatchObject({ status: 400, code: 'invalid-car' })
     await expect(importChain(memoryStore(), new Uint8Array([1, 2, 3]))).rejects.toMatchObject({ status: 400, code: 'invalid-car' })
   })
