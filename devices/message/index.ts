@@ -23,7 +23,7 @@ import { commitMessage } from './commit.js'
 import { getKey, idOfBase, keysOf, removeKeys, setKeys, unsignedIdOfBase } from './message.js'
 import { committedKeys, verifyReport } from './verify.js'
 
-export { commitMessage, verifyNativeCommitment, type CommitmentTag } from './commit.js'
+export { commitMessage, NATIVE_COMMITMENT_DEVICE, verifyNativeCommitment, type CommitmentTag } from './commit.js'
 
 export const MESSAGE_DEVICE_NAME = 'message@1.0'
 

@@ -27,7 +27,7 @@ import { messageKey, stepKey, type BatchOp, type Store } from '../../core/store.
 import type { Message } from '../../core/types.js'
 import { verifyHashpath } from '../../core/verify.js'
 import { chainWalker, DEFAULT_MAX_CHAIN } from '../../core/walk.js'
-import { NATIVE_COMMITMENT_DEVICE, verifyNativeCommitment } from '../message/commit.js'
+import { NATIVE_COMMITMENT_DEVICE, verifyNativeCommitment } from '../message/index.js'
 import { CID, MANIFEST_KIND, PAGE_KIND, cidOf } from './car.js'
 
 export interface ImportReport {

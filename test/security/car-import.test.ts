@@ -10,7 +10,7 @@ import { encodeStep, type StepRecord } from '../../core/ledger.js'
 import { idOf } from '../../core/id.js'
 import { commitMessage } from '../../devices/message/commit.js'
 import { MANIFEST_KIND } from '../../devices/replay/car.js'
-import { createWallet, type Wallet } from '../../node/wallet.js'
+import { createWallet, type Wallet } from '../../identity/keys.js'
 import { carOf, chainParts, manifestOf } from './helpers/forged-car.js'
 import { ledgerNode, q, type LedgerNode } from './helpers/ledger-nodes.js'
 

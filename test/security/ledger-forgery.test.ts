@@ -11,7 +11,7 @@
  * step's writer and counts the untrusted ones; an import never replaces a record.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createWallet, walletAddress, type Wallet } from '../../node/wallet.js'
+import { createWallet, walletAddress, type Wallet } from '../../identity/keys.js'
 import { decodeCanonical, encodeCanonical } from '../../core/codec.js'
 import { encodeStep } from '../../core/ledger.js'
 import type { Message } from '../../core/types.js'

@@ -6,7 +6,7 @@
  * data dir, LMDB store and key.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createWallet, walletAddress } from '../../node/wallet.js'
+import { createWallet, walletAddress } from '../../identity/keys.js'
 import { signPrivileged, URL_BASE } from '../helpers/operator.js'
 import { ledgerNode, q, type LedgerNode } from './helpers/ledger-nodes.js'
 

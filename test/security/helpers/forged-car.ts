@@ -16,7 +16,7 @@ import { commitMessage, type CommitmentTag } from '../../../devices/message/comm
 import { messageDevice } from '../../../devices/message/index.js'
 import { MANIFEST_KIND, cidOf, exportChain } from '../../../devices/replay/car.js'
 import { memoryStore } from '../../../devices/store/backends/memory.js'
-import { walletAddress, type Wallet } from '../../../node/wallet.js'
+import { walletAddress, type Wallet } from '../../../identity/keys.js'
 import { signerOf } from '../../helpers/export-signer.js'
 import { memoryLogger } from '../../helpers/log.js'
 
