@@ -44,7 +44,7 @@ export interface ImportReport {
   readonly kept: number
 }
 
-const refuse = (code: string, message: string, detail?: Record<string, unknown>) =>
+const refuseWith = (code: string, message: string, detail?: Record<string, unknown>) =>
   new UnprocessableError(`replay: ${message}`, { code, ...(detail === undefined ? {} : { detail }) })
 
 /** Every block of the CAR by CID, each checked against its CID; and the one root. */
@@ -61,7 +61,7 @@ async function readBlocks(car: Uint8Array | AsyncIterable<Uint8Array>): Promise<
   try {
     for await (const { cid, bytes } of iterator) {
       if (cid.code !== DAG_CBOR_CODE || cid.multihash.code !== 0x12) throw new InvalidRequestError(`replay: block ${cid} is not dag-cbor/sha2-256`, { code: 'invalid-car' })
-      if (!cidOf(bytes).equals(cid)) throw refuse('block-cid-mismatch', `block ${cid} does not hash to its CID`, { cid: String(cid) })
+      if (!cidOf(bytes).equals(cid)) throw refuseWith('block-cid-mismatch', `block ${cid} does not hash to its CID`, { cid: String(cid) })
       blocks.set(cid.toString(), bytes)
     }
   } catch (err) {
@@ -72,17 +72,17 @@ async function readBlocks(car: Uint8Array | AsyncIterable<Uint8Array>): Promise<
 }
 
 function decodeBlock(bytes: Uint8Array | undefined, what: string): Message {
-  if (bytes === undefined) throw refuse('invalid-manifest', `the CAR lacks ${what}`)
+  if (bytes === undefined) throw refuseWith('invalid-manifest', `the CAR lacks ${what}`)
   try {
     return decodeMessage(bytes)
   } catch {
-    throw refuse('invalid-manifest', `${what} is not a message`)
+    throw refuseWith('invalid-manifest', `${what} is not a message`)
   }
 }
 
 const entryOf = (value: unknown): { hashpath: string; record: string } => {
   if (!isMessage(value as Message) || typeof (value as Message).hashpath !== 'string' || typeof (value as Message).record !== 'string') {
-    throw refuse('invalid-manifest', 'a manifest entry is not {hashpath, record}')
+    throw refuseWith('invalid-manifest', 'a manifest entry is not {hashpath, record}')
   }
   return value as { hashpath: string; record: string }
 }
@@ -90,13 +90,13 @@ const entryOf = (value: unknown): { hashpath: string; record: string } => {
 /** The manifest's entries, from its steps or its pages. */
 function entriesOf(manifest: Message, blocks: Map<string, Uint8Array>): Array<{ hashpath: string; record: string }> {
   if (Array.isArray(manifest.steps)) return manifest.steps.map(entryOf)
-  if (!Array.isArray(manifest.pages)) throw refuse('invalid-manifest', 'the manifest lists neither steps nor pages')
+  if (!Array.isArray(manifest.pages)) throw refuseWith('invalid-manifest', 'the manifest lists neither steps nor pages')
   const entries: Array<{ hashpath: string; record: string }> = []
   for (const page of manifest.pages) {
     const block = decodeBlock(typeof page === 'string' ? blocks.get(page) : undefined, 'a manifest page')
-    if (block.kind !== PAGE_KIND || !Array.isArray(block.steps)) throw refuse('invalid-manifest', 'a manifest page is not a page')
+    if (block.kind !== PAGE_KIND || !Array.isArray(block.steps)) throw refuseWith('invalid-manifest', 'a manifest page is not a page')
     for (const entry of block.steps) entries.push(entryOf(entry))
-    if (entries.length > DEFAULT_MAX_CHAIN) throw refuse('chain-too-long', `the manifest names more than ${DEFAULT_MAX_CHAIN} records`)
+    if (entries.length > DEFAULT_MAX_CHAIN) throw refuseWith('chain-too-long', `the manifest names more than ${DEFAULT_MAX_CHAIN} records`)
   }
   return entries
 }
@@ -104,11 +104,11 @@ function entriesOf(manifest: Message, blocks: Map<string, Uint8Array>): Array<{ 
 /** The address that signed the manifest (one valid native commitment tagged `export`). */
 function signerOf(manifest: Message): string {
   const commitments = isMessage(manifest.commitments) ? Object.entries(manifest.commitments) : []
-  if (commitments.length !== 1) throw refuse('invalid-export-signature', 'the manifest must carry exactly one signature (an export commitment)')
+  if (commitments.length !== 1) throw refuseWith('invalid-export-signature', 'the manifest must carry exactly one signature (an export commitment)')
   const [id, commitment] = commitments[0]!
-  if (!isMessage(commitment) || commitment['commitment-device'] !== NATIVE_COMMITMENT_DEVICE) throw refuse('invalid-export-signature', 'the manifest is not signed with a native commitment')
+  if (!isMessage(commitment) || commitment['commitment-device'] !== NATIVE_COMMITMENT_DEVICE) throw refuseWith('invalid-export-signature', 'the manifest is not signed with a native commitment')
   const check = verifyNativeCommitment(manifest, id, commitment, 'export')
-  if (!check.valid) throw refuse('invalid-export-signature', `the manifest signature does not verify: ${check.reason ?? 'invalid'}`)
+  if (!check.valid) throw refuseWith('invalid-export-signature', `the manifest signature does not verify: ${check.reason ?? 'invalid'}`)
   return commitment.committer as string
 }
 
@@ -122,34 +122,34 @@ function onlyTheChain(hashpath: string, records: ReadonlyMap<string, { base: str
   let found = 0
   for (;;) {
     const record = records.get(at)
-    if (record === undefined) throw refuse('invalid-manifest', `the manifest does not name the record of ${at.slice(0, 100)}, on the chain`)
+    if (record === undefined) throw refuseWith('invalid-manifest', `the manifest does not name the record of ${at.slice(0, 100)}, on the chain`)
     found++
     if (!record.base.includes('/')) break
     at = walk.next(record.base) // a cycle: 422 chain-cycle
   }
-  if (found !== records.size) throw refuse('invalid-manifest', `the manifest names ${records.size} records, the chain has ${found}`)
+  if (found !== records.size) throw refuseWith('invalid-manifest', `the manifest names ${records.size} records, the chain has ${found}`)
 }
 
 /** Reads, checks and stores an exported chain; see the module comment for the order. */
 export async function importChain(store: Store, car: Uint8Array | AsyncIterable<Uint8Array>, ledger?: LedgerTrust): Promise<ImportReport> {
   const { root, blocks } = await readBlocks(car)
   const manifest = decodeBlock(blocks.get(root), 'its manifest block')
-  if (manifest.kind !== MANIFEST_KIND || typeof manifest.hashpath !== 'string') throw refuse('invalid-manifest', `the CAR root is not a ${MANIFEST_KIND} manifest`)
+  if (manifest.kind !== MANIFEST_KIND || typeof manifest.hashpath !== 'string') throw refuseWith('invalid-manifest', `the CAR root is not a ${MANIFEST_KIND} manifest`)
   const signer = signerOf(manifest)
   const records = new Map<string, { bytes: Uint8Array; base: string }>()
   const special = new Set([root, ...(Array.isArray(manifest.pages) ? manifest.pages.map(String) : [])])
   for (const { hashpath, record } of entriesOf(manifest, blocks)) {
     const bytes = blocks.get(record)
-    if (bytes === undefined) throw refuse('invalid-manifest', `the CAR lacks the record of ${hashpath.slice(0, 100)}`)
+    if (bytes === undefined) throw refuseWith('invalid-manifest', `the CAR lacks the record of ${hashpath.slice(0, 100)}`)
     let decoded
     try {
       decoded = decodeStep(bytes)
     } catch {
-      throw refuse('corrupt-record', `the record of ${hashpath.slice(0, 100)} fails its seal`, { hashpath: hashpath.slice(0, 200) })
+      throw refuseWith('corrupt-record', `the record of ${hashpath.slice(0, 100)} fails its seal`, { hashpath: hashpath.slice(0, 200) })
     }
-    if (decoded.hashpath !== hashpath) throw refuse('corrupt-record', `the record named for ${hashpath.slice(0, 100)} is another hashpath's`)
-    if (decoded.writer !== signer) throw refuse('writer-mismatch', `the record of ${hashpath.slice(0, 100)} names ${decoded.writer || 'no writer'}, not the export's signer`)
-    if (records.has(hashpath)) throw refuse('invalid-manifest', `the manifest names ${hashpath.slice(0, 100)} twice`)
+    if (decoded.hashpath !== hashpath) throw refuseWith('corrupt-record', `the record named for ${hashpath.slice(0, 100)} is another hashpath's`)
+    if (decoded.writer !== signer) throw refuseWith('writer-mismatch', `the record of ${hashpath.slice(0, 100)} names ${decoded.writer || 'no writer'}, not the export's signer`)
+    if (records.has(hashpath)) throw refuseWith('invalid-manifest', `the manifest names ${hashpath.slice(0, 100)} twice`)
     records.set(hashpath, { bytes, base: decoded.base })
     special.add(record)
   }
@@ -162,7 +162,9 @@ export async function importChain(store: Store, car: Uint8Array | AsyncIterable<
   }
   const report = await verifyHashpath(overlay, manifest.hashpath)
   if (!report.valid) {
-    throw refuse(report.failure?.reason === 'chain-cycle' ? 'chain-cycle' : 'invalid-chain', `the exported chain does not verify (${report.failure?.reason}: ${report.failure?.message.slice(0, 200)})`, { reason: report.failure?.reason })
+    const why = `the exported chain does not verify (${report.failure?.reason}: ${report.failure?.message.slice(0, 200)})`
+    if (report.failure?.reason === 'chain-cycle') throw refuseWith('chain-cycle', why, { reason: 'chain-cycle' })
+    throw refuseWith('invalid-chain', why, { reason: report.failure?.reason })
   }
   const ops: BatchOp[] = [...messages].map(([id, value]) => ({ type: 'put', key: messageKey(id), value }))
   let imported = 0

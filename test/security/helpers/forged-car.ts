@@ -66,13 +66,23 @@ export function manifestOf(
   return { manifest: encodeCanonical(commitMessage(unsigned, wallet, tag)), recordBlocks }
 }
 
+/** A CAR of a path's chain signed by `wallet`, its record blocks and manifest altered on the way. */
+export async function alteredCar(wallet: Wallet, path: string, alter: {
+  records?: (r: StepRecord[]) => StepRecord[]; recordBytes?: (b: Uint8Array[]) => Uint8Array[]; manifest?: (m: Uint8Array) => Uint8Array
+} = {}): Promise<Uint8Array> {
+  const parts = await chainParts(path)
+  const records = alter.records?.(parts.records.map((r) => ({ ...r }))) ?? parts.records
+  const { manifest, recordBlocks } = manifestOf(wallet, parts.hashpath, records, 'export', alter.recordBytes)
+  return carOf(alter.manifest?.(manifest) ?? manifest, [...recordBlocks, ...parts.blocks])
+}
+
 /**
  * The issue's forgery: `/~message@1.0&balance=100/balance` answering `forged` instead of 100.
  * The chain is computed honestly on a scratch store, then its result is swapped for the forged
  * one (a record whose seal anyone can recompute), and exported signed by `wallet`.
  */
-export async function forgedBalanceCar(wallet: Wallet, forged: Value = '1000000'): Promise<{ car: Uint8Array; hashpath: string; path: string }> {
-  const path = '/~message@1.0&balance=100/balance'
+export async function forgedBalanceCar(wallet: Wallet, forged: Value = '1000000', balance = '100'): Promise<{ car: Uint8Array; hashpath: string; path: string }> {
+  const path = `/~message@1.0&balance=${balance}/balance`
   const resolver = scratch()
   const { hashpath } = await resolver.resolve(path)
   const honest = (await loadStep(resolver.store, hashpath))!

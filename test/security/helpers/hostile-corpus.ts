@@ -9,15 +9,21 @@
  * `answered` — anything below 500 (odd but legal input); `cutOff` — the node closes the
  * connection (a 408/400 first is fine).
  */
-import { encodeCanonical } from '../../../core/codec.js'
+import { decodeCanonical, encodeCanonical } from '../../../core/codec.js'
 import { buildDataItem } from '../../../devices/ans104/index.js'
 import { generateGguf } from '../../../devices/gpu-infer/gguf.js'
 import { ggufChunks } from '../../../devices/gpu-infer/gguf-writer.js'
-import { signRequest } from '../../../devices/httpsig/index.js'
+import { SIGNATURE_TAG, signRequest } from '../../../devices/httpsig/index.js'
 import { operatorRequest } from '../../../node/cli-config.js'
 import { fromJson, toJson } from '../../../node/json.js'
 import type { Wallet } from '../../../identity/keys.js'
-import type { RawSpec } from './raw-http.js'
+import { expect } from 'vitest'
+import { idOf } from '../../../core/id.js'
+import { CAR_CONTENT_TYPE } from '../../../devices/replay/index.js'
+import { walletAddress } from '../../../identity/keys.js'
+import { signPrivileged } from '../../helpers/operator.js'
+import { alteredCar, forgedBalanceCar } from './forged-car.js'
+import type { RawResponse, RawSpec } from './raw-http.js'
 
 /**
  * The body limit the attacker's node runs with. Every message of a chain holds a body's keys,
@@ -29,7 +35,7 @@ export const BODY_LIMIT = 1024 * 1024
 
 export type Expectation =
   | { readonly refused: true; readonly status?: number | readonly number[]; readonly code?: string; readonly orCutOff?: boolean }
-  | { readonly answered: true }
+  | { readonly answered: true; readonly check?: (res: RawResponse) => void }
   | { readonly cutOff: true }
 
 /**
@@ -91,6 +97,20 @@ async function spentOperatorRequest(ctx: AttackContext, value: string): Promise<
   if (res.status !== 200) throw new Error(`the genuine operator request failed: ${res.status} ${await res.text()}`)
   return req
 }
+
+/** A CAR import signed by `wallet` over this request (the operator's own key needs the CLI's tag). */
+function signedImport(ctx: AttackContext, wallet: Wallet, car: Uint8Array): RawSpec {
+  const url = `${ctx.baseUrl}/~replay@1.0/import`
+  const params: Record<string, string | number> = { created: Math.floor(Date.now() / 1000) }
+  if (wallet === ctx.operator) params.tag = SIGNATURE_TAG.operator
+  return asRaw(url, signPrivileged(wallet, { url, headers: { 'content-type': CAR_CONTENT_TYPE }, body: car }, { params }))
+}
+
+/** The forged balance (`balance=7777` answering 1000000), signed by the stranger: made once. */
+let forgery: ReturnType<typeof forgedBalanceCar> | undefined
+const forged = (ctx: AttackContext) => (forgery ??= forgedBalanceCar(ctx.stranger, '1000000', '7777'))
+const CHAIN_PATH = '/~message@1.0&car=1/set&b=2/set&c=3/c'
+const flipLast = (bytes: Uint8Array): Uint8Array => { const copy = bytes.slice(); copy[copy.length - 1]! ^= 1; return copy }
 
 export const CORPUS: readonly Hostile[] = [
   // --- malformed paths ---------------------------------------------------------------------------
@@ -208,7 +228,7 @@ export const CORPUS: readonly Hostile[] = [
     return post('/~message@1.0/a', copy, 'application/ans104')
   }),
 
-  // --- junk CARs (only those main already refuses; see PENDING below) ------------------------------
+  // --- junk CARs (the ledger rows below send signed ones) ---------------------------------------
   row('cars', 'CAR of random bytes', refused(), () => post('/~replay@1.0/import', Buffer.from('definitely not a car'), 'application/vnd.ipld.car')),
   row('cars', 'CAR import without a body', refused(), () => get('/~replay@1.0/import')),
 
@@ -276,18 +296,40 @@ export const CORPUS: readonly Hostile[] = [
     return { method: 'POST', target: '/~meta@1.0/info', headers, body: '' }
   }),
   row('forgeries', 'CBOR message with a fake commitment', answered, () => post('/~message@1.0/verify', encodeCanonical({ a: 1, commitments: { ['A'.repeat(43)]: { 'commitment-device': 'httpsig@1.0', signature: 'AAAA', keyid: 'AAAA', committed: ['a'] } } }), 'application/cbor')),
-]
 
-/**
- * Hostile requests whose refusal depends on the ledger part of issue 11 (items 3–5, CAR import
- * errors): add them to CORPUS as it lands. Each is a 5xx or an accepted forgery on main today,
- * so they are listed here, not run. (The authority part's forgeries — items 1 and 2 — are rows
- * above: body-carried commitments, commit output and signed replies re-used, operator requests
- * replayed, re-targeted, re-labelled or stale.)
- */
-export const PENDING: readonly string[] = [
-  'forged ledger record imported and served as a cache hit (item 3)',
-  'two imported records whose bases form a cycle (item 4)',
-  'accumulate-256 chains with swapped steps sharing a hashpath (item 5)',
-  'CAR with a block whose bytes do not match its CID, a broken seal, a junk manifest (item 8: 500 on main)',
+  // --- the ledger: forged records, cycles, commutative chains, CAR errors (issue 11 items 3-5, 8) ---
+  row('ledger', 'forged record imported anonymously', refused('signature-required', 403), async (ctx) => post('/~replay@1.0/import', (await forged(ctx)).car, CAR_CONTENT_TYPE)),
+  row('ledger', 'forged record imported by a stranger', refused('not-operator', 403), async (ctx) => signedImport(ctx, ctx.stranger, (await forged(ctx)).car)),
+  row('ledger', 'forged record imported by the operator is never served as a hit', {
+    answered: true,
+    check: (res) => expect([res.status, res.body.toString(), res.headers.get('ao-cache'), res.headers.get('hashbeam-untrusted-record')?.length]).toEqual([200, '7777', 'miss', 43]),
+  }, async (ctx) => {
+    const { car, path } = await forged(ctx)
+    const spec = signedImport(ctx, ctx.operator, car)
+    const imported = await fetch(`${ctx.baseUrl}${spec.target}`, { method: 'POST', headers: Object.fromEntries(spec.headers!), body: spec.body as BodyInit })
+    if (imported.status !== 200) throw new Error(`the operator's import failed: ${imported.status} ${await imported.text()}`)
+    return get(path)
+  }),
+  row('ledger', 'two records whose bases form a cycle', refused('chain-cycle', 422), async (ctx) =>
+    signedImport(ctx, ctx.operator, await alteredCar(ctx.stranger, CHAIN_PATH, { records: (r) => [{ ...r[0]!, base: r[2]!.hashpath }, r[1]!, r[2]!] }))),
+  row('ledger', 'accumulate-256 chains with swapped steps sharing a hashpath', {
+    answered: true,
+    check: (res) => expect([res.status, res.body.toString(), res.headers.get('ao-cache')]).toEqual([200, 'p', 'miss']),
+  }, async (ctx) => {
+    const base = '/~message@1.0&hashpath-alg=accumulate-256'
+    expect(await (await fetch(`${ctx.baseUrl}${base}/set&acc=p/set&acc=q/acc`)).text()).toBe('q')
+    return get(`${base}/set&acc=q/set&acc=p/acc`)
+  }),
+  row('ledger', 'CAR block whose bytes do not match its CID', refused('block-cid-mismatch', 422), async (ctx) => {
+    const car = await alteredCar(ctx.stranger, CHAIN_PATH)
+    return signedImport(ctx, ctx.operator, withByte(car, car.length - 1, car[car.length - 1]! ^ 1))
+  }),
+  row('ledger', 'CAR record with a broken seal', refused('corrupt-record', 422), async (ctx) =>
+    signedImport(ctx, ctx.operator, await alteredCar(ctx.stranger, CHAIN_PATH, { recordBytes: (b) => [flipLast(b[0]!), ...b.slice(1)] }))),
+  row('ledger', 'CAR with a junk manifest', refused('invalid-manifest', 422), async (ctx) =>
+    signedImport(ctx, ctx.operator, await alteredCar(ctx.stranger, CHAIN_PATH, { manifest: () => encodeCanonical({ kind: 'junk', steps: 'none' }) }))),
+  row('ledger', 'CAR manifest altered after signing', refused('invalid-export-signature', 422), async (ctx) =>
+    signedImport(ctx, ctx.operator, await alteredCar(ctx.stranger, CHAIN_PATH, {
+      manifest: (m) => encodeCanonical({ ...(decodeCanonical(m) as Record<string, unknown>), hashpath: `${idOf({ elsewhere: walletAddress(ctx.stranger) })}/c` }),
+    }))),
 ]
