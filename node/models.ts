@@ -40,10 +40,12 @@ export async function scanModelsDir(dir: string | undefined): Promise<Record<str
 
 /** Writes the demo model once (byte-identical every time: seeded generator); returns its path. */
 export async function ensureDemoModel(dataDir: string): Promise<string> {
-  const path = join(dataDir, 'models', 'demo-tiny.gguf')
+  // Q8_0: the smallest realistic weight format, and batch-invariant (docs/devices/gpu-infer.md),
+  // so the demo can be served with --parallel batched (the tests measure this very model).
+  const path = join(dataDir, 'models', 'demo-tiny-q8_0.gguf')
   if (!existsSync(path)) {
     await mkdir(join(dataDir, 'models'), { recursive: true })
-    const gguf = generateGguf({ size: 'tiny', seed: 1, chatTemplate: true, name: 'hashbeam-demo-tiny' }) // ~0.8 MB
+    const gguf = generateGguf({ size: 'tiny', seed: 1, chatTemplate: true, name: 'hashbeam-demo-tiny', quant: 'q8_0' }) // ~0.4 MB
     // Temp file, fsync, rename: a crash never leaves a half-written model that existsSync accepts.
     await writeFileAtomic(path, Buffer.from(gguf.buffer, gguf.byteOffset, gguf.byteLength))
   }

@@ -54,6 +54,8 @@ export interface SamplingGuard {
 export interface LaneSet {
   lanes: Lane[]
   sampling: SamplingGuard
+  /** Decode batches run and the sequences in them (batched lanes; their ratio is the mean width). */
+  decodes: { batches: number; items: number }
   dispose(): Promise<void>
 }
 
@@ -104,6 +106,7 @@ export async function soloLanes(model: LlamaModel, opts: ContextOptions, count: 
       close: (sequence) => sequence.dispose(),
     })),
     sampling: { overlaps: 0 },
+    decodes: { batches: 0, items: 0 },
     dispose: async () => { for (const c of contexts) await c.dispose() },
   }
 }
@@ -114,6 +117,8 @@ export async function soloLanes(model: LlamaModel, opts: ContextOptions, count: 
  */
 export async function batchedLanes(model: LlamaModel, opts: ContextOptions, count: number, unsafeLibraryScheduling = false): Promise<LaneSet | string> {
   const prompting = new Set<number>() // lane indexes whose prompt is not fully evaluated yet
+  const open = new Set<number>() // lane indexes serving a request
+  const decodes = { batches: 0, items: 0 }
   const strategy = ({ items, size }: { items: readonly BatchItem[]; size: number }): PrioritizedBatchItem[] => {
     const byLane = [...items].sort((a, b) => a.evaluationPriority - b.evaluationPriority)
     const prompt = byLane.find((i) => prompting.has(i.evaluationPriority - 1))
@@ -123,6 +128,8 @@ export async function batchedLanes(model: LlamaModel, opts: ContextOptions, coun
       if (processAmount === prompt.tokens.length) prompting.delete(prompt.evaluationPriority - 1)
       return [{ item: prompt, processAmount }]
     }
+    decodes.batches++
+    decodes.items += byLane.length
     return byLane.map((item) => ({ item, processAmount: item.tokens.length }))
   }
   const context = await model.createContext({
@@ -130,9 +137,10 @@ export async function batchedLanes(model: LlamaModel, opts: ContextOptions, coun
     ...(unsafeLibraryScheduling ? {} : { batching: { itemPrioritizationStrategy: strategy } }),
   })
   const sampling = guardSampling(context, !unsafeLibraryScheduling)
-  if (sampling === undefined) {
+  const gather = unsafeLibraryScheduling ? undefined : gatherDecodes(context, () => open.size - prompting.size)
+  if (sampling === undefined || gather === null) {
     await context.dispose()
-    return 'node-llama-cpp internals changed (no sampleToken to serialize)'
+    return 'node-llama-cpp internals changed (no sampleToken to serialize or _decodeTokens to gather)'
   }
   // Sequence ids are handed out 0, 1, 2 … on a fresh context: lane i holds sequence i.
   const sequences = Array.from({ length: count }, () => context.getSequence())
@@ -140,13 +148,56 @@ export async function batchedLanes(model: LlamaModel, opts: ContextOptions, coun
     lanes: sequences.map((sequence, index) => ({
       index, context,
       evaluationPriority: (index + 1) as EvaluationPriority,
-      open: () => { prompting.add(index); return sequence },
-      close: async (seq) => { prompting.delete(index); await seq.clearHistory() },
+      open: () => { open.add(index); prompting.add(index); return sequence },
+      close: async (seq) => {
+        open.delete(index)
+        prompting.delete(index)
+        gather?.recheck() // one decoder fewer to wait for
+        await seq.clearHistory()
+      },
     })),
     sampling,
+    decodes,
     dispose: () => context.dispose(),
   }
 }
+
+/**
+ * Hold single-token decode items until every decoding lane has queued its next one, then hand
+ * them to node-llama-cpp together. Sampling is serialized, so the lanes' next tokens arrive one
+ * event-loop turn apart, and the library's dispatcher would start a batch with whatever is
+ * queued: a batch of 4 ran as 3 + 1, or 1 + 1 + 1 + 1. A lane that finishes re-checks (one
+ * decoder fewer); `GATHER_MAX_MS` bounds the wait should a lane stall. Batch composition never
+ * changes a result here (that is what the invariance means): this is only about throughput.
+ * Wraps an internal method (pinned 3.21.1); null when it is missing.
+ */
+function gatherDecodes(context: LlamaContext, decoders: () => number): { recheck(): void } | null {
+  const ctx = context as unknown as { _decodeTokens?: (item: { tokens: unknown[] }, mapper: unknown) => Promise<unknown> }
+  const original = ctx._decodeTokens
+  if (typeof original !== 'function') return null
+  let held: Array<() => void> = []
+  let timer: NodeJS.Timeout | undefined
+  const release = () => {
+    clearTimeout(timer)
+    timer = undefined
+    const go = held
+    held = []
+    for (const start of go) start()
+  }
+  const recheck = () => { if (held.length > 0 && held.length >= decoders()) release() }
+  ctx._decodeTokens = function (this: unknown, item, mapper) {
+    if (item.tokens.length !== 1) return original.call(this, item, mapper) // prompts go alone anyway
+    return new Promise((resolve, reject) => {
+      held.push(() => { original.call(this, item, mapper).then(resolve, reject) })
+      recheck()
+      if (held.length > 0 && timer === undefined) timer = setTimeout(release, GATHER_MAX_MS)
+    })
+  }
+  return { recheck }
+}
+
+/** Longest a decode item waits for the other lanes' (a safety net: they come within a sampling). */
+const GATHER_MAX_MS = 20
 
 /** Lanes handed out lowest index first (the queue never runs more tasks than lanes). */
 export function lanePool(lanes: readonly Lane[]): { take(): Lane; give(lane: Lane): void } {

@@ -73,8 +73,11 @@ export interface EngineProfile {
 
 export interface ModelInfo extends ModelIdentity {
   loaded: boolean
-  /** While loaded: how it decodes concurrent requests, and sampling calls that overlapped (always 0 unless the test switch is on). */
-  decode?: DecodePlan & { samplingOverlaps: number }
+  /**
+   * While loaded: how it decodes concurrent requests; sampling calls that overlapped (always 0
+   * unless the test switch is on); sequences per decode batch on average (batched path; else 0).
+   */
+  decode?: DecodePlan & { samplingOverlaps: number; meanDecodeBatch: number }
 }
 
 export interface InferTimings {

@@ -211,7 +211,11 @@ export function createEngine(opts: EngineOptions): Engine {
   const info = (name: string): ModelInfo => {
     const loaded = slots.slot(name).loaded
     if (loaded === undefined) return { ...identity(name), loaded: false }
-    return { ...identity(name), loaded: true, decode: { ...loaded.decode, samplingOverlaps: loaded.lanes.sampling.overlaps } }
+    const { batches, items } = loaded.lanes.decodes
+    return {
+      ...identity(name), loaded: true,
+      decode: { ...loaded.decode, samplingOverlaps: loaded.lanes.sampling.overlaps, meanDecodeBatch: batches === 0 ? 0 : items / batches },
+    }
   }
 
   return {

@@ -149,7 +149,8 @@ export function gpuInferDevice(init: GpuInferInit): Device {
         return engine.listModels().map((m) => ({
           name: m.name, sha256: m.sha256, bytes: m.bytes, loaded: m.loaded,
           ...(m.decode === undefined ? {} : {
-            decode: { path: m.decode.path, lanes: m.decode.lanes, reason: m.decode.reason, weights: m.decode.weights, 'sampling-overlaps': m.decode.samplingOverlaps },
+            decode: { path: m.decode.path, lanes: m.decode.lanes, reason: m.decode.reason, weights: m.decode.weights, 'sampling-overlaps': m.decode.samplingOverlaps,
+              'mean-decode-batch': Math.round(m.decode.meanDecodeBatch * 100) / 100 },
           }),
         }))
       },

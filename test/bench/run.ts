@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process'
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
+import { benchBatch } from './batch.bench.js'
 import { benchHttp } from './http.bench.js'
 import { benchInfer } from './infer.bench.js'
 import { benchLibs } from './libs.bench.js'
@@ -12,6 +13,7 @@ import { benchReplay } from './replay.bench.js'
 import { benchStore } from './store.bench.js'
 
 const BENCHES: Record<string, () => Promise<string>> = {
+  batch: () => benchBatch(),
   http: () => benchHttp(),
   infer: () => benchInfer(),
   libs: () => benchLibs(),

@@ -16,12 +16,12 @@ afterAll(() => data.cleanup())
 describe('model files', () => {
   it('writes the demo model once, as the generator makes it', async () => {
     const path = await ensureDemoModel(data.dir)
-    const expected = generateGguf({ size: 'tiny', seed: 1, chatTemplate: true, name: 'hashbeam-demo-tiny' })
+    const expected = generateGguf({ size: 'tiny', seed: 1, chatTemplate: true, name: 'hashbeam-demo-tiny', quant: 'q8_0' })
     expect(new Uint8Array(readFileSync(path))).toEqual(expected)
     const written = statSync(path).mtimeMs
     expect(await ensureDemoModel(data.dir)).toBe(path)
     expect(statSync(path).mtimeMs).toBe(written)
-    expect(readdirSync(join(data.dir, 'models'))).toEqual(['demo-tiny.gguf'])
+    expect(readdirSync(join(data.dir, 'models'))).toEqual(['demo-tiny-q8_0.gguf'])
   })
 
   it('persists digests, the last one written winning, for the next start to read', async () => {
