@@ -9,7 +9,9 @@
  *   scheduling, the same four token lists at once (its outputs may differ from solo ones; how
  *   many do is reported);
  * - the medium Q8_0 model (~28 MB, compute-bound) through the engine, with the path it picks.
- * Runs alternate 1-client and 4-client rounds so neither gets the warmer caches; medians.
+ * Runs alternate 1-client and 4-client rounds so neither gets the warmer caches; medians. Threads:
+ * 1 (a 2-core machine shared with other work makes 2 threads swing 5× between runs), or
+ * HASHBEAM_BENCH_THREADS.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
@@ -30,17 +32,28 @@ const SAMPLERS = [{ temperature: 0 }, { temperature: 0.8, seed: 7 }, { temperatu
 
 interface Options { threads: number; maxTokens: number; rounds: number; contextSize: number }
 
-type Round = { tokensPerSecond: number; outputs: string[] }
+/** Tokens per wall-clock second, and per second of this process's CPU time (load-robust). */
+type Round = { tokensPerSecond: number; tokensPerCpuSecond: number; outputs: string[] }
+
+/** Wall and CPU time of `run`, as rates of the tokens in its outputs. */
+async function timed(run: () => Promise<string[]>): Promise<Round> {
+  const cpu = process.cpuUsage()
+  const began = performance.now()
+  const outputs = await run()
+  const used = process.cpuUsage(cpu)
+  const tokens = outputs.reduce((n, s) => n + s.split(',').length, 0)
+  return { tokensPerSecond: tokens / ((performance.now() - began) / 1000), tokensPerCpuSecond: tokens / ((used.user + used.system) / 1e6), outputs }
+}
 
 /** One round: the four requests one after another (clients 1) or at once (clients 4). */
-async function engineRound(engine: Engine, clients: 1 | 4, maxTokens: number): Promise<Round> {
-  const one = (i: number) => engine.complete({ model: 'm', prompt: PROMPTS[i]!, maxTokens, ...SAMPLERS[i]! })
-  const began = performance.now()
-  const results = clients === 4 ? await Promise.all(PROMPTS.map((_, i) => one(i))) : []
-  if (clients === 1) for (let i = 0; i < PROMPTS.length; i++) results.push(await one(i))
-  const seconds = (performance.now() - began) / 1000
-  const tokens = results.reduce((n, r) => n + r.tokens.length, 0)
-  return { tokensPerSecond: tokens / seconds, outputs: results.map((r) => r.tokens.join(',')) }
+function engineRound(engine: Engine, clients: 1 | 4, maxTokens: number): Promise<Round> {
+  const one = async (i: number) => (await engine.complete({ model: 'm', prompt: PROMPTS[i]!, maxTokens, ...SAMPLERS[i]! })).tokens.join(',')
+  return timed(async () => {
+    if (clients === 4) return Promise.all(PROMPTS.map((_, i) => one(i)))
+    const outputs: string[] = []
+    for (let i = 0; i < PROMPTS.length; i++) outputs.push(await one(i))
+    return outputs
+  })
 }
 
 async function engineFigures(path: string, o: Options) {
@@ -60,7 +73,11 @@ async function engineFigures(path: string, o: Options) {
     const width = engine.listModels()[0]!.decode!.meanDecodeBatch
     const reference = one[0]!.outputs.join('|')
     const identical = [...one, ...four].every((r) => r.outputs.join('|') === reference)
-    return { decode, width, one: median(one.map((r) => r.tokensPerSecond)), four: median(four.map((r) => r.tokensPerSecond)), identical, reference: one[0]!.outputs }
+    const mid = (rs: Round[], key: 'tokensPerSecond' | 'tokensPerCpuSecond') => median(rs.map((r) => r[key]))
+    return {
+      decode, width, identical, reference: one[0]!.outputs,
+      one: mid(one, 'tokensPerSecond'), four: mid(four, 'tokensPerSecond'), oneCpu: mid(one, 'tokensPerCpuSecond'), fourCpu: mid(four, 'tokensPerCpuSecond'),
+    }
   } finally {
     await engine.close()
   }
@@ -70,9 +87,7 @@ async function engineFigures(path: string, o: Options) {
 async function directFigures(model: LlamaModel, o: Options, solo: string[]) {
   const context = await model.createContext({ contextSize: o.contextSize, batchSize: 512, threads: o.threads, flashAttention: false, sequences: 4 })
   const prompts: Token[][] = PROMPTS.map((p) => [model.tokens.bos!, ...model.tokenize(p, false)])
-  const round = async () => {
-    const began = performance.now()
-    const outputs = await Promise.all(prompts.map(async (tokens, i) => {
+  const round = () => timed(() => Promise.all(prompts.map(async (tokens, i) => {
       const seq = context.getSequence()
       const out: Token[] = []
       try {
@@ -84,22 +99,20 @@ async function directFigures(model: LlamaModel, o: Options, solo: string[]) {
         await seq.dispose()
       }
       return out.join(',')
-    }))
-    return { tokensPerSecond: outputs.reduce((n, s) => n + s.split(',').length, 0) / ((performance.now() - began) / 1000), outputs }
-  }
+    })))
   try {
     await round()
     const rounds: Round[] = []
     for (let r = 0; r < o.rounds; r++) rounds.push(await round())
     const differing = rounds.reduce((n, r) => n + r.outputs.filter((s, i) => s !== solo[i]).length, 0)
-    return { four: median(rounds.map((r) => r.tokensPerSecond)), differing, total: rounds.length * PROMPTS.length }
+    return { four: median(rounds.map((r) => r.tokensPerSecond)), fourCpu: median(rounds.map((r) => r.tokensPerCpuSecond)), differing, total: rounds.length * PROMPTS.length }
   } finally {
     await context.dispose()
   }
 }
 
 export async function benchBatch(opts: Partial<Options> & { largeSize?: GgufSize } = {}): Promise<string> {
-  const o: Options = { threads: opts.threads ?? 1, maxTokens: opts.maxTokens ?? 32, rounds: opts.rounds ?? 3, contextSize: opts.contextSize ?? 512 }
+  const o: Options = { threads: opts.threads ?? Number(process.env.HASHBEAM_BENCH_THREADS ?? 1), maxTokens: opts.maxTokens ?? 32, rounds: opts.rounds ?? 3, contextSize: opts.contextSize ?? 512 }
   const load = loadavg()[0]!
   const dir = await mkdtemp(join(tmpdir(), 'hashbeam-bench-batch-'))
   const llama = await getLlama({ gpu: false, build: 'never', skipDownload: true, logLevel: LlamaLogLevel.warn })
@@ -123,11 +136,13 @@ export async function benchBatch(opts: Partial<Options> & { largeSize?: GgufSize
       `load average at start ${fmt(load, 2)}; large model ${largeSize} Q8_0 ${fmt(bytes / 1e6, 0)} MB generated in ${fmt(genMs / 1000, 1)} s; ` +
         `context ${o.contextSize}, batch 512, flash attention off; median of ${o.rounds} rounds after a warm-up`,
       '',
-      '| model, threads | path (engine\'s choice, `--parallel 4`) | 1 client tok/s | 4 clients tok/s | 4 vs 1 | outputs identical 1 vs 4 |',
+      'tok/s = aggregate tokens per second of wall clock; cpu = per second of this process\'s CPU time (what the load does not steal).',
+      '',
+      '| model, threads | path (engine\'s choice, `--parallel 4`) | 1 client tok/s (cpu) | 4 clients tok/s (cpu) | 4 vs 1 wall (cpu) | outputs identical 1 vs 4 |',
       '| --- | --- | --- | --- | --- | --- |',
-      `| ${largeSize} Q8_0, ${o.threads} | ${ours.decode.path} (${ours.decode.reason}; mean decode batch ${fmt(ours.width, 2)}) | ${fmt(ours.one)} | ${fmt(ours.four)} | ${ratio(ours.four, ours.one)} | ${ours.identical ? 'yes' : 'NO'} |`,
-      `| ${largeSize} Q8_0, ${o.threads}: node-llama-cpp direct, 4 sequences | library default | – | ${fmt(direct.four)} | ${ratio(direct.four, ours.one)} | ${direct.differing} of ${direct.total} outputs differ from solo |`,
-      `| medium Q8_0 ${fmt(mediumBytes / 1e6, 0)} MB, ${mediumThreads} | ${med.decode.path} (${med.decode.reason}) | ${fmt(med.one)} | ${fmt(med.four)} | ${ratio(med.four, med.one)} | ${med.identical ? 'yes' : 'NO'} |`,
+      `| ${largeSize} Q8_0, ${o.threads} | ${ours.decode.path} (${ours.decode.reason}; mean decode batch ${fmt(ours.width, 2)} over all rounds) | ${fmt(ours.one)} (${fmt(ours.oneCpu)}) | ${fmt(ours.four)} (${fmt(ours.fourCpu)}) | ${ratio(ours.four, ours.one)} (${ratio(ours.fourCpu, ours.oneCpu)}) | ${ours.identical ? 'yes' : 'NO'} |`,
+      `| ${largeSize} Q8_0, ${o.threads}: node-llama-cpp direct, 4 sequences | library default | – | ${fmt(direct.four)} (${fmt(direct.fourCpu)}) | ${ratio(direct.four, ours.one)} (${ratio(direct.fourCpu, ours.oneCpu)}) vs our 1 client | ${direct.differing} of ${direct.total} outputs differ from ours |`,
+      `| medium Q8_0 ${fmt(mediumBytes / 1e6, 0)} MB, ${mediumThreads} | ${med.decode.path} (${med.decode.reason}) | ${fmt(med.one)} (${fmt(med.oneCpu)}) | ${fmt(med.four)} (${fmt(med.fourCpu)}) | ${ratio(med.four, med.one)} (${ratio(med.fourCpu, med.oneCpu)}) | ${med.identical ? 'yes' : 'NO'} |`,
     ].join('\n')
   } finally {
     await llama.dispose()
