@@ -21,13 +21,14 @@
 import { CorruptionError, isAoError } from './errors.js'
 import { encodeStep, loadMessage, loadStep, type StepRecord } from './ledger.js'
 import { stepKey } from './store.js'
+import { recordedImplementation } from './implementation.js'
 import { isMessage } from './message.js'
 import type { Resolver } from './resolve.js'
 import type { Message } from './types.js'
 import { verifyHashpath } from './verify.js'
 import { chainWalker, type WalkLimits } from './walk.js'
 
-export type DivergenceReason = 'output-mismatch' | 'profile-mismatch' | 'missing-input' | 'device-missing'
+export type DivergenceReason = 'output-mismatch' | 'profile-mismatch' | 'missing-input' | 'device-missing' | 'implementation-changed'
 
 export interface Divergence {
   readonly step: number
@@ -91,6 +92,12 @@ async function replayStep(resolver: Resolver, record: StepRecord, base: Message,
     return diverge('output-mismatch', null, `re-execution failed: ${(err as Error).message}`)
   }
   if (got === record.result) return null
+  // A device whose code changed since it wrote the step: not a fault, a new implementation.
+  const implementation = resolver.registry.get(record.device).implementation
+  if (implementation !== undefined) {
+    const wroteWith = await recordedImplementation(resolver.store, record.hashpath)
+    if (wroteWith !== implementation) return diverge('implementation-changed', got, `recorded by ${wroteWith ?? 'an unnamed implementation'}, replayed with ${implementation}`)
+  }
   const recorded = await loadMessage(resolver.store, record.result).catch(() => undefined)
   const ours = isMessage(value as Message) ? hints?.profileOf?.(value as Message) : undefined
   const theirs = recorded === undefined ? undefined : hints?.profileOf?.(recorded)

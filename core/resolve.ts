@@ -14,6 +14,7 @@ import { CacheMissError, InternalError, InvalidRequestError, RecursionLimitError
 import { dispatch, isDeterministic } from './dispatch.js'
 import { hashpathAlgOf, hashpathOf, type HashpathAlg } from './hashpath.js'
 import { idOf } from './id.js'
+import { implementationWrite, recordedImplementation } from './implementation.js'
 import { createLru } from './lru.js'
 import { loadMessage, loadStep, messageWrites, stepWrites, type LedgerTrust, type StepRecord } from './ledger.js'
 import { asResultMessage, fromResultMessage, isMessage, normalizeKey, overlayKeys } from './message.js'
@@ -309,7 +310,12 @@ export function createResolver(init: ResolverInit): Resolver {
     // A record nobody this node trusts stands behind is never an answer (and never replaced:
     // only replay promotes it, once re-execution agrees). The reply says so in a header. An
     // order-blind step's record is kept (the first computation's evidence) but never answers.
-    const trusted = recorded !== undefined && believed(recorded)
+    // A device that names its code is answered from the ledger only by the code that wrote it.
+    const implementation = chosen.device.implementation
+    const wroteWith = implementation === undefined || recorded === undefined ? implementation : await recordedImplementation(store, hashpath)
+    const sameCode = wroteWith === implementation
+    if (!sameCode) meta.set('implementation-changed', wroteWith ?? 'unknown')
+    const trusted = recorded !== undefined && sameCode && believed(recorded)
     if (recorded !== undefined && !trusted && !orderBlind) meta.set('untrusted-record', recorded.writer === '' ? 'unknown' : recorded.writer)
     if (trusted && !orderBlind && recorded.deterministic && cache.noCache !== true) {
       const value = fromResultMessage(await loadMessage(store, recorded.result))
@@ -349,12 +355,14 @@ export function createResolver(init: ResolverInit): Resolver {
       meta.set('cache-mismatch', recorded.result)
       logger().warn({ recorded: recorded.result, recomputed: id }, 'recomputed result differs from the recorded one')
     }
-    if (cache.noStore !== true && recorded === undefined) {
+    if (cache.noStore !== true && (recorded === undefined || !sameCode)) {
       const record: StepRecord = {
         hashpath, base: baseHashpath, request: idOf(req), device: chosen.device.name, key, result: id, deterministic, alg, writer: ledger.self,
       }
       const rootBase = baseHashpath.includes('/') ? [] : [base]
-      await store.batch(stepWrites([...rootBase, req, resultMessage], record))
+      const writes = stepWrites([...rootBase, req, resultMessage], record)
+      if (implementation !== undefined) writes.push(implementationWrite(hashpath, implementation))
+      await store.batch(writes)
       if (deterministic && !orderBlind) hot.set(hashpath, { id, value, writer: ledger.self })
     }
     return { result: { value, hashpath, id, cached: false, meta }, deterministic, orderBlind }

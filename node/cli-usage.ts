@@ -16,6 +16,7 @@ commands:
   measure [--json]      the software measurement attest@1.0 reports, with its parts
   model gen             write a generated GGUF model: --size tiny|medium|large --out FILE [--quant f16|q8_0|q4_0|q4_k] [--seed N] [--no-chat-template]
   keygen                create a wallet: [--out FILE] [--kind rsa|ed25519]; prints its address
+  new device NAME       scaffold a device of your own in ./NAME: [--ts] [--dir DIR]; npm test there runs its tests
   config get [KEY]      a running node's settings (--node URL, default http://127.0.0.1:8734)
   config set KEY VALUE  change one, signed by the operator's wallet (--wallet FILE, default DATA/wallet.json)
   help                  this text

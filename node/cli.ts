@@ -21,6 +21,7 @@ import { usage } from './cli-usage.js'
 import type { NodeConfig } from './config.js'
 import { buildInfo, createNode } from './index.js'
 import { keygenCommand } from './keygen.js'
+import { newCommand } from './scaffold.js'
 import { createLogger } from './log.js'
 import { DEMO_MODEL_NAME } from './models.js'
 import { packageRoot } from './package-root.js'
@@ -121,6 +122,7 @@ const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
   export: exportCommand,
   import: importCommand,
   keygen: keygenCommand,
+  new: newCommand,
   model: modelCommand,
 }
 
