@@ -4,7 +4,7 @@
  * verify-fault. Exit codes: 0 success, 1 the check failed, 2 bad usage.
  */
 import { createReadStream } from 'node:fs'
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile, stat, writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { isMessage } from '../core/message.js'
@@ -17,7 +17,9 @@ import { openStore } from '../devices/store/index.js'
 import { CHAIN, COMMON, SERVE, UsageError, configFrom, withNode } from './cli-options.js'
 import { usage } from './cli-usage.js'
 import { fromJson, toJson } from './json.js'
+import { countingStepReads } from './instrument.js'
 import { createLogger } from './log.js'
+import { megabytes, progress, type Progress } from './progress.js'
 
 export async function verifyCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: COMMON, allowPositionals: true })
@@ -25,9 +27,11 @@ export async function verifyCommand(args: string[]): Promise<number> {
   const hashpath = positionals[0]
   if (hashpath === undefined || positionals.length > 1) throw new UsageError('verify takes exactly one hashpath')
   const config = configFrom(values)
-  const store = await openStore(config.store, { dataDir: config.dataDir, log: createLogger({ fd: 2, level: 'warn' }) })
+  const bar = progress('verify', { format: (n) => `${n.toLocaleString('en')} step records read` })
+  const store = countingStepReads(await openStore(config.store, { dataDir: config.dataDir, log: createLogger({ fd: 2, level: 'warn' }) }), (n) => bar.update(n))
   try {
     const report = await verifyHashpath(store, hashpath)
+    bar.finish(report.valid ? 'valid' : 'INVALID')
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
     return report.valid ? 0 : 1
   } finally {
@@ -39,7 +43,7 @@ export async function verifyCommand(args: string[]): Promise<number> {
 export async function replayCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: CHAIN, allowPositionals: true })
   if (positionals.length !== 1) throw new UsageError('replay takes exactly one hashpath')
-  const report = await withNode(values, (node) => replayHashpath(node.resolver, positionals[0]!))
+  const report = await withNode(values, (node) => replayHashpath(node.resolver, positionals[0]!), 'replay')
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
   return report.divergent === 0 && report.ledger === undefined ? 0 : 1
 }
@@ -49,7 +53,7 @@ export async function exportCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: CHAIN, allowPositionals: true })
   if (positionals.length !== 1 || values.out === undefined) throw new UsageError('export takes one hashpath and --out FILE.car')
   const bytes = await withNode(values, (node) =>
-    exportChain(node.resolver, positionals[0]!, { address: node.address, sign: (manifest) => commitMessage(manifest, node.wallet, 'export') }))
+    exportChain(node.resolver, positionals[0]!, { address: node.address, sign: (manifest) => commitMessage(manifest, node.wallet, 'export') }), 'export')
   await writeFile(resolve(values.out), bytes)
   process.stdout.write(`${resolve(values.out)} (${bytes.byteLength} bytes)\n`)
   return 0
@@ -66,13 +70,25 @@ export async function importCommand(args: string[]): Promise<number> {
   const config = configFrom(values)
   const store = await openStore(config.store, { dataDir: config.dataDir, log: createLogger({ fd: 2, level: 'warn' }) })
   try {
-    const imported = await importChain(store, createReadStream(resolve(positionals[0]!)))
+    const file = resolve(positionals[0]!)
+    const imported = await importChain(store, withProgress(createReadStream(file), (await stat(file)).size, progress('import', { format: megabytes })))
     const verify = await verifyHashpath(store, imported.hashpath)
     process.stdout.write(`${JSON.stringify({ ...imported, verify }, null, 2)}\n`)
     return verify.valid ? 0 : 1
   } finally {
     await store.close()
   }
+}
+
+/** The chunks of `source`, reported to `bar` as bytes of `total` as they pass. */
+async function* withProgress(source: AsyncIterable<Uint8Array>, total: number, bar: Progress): AsyncIterable<Uint8Array> {
+  let bytes = 0
+  for await (const chunk of source) {
+    bytes += chunk.length
+    bar.update(bytes, total)
+    yield chunk
+  }
+  bar.finish()
 }
 
 /** A JSON document from a file, as a message. */

@@ -8,7 +8,10 @@ import type { ParseArgsConfig } from 'node:util'
 import { defaultConfig, parseGpu, parseMetricsAccess, parseParallel, parseParallelMode, parsePort, parsePositive, parseSeconds, type NodeConfig } from './config.js'
 import { createNode, type HashbeamNode } from './index.js'
 import { parseWalletKind } from './keygen.js'
+import { openStore } from '../devices/store/index.js'
+import { countingStepReads } from './instrument.js'
 import { createLogger } from './log.js'
+import { progress } from './progress.js'
 import { parseModelFlags } from './models.js'
 
 export const COMMON = {
@@ -111,15 +114,25 @@ export const CHAIN = {
   out: { type: 'string', short: 'o' },
 } as const satisfies ParseArgsConfig['options']
 
-/** A node without HTTP, for commands that re-execute or move chains; closed after `use`. */
-export async function withNode<T>(values: Values, use: (node: HashbeamNode) => Promise<T>): Promise<T> {
-  const node = await createNode(configFrom(values), {
-    log: createLogger({ fd: 2, level: process.env.HASHBEAM_LOG_LEVEL ?? 'warn' }),
+/**
+ * A node without HTTP, for commands that re-execute or move chains; closed after `use`. With a
+ * `progress` label, the step records read are shown as they go (node/progress.ts).
+ */
+export async function withNode<T>(values: Values, use: (node: HashbeamNode) => Promise<T>, progressLabel?: string): Promise<T> {
+  const config = configFrom(values)
+  const log = createLogger({ fd: 2, level: process.env.HASHBEAM_LOG_LEVEL ?? 'warn' })
+  const bar = progressLabel === undefined ? undefined : progress(progressLabel, { format: (n) => `${n.toLocaleString('en')} step records read` })
+  const store = bar === undefined ? undefined : countingStepReads(await openStore(config.store, { dataDir: config.dataDir, log }), (n) => bar.update(n))
+  const node = await createNode(config, {
+    log,
+    ...(store === undefined ? {} : { store }),
     ...(typeof values.wallet === 'string' ? { walletPath: values.wallet } : {}),
   })
   try {
     await node.start()
-    return await use(node)
+    const result = await use(node)
+    bar?.finish()
+    return result
   } finally {
     await node.stop()
   }

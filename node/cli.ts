@@ -25,6 +25,7 @@ import { newCommand } from './scaffold.js'
 import { createLogger } from './log.js'
 import { DEMO_MODEL_NAME } from './models.js'
 import { packageRoot } from './package-root.js'
+import { megabytes, progress, type Progress } from './progress.js'
 import { closeOnSignals, listen } from './server.js'
 
 
@@ -34,7 +35,7 @@ async function serveCommand(args: string[]): Promise<number> {
   const config = configFrom(values)
   const node = await createNode(config, {
     ...(typeof values.wallet === 'string' ? { walletPath: values.wallet } : {}),
-    ...(process.stderr.isTTY ? { onModelProgress: progressBar } : {}),
+    onModelProgress: modelLoadProgress(),
   })
   const server = await listen(node)
   process.stderr.write(banner(server.url, node.address, config, node.models))
@@ -42,11 +43,18 @@ async function serveCommand(args: string[]): Promise<number> {
   return new Promise<number>(() => undefined)
 }
 
-/** A one-line progress bar on the terminal (log lines are written when not on a TTY). */
-function progressBar(model: string, fraction: number): void {
-  const width = 30
-  const filled = Math.round(Math.min(1, Math.max(0, fraction)) * width)
-  process.stderr.write(`\r  loading ${model} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${Math.round(fraction * 100)}%${fraction >= 1 ? '\n' : ''}`)
+/** Model loads at start (`--preload`): a bar per model on a terminal, plain lines otherwise. */
+function modelLoadProgress(): (model: string, fraction: number) => void {
+  const bars = new Map<string, Progress>()
+  return (model, fraction) => {
+    let bar = bars.get(model)
+    if (bar === undefined) bars.set(model, (bar = progress(`  loading ${model}`)))
+    bar.update(fraction * 100, 100)
+    if (fraction >= 1) {
+      bar.finish()
+      bars.delete(model)
+    }
+  }
 }
 
 function banner(url: string, address: string, config: NodeConfig, models: Readonly<Record<string, string>>): string {
@@ -92,7 +100,9 @@ async function modelCommand(args: string[]): Promise<number> {
   if (quant !== undefined && !GGUF_QUANTS.includes(quant)) throw new UsageError(`--quant is one of ${GGUF_QUANTS.join(', ')}`)
   const seed = Number(values.seed)
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UsageError('--seed is an integer from 0 to 4294967295')
-  const bytes = await writeGguf(resolve(values.out), { size: values.size as GgufSize, seed, chatTemplate: values['chat-template'], ...(quant === undefined ? {} : { quant }) })
+  const bar = progress(`model gen ${values.size}`, { format: megabytes })
+  const bytes = await writeGguf(resolve(values.out), { size: values.size as GgufSize, seed, chatTemplate: values['chat-template'], ...(quant === undefined ? {} : { quant }) }, (n) => bar.update(n))
+  bar.finish()
   process.stdout.write(`${resolve(values.out)} (${bytes} bytes, ${values.size}${quant === undefined ? '' : ` ${quant}`}, seed ${values.seed})\n`)
   return 0
 }

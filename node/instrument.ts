@@ -51,6 +51,33 @@ export function observedStore(store: Store, metrics: NodeMetrics): Store {
   return { ...wrapped, ...optional }
 }
 
+/** Calls `onRead(n)` with the number of step records read so far (CLI progress of chain walks). */
+export function countingStepReads(store: Store, onRead: (count: number) => void): Store {
+  let reads = 0
+  return {
+    ...pick(store),
+    get: async (key: string) => {
+      const value = await store.get(key)
+      if (key.startsWith('step/')) onRead(++reads)
+      return value
+    },
+  }
+}
+
+/** A store's methods bound to it, as a plain object to override some of. */
+function pick(store: Store): Store {
+  const out: Store = {
+    kind: store.kind,
+    get: (key) => store.get(key), put: (key, value) => store.put(key, value), has: (key) => store.has(key),
+    delete: (key) => store.delete(key), list: (prefix, options) => store.list(prefix, options),
+    batch: (ops) => store.batch(ops), close: () => store.close(),
+  }
+  if (store.size !== undefined) out.size = (key) => store.size!(key)
+  if (store.getStream !== undefined) out.getStream = (key, range) => store.getStream!(key, range)
+  if (store.putStream !== undefined) out.putStream = (key, source) => store.putStream!(key, source)
+  return out
+}
+
 /** Reports every inference (tokens, latency, load) and model preload; opens a GenAI span. */
 export function observedEngine(engine: Engine, metrics: NodeMetrics | undefined): Engine {
   const report = (operation: 'chat' | 'text_completion', req: GenerateParams | undefined, run: () => Promise<InferResult>) =>

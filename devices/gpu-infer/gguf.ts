@@ -192,12 +192,13 @@ export function generateGguf(opts: GgufOptions): Uint8Array {
 }
 
 /** Stream the GGUF file to `path` (one tensor in memory at a time). Resolves to its size. */
-export async function writeGguf(path: string, opts: GgufOptions): Promise<number> {
+export async function writeGguf(path: string, opts: GgufOptions, onBytes?: (written: number) => void): Promise<number> {
   const out = createWriteStream(path)
   let bytes = 0
   try {
     for (const chunk of ggufStream(opts)) {
       bytes += chunk.length
+      onBytes?.(bytes)
       if (!out.write(chunk)) await once(out, 'drain')
     }
     out.end()
