@@ -118,6 +118,7 @@ const INPUTS: Record<string, () => fc.Arbitrary<Case>> = {
   'attest@1.0/report': () => fc.uint8Array({ minLength: 16, maxLength: 32 }).map((b) => ({ path: `/~attest@1.0/report&nonce=${Buffer.from(b).toString('hex')}` })),
   'attest@1.0/verify': () => fc.constant(0).map(() => withBody('/~attest@1.0/verify', { document: report })),
   'attest@1.0/measurement': () => fc.constant({ path: '/~attest@1.0/measurement' }),
+  'dashboard@1.0/chain': () => fc.constant({ path: `/~dashboard@1.0/chain&hashpath=${q(chain)}` }),
 }
 
 /** Any key: its path with a few random typed keys (codecs must carry whatever it answers). */
