@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { megabytes, progress } from '../../node/progress.js'
-import { testNode, tempDir } from '../helpers/node.js'
+import { sharedWalletPath, testNode, tempDir } from '../helpers/node.js'
 import { BIN, requireBuild } from '../helpers/process.js'
 
 const run = promisify(execFile)
@@ -70,14 +70,15 @@ describe('CLI commands report progress on stderr (not a terminal: plain lines)',
     const model = await cli('model', 'gen', '--size', 'tiny', '--out', join(data.dir, 'tiny.gguf'))
     expect(model.stderr).toMatch(/^model gen tiny: [\d.]+ MB in [\d.]+ s\n$/m)
     const car = join(data.dir, 'chain.car')
-    const exported = await cli('export', hashpath, '--out', car, '--data', data.dir, '--no-demo-model')
+    // The node that wrote the records (the suite's wallet) is the one that exports and replays them.
+    const exported = await cli('export', hashpath, '--out', car, '--data', data.dir, '--wallet', sharedWalletPath(), '--no-demo-model')
     expect(exported.stderr).toMatch(/^export: [\d,]+ step records read in [\d.]+ s\n/m)
     const other = join(data.dir, 'other')
     const imported = await cli('import', car, '--data', other)
     expect(imported.stderr).toMatch(/^import: [\d.]+ MB of [\d.]+ MB in [\d.]+ s\n/m)
     const verified = await cli('verify', hashpath, '--data', other)
     expect(verified.stderr).toMatch(/^verify: 3 step records read in [\d.]+ s, valid\n/m)
-    const replayed = await cli('replay', hashpath, '--data', data.dir, '--no-demo-model')
+    const replayed = await cli('replay', hashpath, '--data', data.dir, '--wallet', sharedWalletPath(), '--no-demo-model')
     expect(replayed.stderr).toMatch(/^replay: [\d,]+ step records read in [\d.]+ s\n/m)
     expect(JSON.parse(replayed.stdout)).toMatchObject({ divergent: 0 })
   })
