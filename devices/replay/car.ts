@@ -52,8 +52,8 @@ async function mustGet(store: Store, key: string): Promise<Uint8Array> {
   return bytes
 }
 
-/** The CAR bytes of a chain, its manifest signed by `signer`. */
-export async function exportChain(resolver: Resolver, hashpath: string, signer: ExportSigner): Promise<Uint8Array> {
+/** The CAR bytes of a chain, its manifest signed by `signer` (paged past `pageSize` steps). */
+export async function exportChain(resolver: Resolver, hashpath: string, signer: ExportSigner, pageSize = MANIFEST_PAGE): Promise<Uint8Array> {
   const chain = await chainOf(resolver, hashpath)
   if (chain.length === 0) throw new NotFoundError(`replay: no step record for ${hashpath}`, { code: 'missing-record' })
   const { ledger } = resolver
@@ -77,10 +77,10 @@ export async function exportChain(resolver: Resolver, hashpath: string, signer: 
     steps.push({ hashpath: record.hashpath, record: add(encodeStep({ ...record, writer: signer.address })).toString() })
   }
   const unsigned: Message = { kind: MANIFEST_KIND, hashpath, root, count: steps.length }
-  if (steps.length <= MANIFEST_PAGE) unsigned.steps = steps
+  if (steps.length <= pageSize) unsigned.steps = steps
   else {
     const pages: string[] = []
-    for (let i = 0; i < steps.length; i += MANIFEST_PAGE) pages.push(add(encodeCanonical({ kind: PAGE_KIND, steps: steps.slice(i, i + MANIFEST_PAGE) })).toString())
+    for (let i = 0; i < steps.length; i += pageSize) pages.push(add(encodeCanonical({ kind: PAGE_KIND, steps: steps.slice(i, i + pageSize) })).toString())
     unsigned.pages = pages
   }
   const manifestCid = add(encodeCanonical(signer.sign(unsigned)))

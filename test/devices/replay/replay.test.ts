@@ -9,7 +9,10 @@ import type { Device, Message } from '../../../core/types.js'
 import { createEngine } from '../../../devices/gpu-infer/engine.js'
 import { gpuInferDevice } from '../../../devices/gpu-infer/index.js'
 import { messageDevice } from '../../../devices/message/index.js'
-import { exportChain } from '../../../devices/replay/car.js'
+import { MANIFEST_PAGE, exportChain } from '../../../devices/replay/car.js'
+import { CarReader } from '@ipld/car'
+import { decodeCanonical } from '../../../core/codec.js'
+import { verifyHashpath } from '../../../core/verify.js'
 import { importChain } from '../../../devices/replay/import.js'
 import { testSigner } from '../../helpers/export-signer.js'
 import { replayDevice } from '../../../devices/replay/index.js'
@@ -18,6 +21,13 @@ import type { Store } from '../../../core/store.js'
 import { memoryLogger } from '../../helpers/log.js'
 import { deviceCompliance } from '../../helpers/device-suite.js'
 import { modelDir, type ModelDir } from '../gpu-infer/fixtures.js'
+
+/** The bytes of a CAR's root block. */
+async function rootBlock(car: Uint8Array): Promise<Uint8Array> {
+  const reader = await CarReader.fromBytes(car)
+  const [root] = await reader.getRoots()
+  return (await reader.get(root!))!.bytes
+}
 
 function nodeOn(store: Store, devices: Device[]): Resolver {
   let resolver: Resolver | undefined
@@ -79,6 +89,19 @@ describe('replay@1.0', () => {
     expect(await replayHashpath(b, r.hashpath)).toMatchObject({ steps: 3, verified: 3, divergent: 0 })
     const over = (await b.resolve(`/~replay@1.0/verify&hashpath=${encodeURIComponent(r.hashpath)}`)).value as Message
     expect(over.valid).toBe(true)
+  })
+
+  it('a chain longer than one manifest page is exported with pages, signed once, and imports whole', async () => {
+    const a = nodeOn(memoryStore(), [])
+    const r = await a.resolve('/~message@1.0&p=0/set&p=1/set&p=2/set&p=3/set&p=4/set&p=5/set&p=6/p')
+    // Pages of 3 entries (MANIFEST_PAGE in a real export): 7 steps → 3 pages.
+    expect(MANIFEST_PAGE).toBeGreaterThan(1_000)
+    const car = await exportChain(a, r.hashpath, await testSigner(), 3)
+    const manifest = decodeCanonical(await rootBlock(car)) as Message
+    expect([manifest.steps, (manifest.pages as string[]).length]).toEqual([undefined, 3])
+    const storeB = memoryStore()
+    expect(await importChain(storeB, car)).toMatchObject({ hashpath: r.hashpath, steps: 7, imported: 7 })
+    expect(await verifyHashpath(storeB, r.hashpath)).toMatchObject({ valid: true, steps: 7 })
   })
 
   it('import checks every block against its hash: a flipped byte or a truncated file is refused', async () => {
