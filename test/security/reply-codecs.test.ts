@@ -99,7 +99,6 @@ const INPUTS: Record<string, () => fc.Arbitrary<Case>> = {
   'replay@1.0/verify': () => fc.constant({ path: `/~replay@1.0/verify&hashpath=${q(chain)}` }),
   'replay@1.0/replay': () => fc.constant({ path: `/~replay@1.0/replay&hashpath=${q(chain)}` }),
   'replay@1.0/export': () => fc.constant({ path: `/~replay@1.0/export&hashpath=${q(chain)}` }),
-  'dashboard@1.0/chain': () => fc.constant({ path: `/~dashboard@1.0/chain&hashpath=${q(chain)}` }),
   'store@1.0/put': () => fc.oneof(
     fc.uint8Array({ minLength: 1, maxLength: 64 }).map((b): Case => ({ path: '/~store@1.0/put&kind=blob', method: 'PUT', body: b, type: 'application/octet-stream' })),
     message.map((m) => withBody('/~store@1.0/put', m)),
