@@ -1,5 +1,8 @@
 /**
  * @packageDocumentation
+ * Folder: the pure core. May import: core/ only, and pure libraries (@ipld/dag-cbor, multiformats,
+ * @noble/hashes, structured-headers); no node:* module, no I/O, no devices/, identity/ or node/.
+ *
  * The pure core of Hashbeam: messages, canonical encoding, IDs, the HyperPATH grammar, the
  * resolver, hashpaths, the step ledger and typed errors. No HTTP, no disk, no llama.cpp.
  *

@@ -1,5 +1,8 @@
 /**
  * @module
+ * Folder: the composition root (configuration, wallet files, the HTTP app, the server, the CLI).
+ * May import: everything, a device only through its index.ts.
+ *
  * `createNode(config)`: the running node assembled from its parts — store, wallet, devices,
  * registry, resolver and the HTTP app — with a lifecycle: `start` runs every device's `start`
  * in registration order, `stop` runs them in reverse and closes the store. Both idempotent.

@@ -1,5 +1,8 @@
 /**
  * @module
+ * Folder: one device (its index.ts is its only door). May import: core/, identity/, this folder,
+ * another device only through its index.ts, the libraries it needs; never node/ (eslint/boundaries.js).
+ *
  * ans104@1.0: Arweave ANS-104 data items, the format AO clients use for `spawn`, `message`,
  * `result` and any `request` with `signing-format: ans104` (a POST with content-type
  * `application/ans104`, routing hints as tags).

@@ -1,5 +1,8 @@
 /**
  * @packageDocumentation
+ * Folder: one device (its index.ts is its only door). May import: core/, identity/, this folder,
+ * another device only through its index.ts, the libraries it needs; never node/ (eslint/boundaries.js).
+ *
  * `attest@1.0`: the node vouching for itself and for its computations, offline-verifiable.
  *
  * - `report&nonce=<hex, 16–64 bytes>` → an attestation report signed by the node wallet:

@@ -1,5 +1,8 @@
 /**
  * @module
+ * Folder: one device (its index.ts is its only door). May import: core/, identity/, this folder,
+ * another device only through its index.ts, the libraries it needs; never node/ (eslint/boundaries.js).
+ *
  * `dashboard@1.0`: the node's web UI (node info, a hashpath explorer, an inference playground).
  *
  * The UI (`ui/`, preact, built by vite into `dist/dashboard` at `npm run build`) is static files

@@ -1,5 +1,8 @@
 /**
  * @packageDocumentation
+ * Folder: one device (its index.ts is its only door). May import: core/, identity/, this folder,
+ * another device only through its index.ts, the libraries it needs; never node/ (eslint/boundaries.js).
+ *
  * `gpu-infer@1.0`: deterministic, replayable LLM inference on llama.cpp (node-llama-cpp), on a
  * GPU when one is present. A result holds only what the computation determines — output,
  * finish reason, usage, the model's identity and the runtime profile — so the same request gives

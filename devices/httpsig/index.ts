@@ -1,5 +1,8 @@
 /**
  * @module
+ * Folder: one device (its index.ts is its only door). May import: core/, identity/, this folder,
+ * another device only through its index.ts, the libraries it needs; never node/ (eslint/boundaries.js).
+ *
  * httpsig@1.0: RFC 9421 HTTP Message Signatures as AO nodes and clients use them.
  *
  * The pure/crypto layer the HTTP app wires in:

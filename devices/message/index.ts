@@ -1,5 +1,8 @@
 /**
  * @packageDocumentation
+ * Folder: one device (its index.ts is its only door). May import: core/, identity/, this folder,
+ * another device only through its index.ts, the libraries it needs; never node/ (eslint/boundaries.js).
+ *
  * `message@1.0`: the identity device. A message is its own state; keys read it, `set` and
  * `remove` derive new messages from it. It is also the fallback for every key that another
  * device does not handle (DESIGN §4), so `/~meta@1.0/info/address` reads `address` from the

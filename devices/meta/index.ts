@@ -1,5 +1,8 @@
 /**
  * @packageDocumentation
+ * Folder: one device (its index.ts is its only door). May import: core/, identity/, this folder,
+ * another device only through its index.ts, the libraries it needs; never node/ (eslint/boundaries.js).
+ *
  * `meta@1.0`: the node describing itself. `info` returns the public node configuration, the
  * node's `address` and its `operator`; `info/address` reads that one key as plain text
  * (aoconnect's `spawn` needs it); `build` names the software (name, version, git commit).

@@ -1,5 +1,8 @@
 /**
  * @packageDocumentation
+ * Folder: one device (its index.ts is its only door). May import: core/, identity/, this folder,
+ * another device only through its index.ts, the libraries it needs; never node/ (eslint/boundaries.js).
+ *
  * `replay@1.0`: check what a node computed, and move computations between nodes.
  *
  * - `verify&hashpath=…`  walk the step records and recompute every link; nothing executed (fast).

@@ -1,5 +1,8 @@
 /**
  * @packageDocumentation
+ * Folder: one device (its index.ts is its only door). May import: core/, identity/, this folder,
+ * another device only through its index.ts, the libraries it needs; never node/ (eslint/boundaries.js).
+ *
  * `store@1.0`: content-addressed storage over HTTP — blobs (models, prompts, outputs) by sha256
  * and messages by ID — on whatever backend the node runs (memory, fs, LMDB, a shared Redis).
  *
