@@ -38,7 +38,6 @@ import { mountOpenAi } from './openai.js'
 import { createReceipts } from './receipts.js'
 import { packageRoot } from './package-root.js'
 import { attestDevice, createAttestor, measure, nvidiaCcProvider, sevSnpProvider } from '../devices/attest/index.js'
-import { mountStore } from './store-http.js'
 import { observedEngine, observedReplay, observedStore } from './instrument.js'
 import { createMetrics, type NodeMetrics } from './metrics.js'
 import { COUNTED_ROUTES, mountMetrics } from './metrics-http.js'
@@ -180,7 +179,6 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
         mountMetrics(a, { metrics, access: config.metrics, callers })
         for (const [pattern, count] of COUNTED_ROUTES) a.use(pattern, count(metrics))
       }
-      mountStore(a, { resolver, store, log, maxBlobBytes: config.maxBlobBytes })
       mountOpenAi(a, { resolver, log, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeoutMs, receipts })
       for (const device of devices) device.routes?.(a, http)
     },

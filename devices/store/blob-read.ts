@@ -13,7 +13,7 @@
  *
  * A failed check throws CorruptionError (500 `store-corruption`). The HTTP layer pulls the
  * first chunk before it answers, so corruption there is a clean 500; later, it aborts the
- * response (node/store-http.ts).
+ * response (devices/store/http.ts).
  */
 import { createHash } from 'node:crypto'
 import { CorruptionError } from '../../core/errors.js'

@@ -9,7 +9,7 @@
  *                         `content-type` (default octet-stream, or text/plain for text), checked
  *                         against `sha256` when given;
  * 3. `sha256` alone     → acknowledges a blob already stored (how a streamed upload is answered:
- *                         node/store-http.ts writes the bytes, then resolves `put&sha256=…`);
+ *                         devices/store/http.ts writes the bytes, then resolves `put&sha256=…`);
  * 4. anything else      → a message of the request's own keys (without `path`).
  * A duplicate writes nothing; the `hashbeam-store-write` header says `new` or `existing`.
  *

@@ -13,7 +13,7 @@
  *     list     kind=blob|message, prefix, after, limit → {kind, items, next?}
  *     delete   operator-signed (or --store-open) POST/DELETE
  *
- * Blob bytes stream (node/store-http.ts): an 8 GiB GGUF never sits whole in memory. Every read
+ * Blob bytes stream (devices/store/http.ts): an 8 GiB GGUF never sits whole in memory. Every read
  * checks the sha256 (blob-read.ts): corruption is a 500 `store-corruption`, never wrong bytes.
  * See docs/devices/store.md.
  *
@@ -30,8 +30,12 @@ import type { Device, Logger } from '../../core/types.js'
 import { uploadTime } from './blob-write.js'
 import { DEFAULT_MAX_BLOB_BYTES, STALE_UPLOAD_MS, STORE_DEVICE_NAME, UPLOAD_PREFIX } from './constants.js'
 import { storeKeys } from './device.js'
+import type { Hono } from 'hono'
+import { mountStore } from './http.js'
 
 export { STORE_DEVICE_NAME, DEFAULT_MAX_BLOB_BYTES } from './constants.js'
+export { contentSafetyHeaders } from './http.js'
+export { contentRange, planRange } from './http-range.js'
 export { openStore, parseStoreSpec } from './open.js'
 export { locate, parseSha256, parseTarget, SHA256_HEX } from './target.js'
 export { DEFAULT_CONTENT_TYPE, openBlob, readBlob, type BlobEntry } from './blob-read.js'
@@ -62,6 +66,8 @@ export async function sweepUploads(store: Store, now = Date.now()): Promise<numb
   return stale.length
 }
 
+const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => SILENT }
+
 export function storeDevice(init: StoreDeviceInit = {}): Device {
   const open = init.open ?? false
   const maxBlobBytes = init.maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES
@@ -75,6 +81,12 @@ export function storeDevice(init: StoreDeviceInit = {}): Device {
     },
     deterministic: false,
     keys: storeKeys({ open, maxBlobBytes }),
+    // Blob bytes stream past the generic app's whole-body limit: its own routes (http.ts).
+    routes(app, http) {
+      const { store } = init
+      if (store === undefined) return
+      mountStore(app as Hono, { http, store, log: init.log ?? SILENT, maxBlobBytes })
+    },
     async start() {
       const { store } = init
       if (store === undefined) return

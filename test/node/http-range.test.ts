@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { contentRange, planRange } from '../../node/http-range.js'
+import { contentRange, planRange } from '../../devices/store/http-range.js'
 
 const ETAG = '"abc"'
 const plan = (range: string | null, size = 100, ifRange: string | null = null) => planRange(range, ifRange, size, ETAG)

@@ -11,8 +11,8 @@
  * whole and ignores.
  */
 import { parse as parseRange } from 'range-parser'
-import { RangeNotSatisfiableError } from '../core/errors.js'
-import type { ByteRange } from '../core/store.js'
+import { RangeNotSatisfiableError } from '../../core/errors.js'
+import type { ByteRange } from '../../core/store.js'
 
 /** What to send: everything, or one range (end exclusive). */
 export type RangePlan = { readonly kind: 'full' } | { readonly kind: 'partial'; readonly range: ByteRange }

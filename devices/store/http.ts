@@ -30,23 +30,22 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Context, Hono, Next } from 'hono'
-import { isAoError, NotFoundError, PayloadTooLargeError, RequestAbortedError } from '../core/errors.js'
-import { idOf } from '../core/id.js'
-import { parsePath, isSubPath } from '../core/path.js'
-import { parseQuery, planRequest, type KeySet } from '../core/request.js'
-import type { Resolver } from '../core/resolve.js'
-import type { Store } from '../core/store.js'
-import type { Logger, Message } from '../core/types.js'
-import {
-  DEFAULT_CONTENT_TYPE, locate, openBlob, parseSha256, parseTarget, readBlob, SHA256_HEX, STORE_DEVICE_NAME, writeBlob, type BlobEntry,
-} from '../devices/store/index.js'
-import { parseCacheControl } from './http-request.js'
-import { errorResponse, resultResponse } from './http-response.js'
+import { isAoError, NotFoundError, PayloadTooLargeError, RequestAbortedError } from '../../core/errors.js'
+import { idOf } from '../../core/id.js'
+import { parsePath, isSubPath } from '../../core/path.js'
+import { parseQuery, planRequest, type KeySet } from '../../core/request.js'
+import type { Resolver } from '../../core/resolve.js'
+import type { Store } from '../../core/store.js'
+import type { HttpKit, Logger, Message } from '../../core/types.js'
+import { DEFAULT_CONTENT_TYPE, openBlob, readBlob, type BlobEntry } from './blob-read.js'
+import { writeBlob } from './blob-write.js'
+import { STORE_DEVICE_NAME } from './constants.js'
 import { contentRange, planRange } from './http-range.js'
-import { chooseCodec, type TransportKeys } from './negotiate.js'
+import { locate, parseSha256, parseTarget, SHA256_HEX } from './target.js'
 
 export interface StoreHttpInit {
-  readonly resolver: Resolver
+  /** The node's HTTP helpers (its resolver among them). */
+  readonly http: HttpKit
   readonly store: Store
   readonly log: Logger
   readonly maxBlobBytes: number
@@ -70,7 +69,8 @@ const isSigned = (headers: Headers) => headers.has('signature') || headers.has('
 const MESSAGE_TYPES = new Set(['application/json', 'application/cbor'])
 
 export function mountStore(app: Hono, init: StoreHttpInit): void {
-  const { resolver, store, log } = init
+  const { http, store, log } = init
+  const { resolver } = http
 
   async function route(c: Context, next: Next): Promise<Response | void> {
     const raw = c.req.raw
@@ -91,7 +91,7 @@ export function mountStore(app: Hono, init: StoreHttpInit): void {
       return next()
     } catch (err) {
       if (!isAoError(err) || err.code === 'internal') log.error({ err, requestId }, 'store: request failed')
-      return errorResponse(err, requestId)
+      return http.error(err, requestId)
     }
   }
 
@@ -121,11 +121,12 @@ export function mountStore(app: Hono, init: StoreHttpInit): void {
     const base: Message = { device: STORE_DEVICE_NAME }
     const req: Message = { path: 'put', sha256: written.sha256 }
     const result = await resolver.step(base, idOf(base), req, {
-      cache: parseCacheControl(raw.headers.get('cache-control') ?? undefined), log: log.child({ requestId }), method: raw.method,
+      cache: http.cachePolicy(raw.headers.get('cache-control') ?? undefined), log: log.child({ requestId }), method: raw.method,
     })
     // The acknowledging step only finds the blob; whether this upload wrote it is known here.
     const meta = new Map(result.meta).set('store-write', written.existed ? 'existing' : 'new')
-    return resultResponse({ ...result, meta }, { codec: replyCodec(raw.headers, keys) }, requestId)
+    // JSON unless the client asked for a codec: a curl upload gets a readable answer.
+    return http.reply({ ...result, meta }, raw, requestId, { defaultCodec: 'json@1.0', keys })
   }
 
   async function download(c: Context, keys: Message, requestId: string, next: Next): Promise<Response | void> {
@@ -161,7 +162,7 @@ export function mountStore(app: Hono, init: StoreHttpInit): void {
     try {
       plan = planRange(raw.headers.get('range'), raw.headers.get('if-range'), entry.bytes, etag)
     } catch (err) {
-      const res = errorResponse(err, requestId)
+      const res = http.error(err, requestId)
       res.headers.set('content-range', contentRange(entry.bytes))
       return res
     }
@@ -229,16 +230,4 @@ export function contentSafetyHeaders(contentType: string): Record<string, string
     'content-security-policy': 'sandbox',
     ...(passive ? {} : { 'content-disposition': 'attachment' }),
   }
-}
-
-/** JSON unless the client asked for a codec: a curl upload gets a readable answer. */
-function replyCodec(headers: Headers, keys: KeySet): ReturnType<typeof chooseCodec> {
-  const transport: TransportKeys = {}
-  for (const name of ['accept-codec', 'require-codec'] as const) {
-    if (typeof keys[name] === 'string') transport[name] = keys[name] as string
-  }
-  const accept = headers.get('accept') ?? ''
-  const asked = transport['accept-codec'] !== undefined || transport['require-codec'] !== undefined ||
-    headers.has('accept-codec') || headers.has('require-codec') || /application\/(json|cbor|httpsig)|multipart\/form-data/i.test(accept)
-  return asked ? chooseCodec(headers, transport) : 'json@1.0'
 }
