@@ -196,8 +196,12 @@ function gatherDecodes(context: LlamaContext, decoders: () => number): { recheck
   return { recheck }
 }
 
-/** Longest a decode item waits for the other lanes' (a safety net: they come within a sampling). */
-const GATHER_MAX_MS = 20
+/**
+ * Longest a decode item waits for the other lanes' (a safety net: they come within one round of
+ * sampling). 20 ms proved too short on a loaded 2-core machine, where four serialized sampling
+ * round trips to the worker pool took longer and batches of 4 fell apart to ~2.2 on average.
+ */
+const GATHER_MAX_MS = 500
 
 /** Lanes handed out lowest index first (the queue never runs more tasks than lanes). */
 export function lanePool(lanes: readonly Lane[]): { take(): Lane; give(lane: Lane): void } {
