@@ -155,7 +155,11 @@ export function decodeStep(bytes: Uint8Array): StepRecord {
   if (value.check !== sealOf(record)) {
     throw new CorruptionError(`ledger: step record ${String(value.hashpath).slice(0, 100)} fails its integrity check`, { code: 'corrupt-record' })
   }
-  return { ...pickFields(record), writer: record.writer } as unknown as StepRecord
+  // A fixed-shape literal, not a copy loop: verify decodes one record per step.
+  return {
+    hashpath: record.hashpath, base: record.base, request: record.request, device: record.device, key: record.key,
+    result: record.result, deterministic: record.deterministic, alg: record.alg, writer: record.writer,
+  }
 }
 
 /** Reads a message by ID and checks that its bytes still hash to that ID. */
