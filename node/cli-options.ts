@@ -12,7 +12,7 @@ import { openStore } from '../devices/store/index.js'
 import { countingStepReads } from './instrument.js'
 import { createLogger } from './log.js'
 import { progress } from './progress.js'
-import { parseModelFlags } from './models.js'
+import { parseModelFlags } from '../devices/gpu-infer/index.js'
 
 export const COMMON = {
   data: { type: 'string' },

@@ -22,7 +22,7 @@ import { parseCacheControl, readBody } from './http-request.js'
 import { checkJsonDepth } from './json.js'
 import { eventStreamResponse, linkAbort } from './http-stream.js'
 import { chatRequestMessage, completionRequestMessage } from './openai-request.js'
-import type { Receipts } from './receipts.js'
+import type { Receipts } from '../devices/attest/index.js'
 
 export interface OpenAiInit {
   readonly receipts?: Receipts

@@ -27,6 +27,7 @@ import { createStoredModels, type StoredModelSource } from './stored-models.js'
 export { createEngine, type Engine, type GenerateParams, type InferResult } from './engine.js'
 export { generateGguf, writeGguf, GGUF_QUANTS, type GgufQuant, type GgufSize } from './gguf.js'
 export { createHashCache, type HashCache } from './models.js'
+export { DEMO_MODEL_NAME, ensureDemoModel, fileHashCache, parseModelFlags, scanModelsDir } from './model-files.js'
 export { checkJsonSchemaText } from './engine-schema.js'
 
 export const GPU_INFER_DEVICE_NAME = 'gpu-infer@1.0'

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { generateGguf } from '../../devices/gpu-infer/gguf.js'
-import { ensureDemoModel, fileHashCache } from '../../node/models.js'
+import { ensureDemoModel, fileHashCache } from '../../devices/gpu-infer/model-files.js'
 import { tempDir } from '../helpers/node.js'
 
 const data = tempDir('hashbeam-model-files-')

@@ -12,8 +12,9 @@ import { existsSync, readFileSync } from 'node:fs'
 import { mkdir, readdir } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import writeFileAtomic from 'write-file-atomic'
-import { ConfigError } from '../core/errors.js'
-import { createHashCache, generateGguf, type HashCache } from '../devices/gpu-infer/index.js'
+import { ConfigError } from '../../core/errors.js'
+import { generateGguf } from './gguf.js'
+import { createHashCache, type HashCache } from './models.js'
 
 export const DEMO_MODEL_NAME = 'demo'
 

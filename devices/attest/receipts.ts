@@ -12,12 +12,13 @@
  * The receipt is stored as a message (`GET /<receipt ID>` returns it) and named in the
  * `ao-receipt` header, or in the final stream event.
  */
-import { isMessage } from '../core/message.js'
-import { idOf } from '../core/id.js'
-import { loadStep, messageWrites } from '../core/ledger.js'
-import type { Store } from '../core/store.js'
-import type { Message, ResolveResult } from '../core/types.js'
-import { receiptFieldsFrom, type Attestor } from '../devices/attest/index.js'
+import { isMessage } from '../../core/message.js'
+import { idOf } from '../../core/id.js'
+import { loadStep, messageWrites } from '../../core/ledger.js'
+import type { Store } from '../../core/store.js'
+import type { Message, ResolveResult } from '../../core/types.js'
+import type { Attestor } from './attestor.js'
+import { receiptFieldsFrom } from './receipt.js'
 
 export interface Receipts {
   /** The ID of a stored receipt for this answer, or undefined when none applies. */
