@@ -3,8 +3,8 @@
 // in the playground and watches tokens arrive, opens its hashpath in the explorer, verifies it,
 // corrupts a record in the store and sees Verify name the bad step; no console errors; every
 // request the page makes is a public GET. Skips with a reason when chromium is absent (CI
-// installs it). HASHBEAM_SCREENSHOTS=docs/images writes the README's screenshots.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+// installs it). The playground's signed receipt is downloaded too. HASHBEAM_SCREENSHOTS=docs/images writes the README's screenshots.
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
@@ -31,7 +31,7 @@ const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-ru
 const PUBLIC = [
   /^\/$/, /^\/~dashboard@1\.0\/(assets\/[\w.-]+)?$/, /^\/~dashboard@1\.0\/chain&hashpath=[\w%-]+$/, /^\/~meta@1\.0\/(info|build)$/,
   /^\/~[a-z0-9-]+@[\d.]+\/info$/, /^\/~gpu-infer@1\.0\/(models|run&.*)$/, /^\/~replay@1\.0\/(verify|replay)&hashpath=[\w%-]+$/,
-  /^\/[A-Za-z0-9_-]{43}$/, /^\/metrics$/,
+  /^\/[A-Za-z0-9_-]{43}(\?accept-codec=json@1\.0)?$/, /^\/metrics$/,
 ]
 
 interface Browsing { context: BrowserContext; page: Page; errors: string[]; requests: Array<{ method: string; url: URL; headers: Record<string, string> }>; close(): Promise<void> }
@@ -106,6 +106,16 @@ describe.skipIf(!available)('dashboard in chromium', () => {
       const hashpath = (await page.getByTestId('result-hashpath').textContent())!
       expect(hashpath).toMatch(/^[\w-]{43}\/[\w-]{43}$/)
       await shot(page, 'dashboard-playground.png')
+
+      // The same inference with a signed receipt (answered from the ledger now), downloaded.
+      await page.getByTestId('with-receipt').check()
+      await page.getByTestId('run').click()
+      await page.getByTestId('receipt').waitFor({ timeout: 60_000 })
+      expect(await page.getByTestId('result-hashpath').textContent()).toBe(hashpath)
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('receipt').click()])
+      const receipt = JSON.parse(readFileSync((await download.path())!, 'utf8')) as Record<string, unknown>
+      expect(receipt.hashpath).toBe(hashpath)
+      expect(JSON.stringify(receipt)).toContain('commitments')
 
       await page.getByTestId('open-explorer').click()
       await poll(() => page.getByTestId('step').count()).toBe(1)

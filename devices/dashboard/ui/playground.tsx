@@ -4,7 +4,7 @@ import { ApiError, getJson, pathValue, streamPath } from './api.js'
 import { openInExplorer } from './app.js'
 
 interface Model { name: string; loaded: boolean }
-interface Result { hashpath: string; id: string; cached: boolean; value: { output?: string; usage?: Record<string, number>; 'finish-reason'?: string } }
+interface Result { hashpath: string; id: string; cached: boolean; receipt?: string; value: { output?: string; usage?: Record<string, number>; 'finish-reason'?: string } }
 
 export function Playground() {
   const [models, setModels] = useState<Model[]>([])
@@ -16,6 +16,7 @@ export function Playground() {
   const [result, setResult] = useState<Result>()
   const [error, setError] = useState<string>()
   const [running, setRunning] = useState(false)
+  const [withReceipt, setWithReceipt] = useState(false)
 
   useEffect(() => {
     getJson<Model[]>('/~gpu-infer@1.0/models').then((list) => {
@@ -31,7 +32,7 @@ export function Playground() {
     setResult(undefined)
     setError(undefined)
     try {
-      const path = `/~gpu-infer@1.0/run&model=${pathValue(model)}&prompt=${pathValue(prompt)}&max-tokens+integer=${Math.max(1, Math.floor(maxTokens))}`
+      const path = `/~gpu-infer@1.0/run&model=${pathValue(model)}&prompt=${pathValue(prompt)}&max-tokens+integer=${Math.max(1, Math.floor(maxTokens))}${withReceipt ? '&attest=true' : ''}`
       const r = await streamPath<Result>(path, { onToken: (text) => { setOutput((o) => o + text); setTokens((n) => n + 1) } })
       if (r.cached && typeof r.value.output === 'string') setOutput(r.value.output)
       setResult(r)
@@ -48,6 +49,7 @@ export function Playground() {
         <label>model <select data-testid="model" value={model} onChange={(e) => setModel((e.target as HTMLSelectElement).value)}>
           {models.map((m) => <option key={m.name} value={m.name}>{m.name}{m.loaded ? '' : ' (not loaded)'}</option>)}
         </select></label>
+        <label><input type="checkbox" data-testid="with-receipt" checked={withReceipt} onChange={(e) => setWithReceipt((e.target as HTMLInputElement).checked)} /> signed receipt</label>
         <label>max tokens <input type="number" min={1} max={2048} value={maxTokens} onInput={(e) => setMaxTokens(Number((e.target as HTMLInputElement).value))} /></label>
       </div>
       <textarea data-testid="prompt" rows={3} value={prompt} onInput={(e) => setPrompt((e.target as HTMLTextAreaElement).value)} />
@@ -62,6 +64,9 @@ export function Playground() {
           <span class="badge ok">{result.cached ? 'answered from the ledger' : `done: ${result.value['finish-reason'] ?? ''}`}</span>
           <code class="hp" data-testid="result-hashpath">{result.hashpath}</code>
           <button data-testid="open-explorer" onClick={() => openInExplorer(result.hashpath)}>Open in explorer</button>
+          {result.receipt !== undefined && (
+            <a class="button" data-testid="receipt" href={`/${result.receipt}?accept-codec=json@1.0`} download={`receipt-${result.receipt}.json`}>Download receipt</a>
+          )}
         </div>
       )}
     </section>
