@@ -81,6 +81,19 @@ export const base64UrlBytes: (text: string) => Uint8Array = NodeBuffer === undef
   ? portableFromBase64Url
   : (text) => new Uint8Array(NodeBuffer.from(text, 'base64url'))
 
+/** Standard base64 with padding (DAG-JSON bytes links). */
+export const toBase64: (bytes: Uint8Array) => string = NodeBuffer === undefined
+  ? (bytes) => {
+      const url = portableToBase64Url(bytes).replace(/-/g, '+').replace(/_/g, '/')
+      return url + '='.repeat((4 - (url.length % 4)) % 4)
+    }
+  : (bytes) => view(bytes).toString('base64')
+
+/** Bytes of base64 text, standard or url alphabet, padded or not (as Buffer reads it). */
+export const base64Bytes: (text: string) => Uint8Array = NodeBuffer === undefined
+  ? (text) => portableFromBase64Url(text.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, ''))
+  : (text) => new Uint8Array(NodeBuffer.from(text, 'base64'))
+
 /** Lower-case hex. */
 export function toHex(bytes: Uint8Array): string {
   let out = ''

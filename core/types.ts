@@ -100,6 +100,18 @@ export interface HttpKit {
   reply(result: ResolveResult, request: Request, requestId: string, opts?: { defaultCodec?: 'json@1.0' | 'httpsig@1.0' | 'cbor@1.0'; keys?: Readonly<Record<string, unknown>> }): Response
   /** An error as the node's JSON error body (500s logged by the caller). */
   error(err: unknown, requestId: string): Response
+  /**
+   * A signal that aborts when the client leaves or `timeoutMs` passes; `cleanups` receives the
+   * function that releases its timer and listener (call it when the answer is done).
+   */
+  linkAbort(client: AbortSignal, timeoutMs: number, cleanups: Array<() => void>): AbortSignal
+  /** A `text/event-stream` answer: `produce` sends frames until done; its signal aborts with `parent` or the client. */
+  eventStream(
+    produce: (send: (data: string, event?: string) => void, signal: AbortSignal) => Promise<void>,
+    parent: AbortSignal, headers: Record<string, string>, onDone?: () => void,
+  ): Response
+  /** The node's inference receipt for a result (`asked`: the client asked for one), if any is issued. */
+  receipt(result: ResolveResult, asked: boolean): Promise<string | undefined>
 }
 
 /** A handler's way to push partial output to a client while it computes. */

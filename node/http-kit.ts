@@ -5,16 +5,21 @@
  * — all as the HyperPATH route does, without a device importing node/.
  */
 import type { Resolver } from '../core/resolve.js'
-import type { HttpKit } from '../core/types.js'
+import type { HttpKit, ResolveResult } from '../core/types.js'
 import { parseCacheControl, readBody } from './http-request.js'
 import { errorResponse, resultResponse } from './http-response.js'
 import { chooseCodec, type TransportKeys } from './negotiate.js'
+import { eventStreamResponse, linkAbort } from './http-stream.js'
 
 export interface HttpKitInit {
   readonly resolver: Resolver
   readonly bodyLimit: number
   readonly requestTimeoutMs: number
+  /** Inference receipts (devices/attest), when the node issues them. */
+  readonly receipts?: { issue(result: ResolveResult, asked: boolean): Promise<string | undefined> }
 }
+
+const NO_RECEIPT = async (): Promise<undefined> => undefined
 
 const asked = (headers: Headers, transport: TransportKeys): boolean =>
   transport['accept-codec'] !== undefined || transport['require-codec'] !== undefined ||
@@ -40,5 +45,8 @@ export function createHttpKit(init: HttpKitInit): HttpKit {
       return resultResponse(result, { codec }, requestId)
     },
     error: errorResponse,
+    linkAbort,
+    eventStream: eventStreamResponse,
+    receipt: init.receipts === undefined ? NO_RECEIPT : (result, asked) => init.receipts!.issue(result, asked),
   }
 }

@@ -33,7 +33,6 @@ import { createHttpKit } from './http-kit.js'
 import { publicConfig, type NodeConfig } from './config.js'
 import { loadDeviceModules } from './device-loader.js'
 import { createLogger } from './log.js'
-import { mountOpenAi } from './openai.js'
 import { packageRoot } from './package-root.js'
 import { attestDevice, createAttestor, createReceipts, measure, nvidiaCcProvider, sevSnpProvider } from '../devices/attest/index.js'
 import { observedEngine, observedReplay, observedStore } from './instrument.js'
@@ -144,7 +143,7 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
     }), metrics),
     storeDevice({ store, log, open: config.storeOpen, maxBlobBytes: config.maxBlobBytes }),
     gpuInferDevice({
-      engine, models, preload: config.preload ? Object.keys(models) : [],
+      engine, models, log: log.child({ device: 'gpu-infer' }), preload: config.preload ? Object.keys(models) : [],
       storedModels: { store, cacheDir: join(config.dataDir, 'models', 'from-store') },
       ...(init.onModelProgress === undefined ? {} : { onLoadProgress: init.onModelProgress }),
     }),
@@ -164,7 +163,7 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
   })
   const callers = { nodeAddress: address, operator: () => settings.operator(), skewSeconds: config.signatureSkewSeconds, spent: spentSignatures(store) }
   bind(resolver)
-  const http = createHttpKit({ resolver, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeoutMs })
+  const http = createHttpKit({ resolver, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeoutMs, receipts })
   const app = createApp({
     resolver, log, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeoutMs,
     identity: { wallet, signReplies: () => settings.signReplies() },
@@ -177,7 +176,6 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
         mountMetrics(a, { metrics, access: config.metrics, callers })
         for (const [pattern, count] of COUNTED_ROUTES) a.use(pattern, count(metrics))
       }
-      mountOpenAi(a, { resolver, log, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeoutMs, receipts })
       for (const device of devices) device.routes?.(a, http)
     },
   })

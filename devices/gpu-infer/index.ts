@@ -19,9 +19,11 @@
  */
 import { RequestAbortedError } from '../../core/errors.js'
 import { idOf } from '../../core/id.js'
-import type { Device, Message, ResolveContext } from '../../core/types.js'
+import type { Device, Logger, Message, ResolveContext } from '../../core/types.js'
+import type { Hono } from 'hono'
 import type { Engine, EngineProfile, InferResult } from './engine.js'
 import { generateParams, messagesOf, promptOf } from './device-request.js'
+import { mountOpenAi } from './openai.js'
 import { createStoredModels, type StoredModelSource } from './stored-models.js'
 
 export { createEngine, type Engine, type GenerateParams, type InferResult } from './engine.js'
@@ -42,7 +44,11 @@ export interface GpuInferInit {
   readonly storedModels?: StoredModelSource
   /** Load progress of preloaded models (the CLI draws a bar on a terminal). */
   readonly onLoadProgress?: (model: string, fraction: number) => void
+  /** For the OpenAI routes' failures; silent when absent. */
+  readonly log?: Logger
 }
+
+const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => SILENT }
 
 /** The profile as it enters a result: every field that can change numerics. */
 export function profileMessage(profile: EngineProfile, sampler: InferResult['sampler']): Message {
@@ -164,6 +170,10 @@ export function gpuInferDevice(init: GpuInferInit): Device {
         const p = engine.profile()
         return { ...profileMessage(p, { temperature: 0, topK: 0, topP: 1, minP: 0, repeatPenalty: 1, maxTokens: 0, seed: null }), sampler: null, seed: null }
       },
+    },
+    // The OpenAI-compatible surface (openai.ts): /~gpu-infer@1.0/v1/{chat/completions,completions,models}.
+    routes(app, http) {
+      mountOpenAi(app as Hono, { http, log: init.log ?? SILENT })
     },
     // Without --preload, llama.cpp loads on the first request, so a node that never infers
     // never pays for it.

@@ -5,10 +5,10 @@
  * bookkeeping fields do not. Unsupported options that would change the answer (`n > 1`,
  * `logprobs`, tools) are refused with a 400 rather than silently ignored.
  */
-import { InvalidRequestError } from '../core/errors.js'
-import type { Message } from '../core/types.js'
-import { checkJsonSchemaText } from '../devices/gpu-infer/index.js'
-import { fromJson } from './json.js'
+import { InvalidRequestError } from '../../core/errors.js'
+import type { Message } from '../../core/types.js'
+import { fromJson } from '../../core/json.js'
+import { checkJsonSchemaText } from './engine-schema.js'
 
 type Body = Record<string, unknown>
 

@@ -14,22 +14,17 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Context, Hono } from 'hono'
-import { InvalidRequestError, isAoError } from '../core/errors.js'
-import { idOf } from '../core/id.js'
-import type { Resolver, ResolveOptions } from '../core/resolve.js'
-import type { Logger, Message, ResolveResult } from '../core/types.js'
-import { parseCacheControl, readBody } from './http-request.js'
-import { checkJsonDepth } from './json.js'
-import { eventStreamResponse, linkAbort } from './http-stream.js'
+import { InvalidRequestError, isAoError } from '../../core/errors.js'
+import { idOf } from '../../core/id.js'
+import { checkJsonDepth } from '../../core/json.js'
+import type { ResolveOptions } from '../../core/resolve.js'
+import type { HttpKit, Logger, Message, ResolveResult } from '../../core/types.js'
 import { chatRequestMessage, completionRequestMessage } from './openai-request.js'
-import type { Receipts } from '../devices/attest/index.js'
 
 export interface OpenAiInit {
-  readonly receipts?: Receipts
-  readonly resolver: Resolver
+  /** The node's HTTP helpers (resolver, body reading, cache policy, streams, receipts). */
+  readonly http: HttpKit
   readonly log: Logger
-  readonly bodyLimit: number
-  readonly requestTimeoutMs: number
 }
 
 type Kind = 'chat' | 'completion'
@@ -63,30 +58,31 @@ function completionBody(kind: Kind, result: ResolveResult, created: number): unk
 }
 
 export function mountOpenAi(app: Hono, init: OpenAiInit): void {
-  const { resolver, log } = init
+  const { http, log } = init
+  const { resolver } = http
 
   async function complete(c: Context, deviceName: string, kind: Kind): Promise<Response> {
     const requestId = randomUUID()
     const cleanups: Array<() => void> = []
     try {
       const raw = c.req.raw
-      const body = parseJsonObject(await readBody(raw, init.bodyLimit))
+      const body = parseJsonObject(await http.readBody(raw, http.bodyLimit))
       const device = resolver.registry.canonical(deviceName)
       const req = kind === 'chat' ? chatRequestMessage(body) : completionRequestMessage(body)
       const base: Message = { device }
-      const signal = linkAbort(raw.signal, init.requestTimeoutMs, cleanups)
-      const opts: ResolveOptions = { cache: parseCacheControl(raw.headers.get('cache-control') ?? undefined), log: log.child({ requestId }), signal }
+      const signal = http.linkAbort(raw.signal, http.requestTimeoutMs, cleanups)
+      const opts: ResolveOptions = { cache: http.cachePolicy(raw.headers.get('cache-control') ?? undefined), log: log.child({ requestId }), signal }
       const created = Math.floor(Date.now() / 1000)
       const headers = { 'x-request-id': requestId }
       if (body.stream !== true) {
         const result = await resolver.step(base, idOf(base), req, opts)
-        const receipt = await init.receipts?.issue(result, body.attest === true)
+        const receipt = await http.receipt(result, body.attest === true)
         const resultHeaders = { ...headers, hashpath: result.hashpath, 'ao-id': result.id, 'ao-cache': result.cached ? 'hit' : 'miss', ...(receipt === undefined ? {} : { 'ao-receipt': receipt }) }
         for (const [k, v] of result.meta) (resultHeaders as Record<string, string>)[`hashbeam-${k}`] = v
         return c.json(completionBody(kind, result, created), 200, resultHeaders)
       }
       const release = cleanups.splice(0)
-      return eventStreamResponse(async (send, streamSignal) => {
+      return http.eventStream(async (send, streamSignal) => {
         const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${requestId}`
         const object = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion'
         const chunk = (choice: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
@@ -103,7 +99,7 @@ export function mountOpenAi(app: Hono, init: OpenAiInit): void {
           const m = result.value as Message
           if (!streamed && typeof m.output === 'string' && m.output !== '') piece(m.output, null) // a cache hit streams whole
           piece('', finishOf(m))
-          const receipt = await init.receipts?.issue(result, body.attest === true)
+          const receipt = await http.receipt(result, body.attest === true)
           const hashbeam = { hashpath: result.hashpath, id: result.id, cached: result.cached, ...(receipt === undefined ? {} : { receipt }) }
           send(JSON.stringify({ id, object, created, model: modelName(m), choices: [], usage: usageOf(m), system_fingerprint: String(m['profile-id']), hashbeam }))
         } catch (err) {
