@@ -24,7 +24,7 @@ import type { Store } from '../core/store.js'
 import type { Device, DeviceBuilder, Logger, Message } from '../core/types.js'
 import { commitMessage, messageDevice } from '../devices/message/index.js'
 import { metaDevice } from '../devices/meta/index.js'
-import { createEngine, DEMO_MODEL_NAME, ensureDemoModel, fileHashCache, gpuInferDevice, scanModelsDir } from '../devices/gpu-infer/index.js'
+import { DEMO_MODEL_NAME, ensureDemoModel, fileHashCache, gpuInferDevice, scanModelsDir } from '../devices/gpu-infer/index.js'
 import { replayDevice } from '../devices/replay/index.js'
 import { openStore, storeDevice } from '../devices/store/index.js'
 import { createApp } from './app.js'
@@ -34,7 +34,7 @@ import { publicConfig, type NodeConfig } from './config.js'
 import { loadDeviceModules } from './device-loader.js'
 import { createLogger } from './log.js'
 import { packageRoot } from './package-root.js'
-import { attestDevice, createAttestor, createReceipts, measure, nvidiaCcProvider, sevSnpProvider } from '../devices/attest/index.js'
+import { attestDevice, measure, nvidiaCcProvider, sevSnpProvider } from '../devices/attest/index.js'
 import { observedEngine, observedReplay, observedStore } from './instrument.js'
 import { createMetrics, type NodeMetrics } from './metrics.js'
 import { COUNTED_ROUTES, mountMetrics } from './metrics-http.js'
@@ -108,9 +108,9 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
   const wallet = await loadOrCreateWallet(init.walletPath ?? join(config.dataDir, 'wallet.json'), config.walletKind)
   const address = walletAddress(wallet)
   const opened = init.store ?? (await openStore(config.store, { dataDir: config.dataDir, log }))
-  // Read at scrape time only; `registry` and `engine` exist by then.
+  // Read at scrape time only; `registry` and `gpuInfer` exist by then.
   const metrics = config.metrics === 'off' ? undefined : createMetrics({
-    devices: () => registry, models: () => Object.keys(models), engineStats: () => engine.stats(),
+    devices: () => registry, models: () => Object.keys(models), engineStats: () => gpuInfer.engineStats(),
   }, opened.kind)
   const store = metrics === undefined ? opened : observedStore(opened, metrics)
   const options = publicConfig(config)
@@ -119,35 +119,37 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
   // them, so an operator's change can never alter a deterministic result.
   const settings = await loadSettings({ dataDir: config.dataDir, address, operator: config.operator, trust: config.trust, fixed: options, log })
   const models = await configuredModels(config)
-  const engine = observedEngine(createEngine({
-    gpu: config.gpu, threads: config.threads, batchSize: config.batchSize, contextSize: config.contextSize,
-    flashAttention: config.flashAttention, maxQueue: config.maxQueue, maxTokensCap: config.maxTokensCap,
-    parallel: config.parallel, parallelMode: config.parallelMode,
-    log: log.child({ device: 'gpu-infer' }), hashCache: fileHashCache(join(config.dataDir, 'model-hashes.json')),
-  }), metrics)
-  // The measurement names the llama.cpp binary in use, so it waits for the engine; it is
-  // computed at start with --preload, else on the first report or receipt.
-  const attestor = createAttestor({
-    wallet, log: log.child({ device: 'attest' }), trustedMeasurements: config.trustedMeasurements,
-    measurement: async () => measure({ root: packageRoot(), llamaCpp: await engine.init() }),
-    providers: [sevSnpProvider(), nvidiaCcProvider()],
+  const gpuInfer = gpuInferDevice({
+    engine: {
+      gpu: config.gpu, threads: config.threads, batchSize: config.batchSize, contextSize: config.contextSize,
+      flashAttention: config.flashAttention, maxQueue: config.maxQueue, maxTokensCap: config.maxTokensCap,
+      parallel: config.parallel, parallelMode: config.parallelMode,
+      log: log.child({ device: 'gpu-infer' }), hashCache: fileHashCache(join(config.dataDir, 'model-hashes.json')),
+    },
+    observe: (engine) => observedEngine(engine, metrics),
+    models, log: log.child({ device: 'gpu-infer' }), preload: config.preload ? Object.keys(models) : [],
+    storedModels: { store, cacheDir: join(config.dataDir, 'models', 'from-store') },
+    ...(init.onModelProgress === undefined ? {} : { onLoadProgress: init.onModelProgress }),
   })
-  const attest = attestDevice({ attestor })
-  const receipts = createReceipts({ attestor, store, always: config.receipts === 'always' })
+  // The measurement names the llama.cpp binary in use, so it waits for the engine: measured at
+  // start with --preload, else on the first report or receipt.
+  const attest = attestDevice({
+    wallet, log: log.child({ device: 'attest' }), trustedMeasurements: config.trustedMeasurements,
+    measurement: async () => measure({ root: packageRoot(), llamaCpp: await gpuInfer.runtime() }),
+    providers: [sevSnpProvider(), nvidiaCcProvider()],
+    receipts: { store, always: config.receipts === 'always' }, eagerStart: config.preload,
+  })
+  const { receipts } = attest
   const devices: Device[] = [
     messageDevice({ wallet }),
     metaDevice({ publicInfo: () => ({ ...(options as Message), ...settings.current(), address }), build: buildInfo(), settings }),
     observedReplay(replayDevice({
-      ...components, resolver: () => resolver, attestor: () => attestor, openImport: config.openImport,
+      ...components, resolver: () => resolver, attestor: () => attest.attestor, openImport: config.openImport,
       exportSigner: { address, sign: (manifest) => commitMessage(manifest, wallet, 'export') },
     }), metrics),
     storeDevice({ store, log, open: config.storeOpen, maxBlobBytes: config.maxBlobBytes }),
-    gpuInferDevice({
-      engine, models, log: log.child({ device: 'gpu-infer' }), preload: config.preload ? Object.keys(models) : [],
-      storedModels: { store, cacheDir: join(config.dataDir, 'models', 'from-store') },
-      ...(init.onModelProgress === undefined ? {} : { onLoadProgress: init.onModelProgress }),
-    }),
-    config.preload ? attest : { ...attest, start: async () => undefined },
+    gpuInfer,
+    attest,
     dashboardDevice({ store }),
     ...(await Promise.all((init.devices ?? []).map((d) => (typeof d === 'function' ? d(components) : d)))),
     ...(await loadDeviceModules(config.devicePaths, components)),

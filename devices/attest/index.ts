@@ -26,8 +26,10 @@
  * curl -s localhost:8734/~attest@1.0/measurement
  * ```
  */
+import type { Store } from '../../core/store.js'
 import type { Device, Message } from '../../core/types.js'
 import { createAttestor, type Attestor, type AttestorOptions } from './attestor.js'
+import { createReceipts, type Receipts } from './receipts.js'
 import { ATTEST_DEVICE_NAME, TRUST_LABELS } from './constants.js'
 import { measurementMessage } from './measurement.js'
 import { documentFromRequest, requestVerifyOptions, verifyResultMessage } from './verify.js'
@@ -44,13 +46,31 @@ export { sevSnpProvider, type SevSnpOptions } from './tee/sev-snp.js'
 export { documentFromRequest, verifyDocument, verifyResultMessage, type VerifyOptions, type VerifyResult } from './verify.js'
 export { ATTEST_DEVICE_NAME } from './constants.js'
 
-/** Options of the device: an attestor, or what to build one from. */
-export type AttestDeviceOptions = AttestorOptions | { attestor: Attestor }
+/** Options of the device: an attestor, or what to build one from; and what it owns besides. */
+export type AttestDeviceOptions = (AttestorOptions | { attestor: Attestor }) & {
+  /** Inference receipts: recorded in `store`; issued for every gpu-infer answer when `always`. */
+  readonly receipts?: { readonly store: Store; readonly always: boolean }
+  /**
+   * Measure and gather evidence in `start` (default true). The node passes false without
+   * --preload: the measurement names the llama.cpp binary, which loads on first use.
+   */
+  readonly eagerStart?: boolean
+}
 
-export function attestDevice(opts: AttestDeviceOptions): Device {
+/** attest@1.0 with the services it owns: its attestor and, when configured, the receipts. */
+export interface AttestDevice extends Device {
+  readonly attestor: Attestor
+  readonly receipts: Receipts | undefined
+}
+
+export function attestDevice(opts: AttestDeviceOptions): AttestDevice {
   const attestor = 'attestor' in opts ? opts.attestor : createAttestor(opts)
+  const receipts = opts.receipts === undefined ? undefined : createReceipts({ attestor, ...opts.receipts })
+  const eager = opts.eagerStart ?? true
   let started: Promise<void> | undefined
   return {
+    attestor,
+    receipts,
     name: ATTEST_DEVICE_NAME,
     info: {
       description: 'Signed attestation reports (software measurement, hardware, TEE evidence) and offline verification of reports and inference receipts.',
@@ -63,6 +83,7 @@ export function attestDevice(opts: AttestDeviceOptions): Device {
     // validity) and on configuration. Only the measurement is the same answer every time.
     deterministic: (key) => key === 'measurement',
     async start() {
+      if (!eager) return
       started ??= attestor.start()
       try {
         await started

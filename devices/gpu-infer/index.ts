@@ -21,12 +21,14 @@ import { RequestAbortedError } from '../../core/errors.js'
 import { idOf } from '../../core/id.js'
 import type { Device, Logger, Message, ResolveContext } from '../../core/types.js'
 import type { Hono } from 'hono'
-import type { Engine, EngineProfile, InferResult } from './engine.js'
+import { createEngine, type Engine, type EngineProfile, type InferResult } from './engine.js'
+import type { EngineOptions } from './engine-types.js'
 import { generateParams, messagesOf, promptOf } from './device-request.js'
 import { mountOpenAi } from './openai.js'
 import { createStoredModels, type StoredModelSource } from './stored-models.js'
 
 export { createEngine, type Engine, type GenerateParams, type InferResult } from './engine.js'
+export type { EngineOptions } from './engine-types.js'
 export { generateGguf, writeGguf, GGUF_QUANTS, type GgufQuant, type GgufSize } from './gguf.js'
 export { createHashCache, type HashCache } from './models.js'
 export { DEMO_MODEL_NAME, ensureDemoModel, fileHashCache, parseModelFlags, scanModelsDir } from './model-files.js'
@@ -35,7 +37,13 @@ export { checkJsonSchemaText } from './engine-schema.js'
 export const GPU_INFER_DEVICE_NAME = 'gpu-infer@1.0'
 
 export interface GpuInferInit {
-  readonly engine: Engine
+  /**
+   * An engine the caller owns (tests), or the options of the one the device creates on first use
+   * (start with --preload, or the first request) and closes in `stop`.
+   */
+  readonly engine: Engine | EngineOptions
+  /** Wraps the engine the device creates (the node's metrics and traces); identity when absent. */
+  readonly observe?: (engine: Engine) => Engine
   /** Models to register at start: name → path. */
   readonly models?: Readonly<Record<string, string>>
   /** Load these models at start instead of on first use. */
@@ -49,6 +57,16 @@ export interface GpuInferInit {
 }
 
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => SILENT }
+
+/** gpu-infer@1.0 with what the node reads from it: the engine's queues (metrics), the llama.cpp in use (measurement). */
+export interface GpuInferDevice extends Device {
+  /** Per-model queue numbers; empty before the engine exists. */
+  engineStats(): ReturnType<Engine['stats']>
+  /** Loads llama.cpp (once) and names the runtime in use. */
+  runtime(): Promise<EngineProfile>
+}
+
+const isEngine = (e: Engine | EngineOptions): e is Engine => typeof (e as Engine).init === 'function'
 
 /** The profile as it enters a result: every field that can change numerics. */
 export function profileMessage(profile: EngineProfile, sampler: InferResult['sampler']): Message {
@@ -98,13 +116,27 @@ function reportTimings(ctx: ResolveContext, result: InferResult): void {
   ctx.log.info({ model: result.model.name, usage: result.usage, timings: t, finish: result.finishReason }, 'gpu-infer: done')
 }
 
-export function gpuInferDevice(init: GpuInferInit): Device {
-  const { engine } = init
-  const storedModels = init.storedModels === undefined ? undefined : createStoredModels(engine, init.storedModels)
+export function gpuInferDevice(init: GpuInferInit): GpuInferDevice {
+  const given = isEngine(init.engine) ? init.engine : undefined
+  let current = given
+  /** The engine, created from the options on first use; a stopped device makes a fresh one. */
+  const engineNow = (): Engine => {
+    if (current === undefined) {
+      const created = createEngine(init.engine as EngineOptions)
+      current = init.observe === undefined ? created : init.observe(created)
+    }
+    return current
+  }
+  const storedSource = init.storedModels
+  let stored: ReturnType<typeof createStoredModels> | undefined
+  const storedModels = storedSource === undefined ? undefined : {
+    resolve: (model: string) => (stored ??= createStoredModels(engineNow(), storedSource)).resolve(model),
+  }
   let started: Promise<void> | undefined
 
   async function infer(kind: 'run' | 'chat', req: Message, ctx: ResolveContext): Promise<Message> {
     await ready()
+    const engine = engineNow()
     const params = generateParams(req)
     if (params.model !== undefined && storedModels !== undefined) params.model = await storedModels.resolve(params.model)
     const common = {
@@ -126,6 +158,7 @@ export function gpuInferDevice(init: GpuInferInit): Device {
   /** Loads llama.cpp and registers the models, once; a failure is retried by the next call. */
   async function ready(): Promise<void> {
     started ??= (async () => {
+      const engine = engineNow()
       await engine.init()
       for (const [name, path] of Object.entries(init.models ?? {})) await engine.addModel(name, path)
       for (const name of init.preload ?? []) {
@@ -156,7 +189,7 @@ export function gpuInferDevice(init: GpuInferInit): Device {
         await ready()
         // Which models are loaded changes over time: this answer is never cached.
         ctx.markNonDeterministic()
-        return engine.listModels().map((m) => ({
+        return engineNow().listModels().map((m) => ({
           name: m.name, sha256: m.sha256, bytes: m.bytes, loaded: m.loaded,
           ...(m.decode === undefined ? {} : {
             decode: { path: m.decode.path, lanes: m.decode.lanes, reason: m.decode.reason, weights: m.decode.weights, 'sampling-overlaps': m.decode.samplingOverlaps,
@@ -167,7 +200,7 @@ export function gpuInferDevice(init: GpuInferInit): Device {
       async profile(_base, _req, ctx) {
         await ready()
         ctx.markNonDeterministic()
-        const p = engine.profile()
+        const p = engineNow().profile()
         return { ...profileMessage(p, { temperature: 0, topK: 0, topP: 1, minP: 0, repeatPenalty: 1, maxTokens: 0, seed: null }), sampler: null, seed: null }
       },
     },
@@ -181,9 +214,19 @@ export function gpuInferDevice(init: GpuInferInit): Device {
       if ((init.preload ?? []).length > 0) await ready()
     },
     async stop() {
-      if (started === undefined) return
+      const engine = current
+      const wasStarted = started !== undefined
       started = undefined
+      if (engine === undefined || (given !== undefined && !wasStarted)) return
+      if (given === undefined) {
+        current = undefined
+        stored = undefined
+      }
       await engine.close()
+    },
+    engineStats: () => current?.stats() ?? [],
+    async runtime() {
+      return engineNow().init()
     },
   }
 }
