@@ -136,6 +136,10 @@ describe.skipIf(!available)('dashboard in chromium', () => {
       expect(await page.locator('[data-testid="step"][data-bad="true"]').textContent()).toContain('gpu-infer@1.0')
       await shot(page, 'dashboard-verify-failed.png')
 
+      // Back on the node view, the model now loaded shows the decode path its engine chose.
+      await page.getByTestId('tab-node').click()
+      await poll(() => page.getByTestId('models').textContent()).toContain('solo × 1')
+
       expect(b.errors).toEqual([])
       expectPublicOnly(b, server.url)
     } finally {

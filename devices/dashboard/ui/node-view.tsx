@@ -9,7 +9,8 @@ const mayReadMetrics = (info: Info): boolean =>
   info.metrics === 'public' || (info.metrics === 'local' && ['127.0.0.1', 'localhost', '[::1]'].includes(location.hostname))
 interface Build { name: string; version: string; commit: string; node: string }
 interface DeviceInfo { name: string; description: string; keys: string[] }
-interface Model { name: string; sha256: string; bytes: number; loaded: boolean }
+/** `decode` appears once a model is loaded: the path the engine chose for it (gpu-infer engine-decode.ts). */
+interface Model { name: string; sha256: string; bytes: number; loaded: boolean; decode?: { path: string; lanes: number; reason: string } }
 
 const short = (s: string) => (s.length > 16 ? `${s.slice(0, 8)}…${s.slice(-6)}` : s)
 const figure = (n: number | undefined) => (n === undefined ? '—' : Number.isInteger(n) ? n.toLocaleString('en') : n.toFixed(1))
@@ -81,8 +82,8 @@ export function NodeView() {
         <>
           <h2>Models</h2>
           <table data-testid="models">
-            <thead><tr><th>name</th><th>sha256</th><th>size</th><th>loaded</th></tr></thead>
-            <tbody>{models.map((x) => <tr key={x.name}><td>{x.name}</td><td><code title={x.sha256}>{short(x.sha256)}</code></td><td>{(x.bytes / 2 ** 20).toFixed(1)} MiB</td><td>{x.loaded ? 'yes' : 'no'}</td></tr>)}</tbody>
+            <thead><tr><th>name</th><th>sha256</th><th>size</th><th>loaded</th><th>decode path</th></tr></thead>
+            <tbody>{models.map((x) => <tr key={x.name}><td>{x.name}</td><td><code title={x.sha256}>{short(x.sha256)}</code></td><td>{(x.bytes / 2 ** 20).toFixed(1)} MiB</td><td>{x.loaded ? 'yes' : 'no'}</td><td title={x.decode?.reason}>{x.decode === undefined ? '—' : `${x.decode.path} × ${x.decode.lanes}`}</td></tr>)}</tbody>
           </table>
         </>
       )}
