@@ -21,7 +21,7 @@ const CORE_FORBIDDEN_PACKAGES = [/^node:/, /^hono($|\/)/, /^@hono\//, /^lmdb$/, 
 /** @param {string} file repository-relative, with forward slashes */
 function layerOf(file) {
   const [top, name] = file.split('/')
-  if (top === 'devices' && name !== undefined && name !== 'index.ts') return { layer: 'device', device: name }
+  if (top === 'devices' && name !== undefined && !/^index\.(js|ts)$/.test(name)) return { layer: 'device', device: name }
   if (top === 'devices') return { layer: 'devices-root' }
   return { layer: top }
 }
@@ -43,6 +43,7 @@ function refusal(from, target) {
       if (dst.layer === 'device') return `devices/${src.device}/ may use devices/${dst.device}/ only through its index.ts (not ${target})`
       return `devices/ never import ${dst.layer}/ (${target})`
     case 'devices-root':
+      if (intoDeviceInternals) return `devices/index.ts uses a device only through its index.ts (not ${target})`
       return dst.layer === 'node' ? `devices/ never import node/ (${target})` : undefined
     case 'node':
       return intoDeviceInternals ? `node/ uses a device only through its index.ts (not ${target})` : undefined

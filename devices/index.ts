@@ -1,0 +1,122 @@
+/**
+ * @packageDocumentation
+ * Folder: the built-in devices, registered as data. May import: core/, identity/, each device
+ * through its index.ts; never node/ (eslint/boundaries.js).
+ *
+ * `builtinDevices(config, parts)`: the built-ins in registration order, each built from the
+ * node's configuration (a structural subset of node/config.ts `NodeConfig`) and the parts the
+ * node composes (store, wallet, components, metrics hooks). Custom devices come after them.
+ *
+ * @example
+ * ```ts
+ * const { devices, models, receipts } = await builtinDevices(config, { store, log, wallet, components, ... })
+ * const registry = createRegistry([...devices, ...custom])
+ * ```
+ */
+import { join } from 'node:path'
+import type { Resolver } from '../core/resolve.js'
+import type { Store } from '../core/store.js'
+import type { Device, DeviceComponents, Logger, Message } from '../core/types.js'
+import type { Wallet } from '../identity/keys.js'
+import { attestDevice, measure, nvidiaCcProvider, sevSnpProvider, type Receipts } from './attest/index.js'
+import { dashboardDevice } from './dashboard/index.js'
+import { DEMO_MODEL_NAME, ensureDemoModel, fileHashCache, gpuInferDevice, scanModelsDir, type Engine, type EngineOptions } from './gpu-infer/index.js'
+import { commitMessage, messageDevice } from './message/index.js'
+import { metaDevice, type MetaSettings } from './meta/index.js'
+import { replayDevice } from './replay/index.js'
+import { storeDevice } from './store/index.js'
+
+/** What the built-ins read from the node's configuration (node/config.ts fits it). */
+export interface BuiltinConfig extends Pick<EngineOptions, 'gpu' | 'threads' | 'batchSize' | 'contextSize' | 'flashAttention' | 'maxQueue' | 'maxTokensCap' | 'parallel' | 'parallelMode'> {
+  readonly dataDir: string
+  readonly models: Readonly<Record<string, string>>
+  readonly modelsDir: string | undefined
+  readonly demoModel: boolean
+  readonly preload: boolean
+  readonly receipts: string
+  readonly trustedMeasurements: readonly string[]
+  readonly openImport: boolean
+  readonly storeOpen: boolean
+  readonly maxBlobBytes: number
+}
+
+/** The parts the node composes and lends the built-ins. */
+export interface BuiltinParts {
+  readonly store: Store
+  readonly log: Logger
+  readonly wallet: Wallet
+  readonly address: string
+  readonly components: DeviceComponents
+  /** The full resolver, for replay's re-execution (built after the devices). */
+  readonly resolver: () => Resolver
+  /** meta@1.0: public information read at call time, software identity, runtime settings. */
+  readonly publicInfo: () => Message
+  readonly build: Message
+  readonly settings: MetaSettings
+  /** The package root, for the software measurement. */
+  readonly root: string
+  /** The node's instrumentation of the engine and of replay (metrics, traces). */
+  readonly observeEngine?: (engine: Engine) => Engine
+  readonly observeReplay?: (device: Device) => Device
+  readonly onModelProgress?: (model: string, fraction: number) => void
+}
+
+export interface Builtins {
+  readonly devices: readonly Device[]
+  /** Models served by gpu-infer: name → path (the demo model when none was configured). */
+  readonly models: Readonly<Record<string, string>>
+  readonly receipts: Receipts | undefined
+  /** gpu-infer's per-model queues (metrics). */
+  readonly engineStats: () => ReturnType<Engine['stats']>
+}
+
+/** The configured models, or the generated demo model when there are none and it is allowed. */
+async function configuredModels(config: BuiltinConfig): Promise<Record<string, string>> {
+  const models = { ...(await scanModelsDir(config.modelsDir)), ...config.models }
+  if (Object.keys(models).length === 0 && config.demoModel) models[DEMO_MODEL_NAME] = await ensureDemoModel(config.dataDir)
+  return models
+}
+
+export async function builtinDevices(config: BuiltinConfig, parts: BuiltinParts): Promise<Builtins> {
+  const { store, log, wallet } = parts
+  const models = await configuredModels(config)
+  const gpuInfer = gpuInferDevice({
+    engine: {
+      gpu: config.gpu, threads: config.threads, batchSize: config.batchSize, contextSize: config.contextSize,
+      flashAttention: config.flashAttention, maxQueue: config.maxQueue, maxTokensCap: config.maxTokensCap,
+      parallel: config.parallel, parallelMode: config.parallelMode,
+      log: log.child({ device: 'gpu-infer' }), hashCache: fileHashCache(join(config.dataDir, 'model-hashes.json')),
+    },
+    ...(parts.observeEngine === undefined ? {} : { observe: parts.observeEngine }),
+    models, log: log.child({ device: 'gpu-infer' }), preload: config.preload ? Object.keys(models) : [],
+    storedModels: { store, cacheDir: join(config.dataDir, 'models', 'from-store') },
+    ...(parts.onModelProgress === undefined ? {} : { onLoadProgress: parts.onModelProgress }),
+  })
+  // The measurement names the llama.cpp binary in use, so it waits for the engine: measured at
+  // start with --preload, else on the first report or receipt.
+  const attest = attestDevice({
+    wallet, log: log.child({ device: 'attest' }), trustedMeasurements: config.trustedMeasurements,
+    measurement: async () => measure({ root: parts.root, llamaCpp: await gpuInfer.runtime() }),
+    providers: [sevSnpProvider(), nvidiaCcProvider()],
+    receipts: { store, always: config.receipts === 'always' }, eagerStart: config.preload,
+  })
+  const replay = replayDevice({
+    ...parts.components, resolver: parts.resolver, attestor: () => attest.attestor, openImport: config.openImport,
+    exportSigner: { address: parts.address, sign: (manifest) => commitMessage(manifest, wallet, 'export') },
+  })
+  const devices: Device[] = [
+    messageDevice({ wallet }),
+    metaDevice({ publicInfo: parts.publicInfo, build: parts.build, settings: parts.settings }),
+    parts.observeReplay === undefined ? replay : parts.observeReplay(replay),
+    storeDevice({ store, log, open: config.storeOpen, maxBlobBytes: config.maxBlobBytes }),
+    gpuInfer,
+    attest,
+    dashboardDevice({ store }),
+  ]
+  return { devices, models, receipts: attest.receipts, engineStats: () => gpuInfer.engineStats() }
+}
+
+// What the node composes from besides the device list, each from its device's door.
+export { mountDashboard } from './dashboard/index.js'
+export { openStore } from './store/index.js'
+export type { Receipts } from './attest/index.js'
