@@ -24,31 +24,28 @@ export function observedStore(store: Store, metrics: NodeMetrics): Store {
       metrics.storeOp(op, (performance.now() - t0) / 1000)
     }
   }
-  const wrapped: Store = {
-    kind: store.kind,
-    get: timed('get', (key: string) => store.get(key)),
-    put: timed('put', (key: string, value: Uint8Array) => store.put(key, value)),
-    has: timed('has', (key: string) => store.has(key)),
-    delete: timed('delete', (key: string) => store.delete(key)),
-    list: (prefix, options) => store.list(prefix, options),
-    batch: timed('batch', async (ops) => {
-      await store.batch(ops)
-      let steps = 0
-      let messages = 0
-      for (const op of ops) {
-        if (op.type !== 'put') continue
-        if (op.key.startsWith('step/')) steps++
-        else if (op.key.startsWith('msg/')) messages++
-      }
-      metrics.ledgerWrites(steps, messages)
-    }),
-    close: () => store.close(),
-  }
-  const optional: Partial<Store> = {}
-  if (store.size !== undefined) optional.size = timed('size', (key: string) => store.size!(key))
-  if (store.getStream !== undefined) optional.getStream = timed('get-stream', (key, range) => store.getStream!(key, range))
-  if (store.putStream !== undefined) optional.putStream = timed('put-stream', (key, source) => store.putStream!(key, source))
-  return { ...wrapped, ...optional }
+  // The store's own methods (pick), each timed except `list`, whose cost is the caller's pace.
+  const wrapped = pick(store)
+  wrapped.get = timed('get', wrapped.get)
+  wrapped.put = timed('put', wrapped.put)
+  wrapped.has = timed('has', wrapped.has)
+  wrapped.delete = timed('delete', wrapped.delete)
+  const batch = wrapped.batch
+  wrapped.batch = timed('batch', async (ops) => {
+    await batch(ops)
+    let steps = 0
+    let messages = 0
+    for (const op of ops) {
+      if (op.type !== 'put') continue
+      if (op.key.startsWith('step/')) steps++
+      else if (op.key.startsWith('msg/')) messages++
+    }
+    metrics.ledgerWrites(steps, messages)
+  })
+  if (wrapped.size !== undefined) wrapped.size = timed('size', wrapped.size)
+  if (wrapped.getStream !== undefined) wrapped.getStream = timed('get-stream', wrapped.getStream)
+  if (wrapped.putStream !== undefined) wrapped.putStream = timed('put-stream', wrapped.putStream)
+  return wrapped
 }
 
 /** Calls `onRead(n)` with the number of step records read so far (CLI progress of chain walks). */
