@@ -186,7 +186,11 @@ export function messageWrites(messages: readonly Message[]): BatchOp[] {
   })
 }
 
-/** The store writes that record one step: its messages by ID, then the record by hashpath. */
-export function stepWrites(messages: readonly Message[], record: StepRecord): BatchOp[] {
-  return [...messageWrites(messages), { type: 'put', key: stepKey(record.hashpath), value: encodeStep(record) }]
+/**
+ * The store writes that record one step: its messages by ID, then the record by hashpath.
+ * The record is written once (`ifAbsent`) unless `replace` is set (a record the node means to
+ * supersede, e.g. one written by other code): a record that is already there stays.
+ */
+export function stepWrites(messages: readonly Message[], record: StepRecord, replace = false): BatchOp[] {
+  return [...messageWrites(messages), { type: 'put', key: stepKey(record.hashpath), value: encodeStep(record), ifAbsent: !replace }]
 }

@@ -360,7 +360,7 @@ export function createResolver(init: ResolverInit): Resolver {
         hashpath, base: baseHashpath, request: idOf(req), device: chosen.device.name, key, result: id, deterministic, alg, writer: ledger.self,
       }
       const rootBase = baseHashpath.includes('/') ? [] : [base]
-      const writes = stepWrites([...rootBase, req, resultMessage], record)
+      const writes = stepWrites([...rootBase, req, resultMessage], record, recorded !== undefined)
       if (implementation !== undefined) writes.push(implementationWrite(hashpath, implementation))
       await store.batch(writes)
       if (deterministic && !orderBlind) hot.set(hashpath, { id, value, writer: ledger.self })

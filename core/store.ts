@@ -12,7 +12,16 @@
 
 /** One write in a batch. */
 export type BatchOp =
-  | { readonly type: 'put'; readonly key: string; readonly value: Uint8Array }
+  | {
+    readonly type: 'put'; readonly key: string; readonly value: Uint8Array
+    /**
+     * Write-once: the put applies only when the key holds no value, atomically with respect to
+     * every other writer of the same store (other nodes on a shared Redis included). Step
+     * records are written so: two nodes that execute the same new step at once leave the first
+     * record, never have the second replace it (the first is the evidence).
+     */
+    readonly ifAbsent?: boolean
+  }
   | { readonly type: 'delete'; readonly key: string }
 
 /** Options for listing keys. */

@@ -17,7 +17,7 @@
  * Assumes a case-sensitive filesystem (Linux): IDs are base64url and differ only by case.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises'
+import { link, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises'
 import type { FileHandle } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import type { Logger } from '../../../core/types.js'
@@ -81,17 +81,42 @@ export async function openFsStore(options: FsStoreOptions): Promise<StreamingSto
     return temp
   }
 
-  /** Moves a synced temp file over the key's file. Returns the directory to sync. */
-  async function install(temp: string, key: string): Promise<string> {
-    const target = pathOf(key)
+  /** The directory of a key's file, created (durably) when the key needs segment directories. */
+  async function keyDir(target: string): Promise<string> {
     const dir = dirname(target)
     if (dir !== keysDir) {
       // Long keys live in segment directories; make new ones durable too.
       const created = await mkdir(dir, { recursive: true })
       if (created !== undefined) for (let d = dir; d !== keysDir; d = dirname(d)) await syncDir(dirname(d))
     }
+    return dir
+  }
+
+  /** Moves a synced temp file over the key's file. Returns the directory to sync. */
+  async function install(temp: string, key: string): Promise<string> {
+    const target = pathOf(key)
+    const dir = await keyDir(target)
     await rename(temp, target)
     return dir
+  }
+
+  /**
+   * Write-once install: the temp is hard-linked, which fails when the target exists, so the
+   * filesystem decides atomically which of two writers (threads or processes) comes first.
+   * Returns the directory to sync, or undefined when the key already held a value.
+   */
+  async function installNew(temp: string, key: string): Promise<string | undefined> {
+    const target = pathOf(key)
+    const dir = await keyDir(target)
+    let linked = true
+    try {
+      await link(temp, target)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      linked = false
+    }
+    await unlink(temp)
+    return linked ? dir : undefined
   }
 
   async function remove(key: string): Promise<string | undefined> {
@@ -207,7 +232,8 @@ export async function openFsStore(options: FsStoreOptions): Promise<StreamingSto
       let applied = 0
       try {
         for (const op of ops) {
-          const dir = op.type === 'put' ? await install(temps[applied]!, op.key) : await remove(op.key)
+          const dir = op.type === 'delete' ? await remove(op.key)
+            : op.ifAbsent === true ? await installNew(temps[applied]!, op.key) : await install(temps[applied]!, op.key)
           if (dir !== undefined) dirs.add(dir)
           applied++
         }

@@ -193,8 +193,9 @@ export async function openLmdbStore(options: LmdbStoreOptions): Promise<Streamin
       }
       await durably(() => {
         for (const op of ops) {
-          if (op.type === 'put') putInTxn(op.key, op.value)
-          else deleteInTxn(op.key)
+          if (op.type === 'delete') deleteInTxn(op.key)
+          // Inside the write transaction: no other writer (process or thread) can slip in between.
+          else if (op.ifAbsent !== true || !values.doesExist(keyBytes(op.key))) putInTxn(op.key, op.value)
         }
       })
     },

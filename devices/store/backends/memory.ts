@@ -108,8 +108,8 @@ export function memoryStore(): StreamingStore {
         if (op.type === 'put') assertValue(op.value)
       }
       for (const op of ops) {
-        if (op.type === 'put') setValue(op.key, op.value)
-        else deleteValue(op.key)
+        if (op.type === 'delete') deleteValue(op.key)
+        else if (op.ifAbsent !== true || !values.has(op.key)) setValue(op.key, op.value)
       }
     },
 

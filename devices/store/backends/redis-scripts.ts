@@ -45,6 +45,16 @@ redis.call('ZADD', KEYS[2], 0, ARGV[2])
 return 1
 `
 
+/**
+ * Write-once put (`ifAbsent`): same KEYS and ARGV as put. Returns 0 and changes nothing when the
+ * key already holds a value — the check and the write are one atomic script, so of two nodes
+ * writing the same new step record at once exactly one wins. A loser's chunks keep their TTL
+ * and expire on their own.
+ */
+export const CREATE_SCRIPT = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+${PUT_SCRIPT}`
+
 /** delete: KEYS = [value key, index]; ARGV = [member, chunk prefix]. Returns 1 when deleted. */
 export const DELETE_SCRIPT = `${FREE_CHUNKS}
 redis.call('ZREM', KEYS[2], ARGV[1])
@@ -64,12 +74,14 @@ return redis.call('STRLEN', KEYS[1]) - 1
 /** The typed methods ioredis's `defineCommand` adds (on the client and inside `multi()`). */
 export interface StoreScripts<R> {
   hbPut(valueKey: string, indexKey: string, record: Buffer, member: string, chunkPrefix: string): R
+  hbCreate(valueKey: string, indexKey: string, record: Buffer, member: string, chunkPrefix: string): R
   hbDelete(valueKey: string, indexKey: string, member: string, chunkPrefix: string): R
   hbSize(valueKey: string): R
 }
 
 export const SCRIPT_DEFINITIONS = {
   hbPut: { numberOfKeys: 2, lua: PUT_SCRIPT },
+  hbCreate: { numberOfKeys: 2, lua: CREATE_SCRIPT },
   hbDelete: { numberOfKeys: 2, lua: DELETE_SCRIPT },
   hbSize: { numberOfKeys: 1, lua: SIZE_SCRIPT },
 } as const

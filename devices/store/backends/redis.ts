@@ -9,7 +9,8 @@
  *                               them in byte order and pages with `(after` — no SCAN;
  * - `<prefix>c:<upload>:<i>`    chunk `i` of a large value.
  * Writes go through Lua scripts (redis-scripts.ts) so a value and its index entry change
- * together; `batch` wraps them in MULTI/EXEC. Large values are written chunk by chunk with a
+ * together; `batch` wraps them in MULTI/EXEC; a write-once put (`ifAbsent`) checks and writes
+ * in one script, so nodes sharing the store agree on which step record came first. Large values are written chunk by chunk with a
  * TTL and the manifest script makes them permanent, so an upload abandoned by a crash expires.
  * (Redis does not roll back a MULTI: the one op that can fail inside it is publishing a large
  * value whose chunks already expired, i.e. a batch that took longer than PENDING_CHUNK_TTL_MS.)
@@ -184,7 +185,8 @@ export async function openRedisStore(options: RedisStoreOptions): Promise<Stream
         }
         const multi = client.multi() as ScriptedMulti
         ops.forEach((op, i) => {
-          if (op.type === 'put') multi.hbPut(valueKey(op.key), indexKey, records[i]!, op.key, chunkPrefix)
+          if (op.type === 'put' && op.ifAbsent === true) multi.hbCreate(valueKey(op.key), indexKey, records[i]!, op.key, chunkPrefix)
+          else if (op.type === 'put') multi.hbPut(valueKey(op.key), indexKey, records[i]!, op.key, chunkPrefix)
           else multi.hbDelete(valueKey(op.key), indexKey, op.key, chunkPrefix)
         })
         const results = await multi.exec()

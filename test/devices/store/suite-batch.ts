@@ -62,6 +62,42 @@ export function batchTests(ctx: SuiteContext): void {
       expectBytes(await ctx.store.get('big2'), bytes(9))
     })
 
+    it('writes an ifAbsent put once: the first value stays, small or large', async () => {
+      const large = testBytes(CHUNK_BYTES + 3, 7)
+      await ctx.store.batch([
+        { type: 'put', key: 'once', value: bytes(1), ifAbsent: true },
+        { type: 'put', key: 'big-once', value: large, ifAbsent: true },
+        { type: 'put', key: 'once', value: bytes(2), ifAbsent: true },
+      ])
+      await ctx.store.batch([
+        { type: 'put', key: 'big-once', value: testBytes(CHUNK_BYTES + 9, 8), ifAbsent: true },
+        { type: 'put', key: 'plain', value: bytes(3) },
+      ])
+      expectBytes(await ctx.store.get('once'), bytes(1))
+      expectBytes(await ctx.store.get('big-once'), large)
+      expect(await collect(ctx.store.list(''))).toEqual(['big-once', 'once', 'plain'])
+      // A plain put still replaces a value written once; deleted, the key can be written anew.
+      await ctx.store.batch([{ type: 'put', key: 'once', value: bytes(4) }])
+      expectBytes(await ctx.store.get('once'), bytes(4))
+      await ctx.store.batch([{ type: 'delete', key: 'once' }, { type: 'put', key: 'once', value: bytes(5), ifAbsent: true }])
+      expectBytes(await ctx.store.get('once'), bytes(5))
+      if (!ctx.caps.durable) return
+      await ctx.reopen()
+      expectBytes(await ctx.store.get('big-once'), large)
+    })
+
+    it('lets exactly one of many concurrent ifAbsent writers win, for good', async () => {
+      // Each writer reads the key right after its own batch: with write-once every reader sees
+      // the one winner; a replacing put would show early readers a value that later changes.
+      const seen = await Promise.all(Array.from({ length: 12 }, async (_, i) => {
+        await ctx.store.batch([{ type: 'put', key: `m/${i}`, value: bytes(i) }, { type: 'put', key: 'race', value: bytes(100 + i), ifAbsent: true }])
+        return (await ctx.store.get('race'))?.[0]
+      }))
+      const final = (await ctx.store.get('race'))?.[0]
+      expect(final).toBeGreaterThanOrEqual(100)
+      expect(seen.every((v) => v === final), `writers saw ${seen.join(',')}, final ${final}`).toBe(true)
+    })
+
     // The fs backend documents its batch as not atomic, so it is not held to this.
     it.skipIf(!ctx.caps.atomicBatch)('is all-or-nothing for a concurrent reader', async () => {
       const n = 400
