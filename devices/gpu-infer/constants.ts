@@ -69,6 +69,12 @@ export const LIMITS = {
   /** Unbounded strings / arrays in a JSON schema get these caps, so output always terminates. */
   schemaStringCap: 256,
   schemaArrayCap: 32,
+  /** Text one tokenize call may take (the tokenizer runs on the event loop). */
+  maxTokenizeBytes: 256 * 1024,
+  /** Token ids one detokenize call may take. */
+  maxDetokenizeTokens: 65_536,
+  /** Most `top_logprobs` per token (OpenAI's own limit). */
+  maxTopLogprobs: 20,
 } as const
 
 /** UTF-8 replacement character: a detokenized piece ending in it is an incomplete sequence. */

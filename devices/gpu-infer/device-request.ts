@@ -13,6 +13,7 @@ import { optionalList, optionalNumber, optionalString, optionalStrings, refuse, 
 import { fromBase64Url, idOf } from '../../core/id.js'
 import type { Message } from '../../core/types.js'
 import type { ChatMessage, GenerateParams } from './engine-request.js'
+import type { DetokenizeRequest, TokenizeRequest } from './engine-tokens.js'
 import { parseJsonSchema } from './engine-schema.js'
 
 const rule = (code: string): KeyRule => ({ device: 'gpu-infer', code })
@@ -55,4 +56,37 @@ export function messagesOf(req: Message): ChatMessage[] {
   if (list === undefined) return refuse(rule('invalid-messages'), '"messages" is required')
   if (!list.every((m) => typeof m === 'object' && m !== null)) refuse(rule('invalid-messages'), '"messages" must be a list of {role, content}')
   return list as ChatMessage[]
+}
+
+/** A flag: typed true/false, or the text `true`/`false` from a plain query. */
+function optionalFlag(req: Message, key: string, code: string): boolean | undefined {
+  const v = req[key]
+  if (v === undefined || v === null) return undefined
+  if (v === true || v === 'true') return true
+  if (v === false || v === 'false') return false
+  return refuse(rule(code), `"${key}" must be true or false`)
+}
+
+/** `tokenize&content=…` (llama-server's keys, dashed): model, content, add-special, parse-special, with-pieces. */
+export function tokenizeParams(req: Message): TokenizeRequest & { withPieces?: boolean } {
+  const content = optionalString(req, 'content', rule('invalid-content'))
+  if (content === undefined) return refuse(rule('invalid-content'), '"content" is required')
+  const out: TokenizeRequest & { withPieces?: boolean } = { content }
+  const model = optionalString(req, 'model', rule('invalid-model'))
+  if (model !== undefined) out.model = model
+  const addSpecial = optionalFlag(req, 'add-special', 'invalid-request')
+  if (addSpecial !== undefined) out.addSpecial = addSpecial
+  const parseSpecial = optionalFlag(req, 'parse-special', 'invalid-request')
+  if (parseSpecial !== undefined) out.parseSpecial = parseSpecial
+  const withPieces = optionalFlag(req, 'with-pieces', 'invalid-request')
+  if (withPieces !== undefined) out.withPieces = withPieces
+  return out
+}
+
+/** `detokenize&tokens=[…]`: model, tokens (a list of ids, or its JSON text). */
+export function detokenizeParams(req: Message): DetokenizeRequest {
+  const list = optionalList(req, 'tokens', rule('invalid-tokens'))
+  if (list === undefined) return refuse(rule('invalid-tokens'), '"tokens" is required')
+  const model = optionalString(req, 'model', rule('invalid-model'))
+  return { tokens: list as number[], ...(model === undefined ? {} : { model }) }
 }

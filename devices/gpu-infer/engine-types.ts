@@ -6,6 +6,7 @@
 import type { Logger } from '../../core/types.js'
 import type { HashCache, ModelIdentity } from './models.js'
 import type { ChatRequest, CompleteRequest, SamplerSettings } from './engine-request.js'
+import type { DetokenizeRequest, TokenizeRequest } from './engine-tokens.js'
 import type { FinishReason } from './engine-generate.js'
 import type { DecodePlan, ParallelMode } from './engine-decode.js'
 
@@ -128,6 +129,10 @@ export interface Engine {
   /** Identity of a model by name or sha256 (404 `unknown-model`). */
   resolveModel(ref?: string): ModelIdentity
   complete(req: CompleteRequest): Promise<InferResult>
+  /** The model's token ids for a text (and each token's text with `withPieces`). */
+  tokenize(req: TokenizeRequest & { withPieces?: boolean }): Promise<{ tokens: number[]; pieces?: string[]; model: ModelIdentity }>
+  /** The text of token ids (400 `invalid-tokens` for an id past the vocabulary). */
+  detokenize(req: DetokenizeRequest): Promise<{ content: string; model: ModelIdentity }>
   chat(req: ChatRequest): Promise<InferResult>
   /** Queue occupancy per model. */
   stats(): Array<{ name: string; loaded: boolean; running: number; waiting: number }>

@@ -28,6 +28,7 @@ import { boundJsonSchema } from './engine-schema.js'
 import { compileJsonGrammar, type JsonGrammar } from './schema-compiler.js'
 import { createSlotManager, type LoadedModel, type Slot } from './engine-slots.js'
 import type { Lane } from './engine-lanes.js'
+import { checkDetokenizeRequest, checkTokenizeRequest, detokenizeWith, pieceOf, tokenizeWith } from './engine-tokens.js'
 import type { Engine, EngineOptions, EngineProfile, InferResult, ModelInfo } from './engine-types.js'
 import { createModelRegistry, defaultHashCache, type ModelIdentity } from './models.js'
 
@@ -218,6 +219,12 @@ export function createEngine(opts: EngineOptions): Engine {
     }
   }
 
+  /** A loaded model for work that needs no lane (the tokenizer): synchronous after the load. */
+  const loadedModel = async (ref: string | undefined): Promise<LoadedModel> => {
+    ensureOpen()
+    return (await slots.ensureLoaded(slots.slot(modelName(ref)))).loaded
+  }
+
   return {
     init: async () => (await init()).profile,
     profile() {
@@ -245,6 +252,17 @@ export function createEngine(opts: EngineOptions): Engine {
     resolveModel: (ref) => identity(modelName(ref)),
     complete: async (req: CompleteRequest) => infer(req, { kind: 'text', prompt: checkPrompt(req?.prompt) }),
     chat: async (req: ChatRequest) => infer(req, { kind: 'chat', messages: checkMessages(req?.messages) }),
+    async tokenize(req) {
+      checkTokenizeRequest(req)
+      const loaded = await loadedModel(req.model)
+      const tokens = tokenizeWith(loaded.model, req)
+      return { tokens, ...(req.withPieces === true ? { pieces: tokens.map((t) => pieceOf(loaded.model, t)) } : {}), model: loaded.identity }
+    },
+    async detokenize(req) {
+      checkDetokenizeRequest(req)
+      const loaded = await loadedModel(req.model)
+      return { content: detokenizeWith(loaded.model, req.tokens), model: loaded.identity }
+    },
     stats: () => slots.all().map((s) => ({ name: s.name, loaded: s.loaded !== undefined, running: s.queue.running, waiting: s.queue.waiting })),
     close() {
       closing ??= (async () => {

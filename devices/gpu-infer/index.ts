@@ -23,7 +23,7 @@ import type { Device, Logger, Message, ResolveContext } from '../../core/types.j
 import type { Hono } from 'hono'
 import { createEngine, type Engine, type EngineProfile, type InferResult } from './engine.js'
 import type { EngineOptions } from './engine-types.js'
-import { generateParams, messagesOf, promptOf } from './device-request.js'
+import { detokenizeParams, generateParams, messagesOf, promptOf, tokenizeParams } from './device-request.js'
 import { mountOpenAi } from './openai.js'
 import { createStoredModels, type StoredModelSource } from './stored-models.js'
 
@@ -185,6 +185,22 @@ export function gpuInferDevice(init: GpuInferInit): GpuInferDevice {
     keys: {
       run: (_base, req, ctx) => infer('run', req, ctx),
       chat: (_base, req, ctx) => infer('chat', req, ctx),
+      // The model's tokenizer: deterministic (a function of the weights file and the text).
+      async tokenize(_base, req) {
+        await ready()
+        const params = tokenizeParams(req)
+        if (params.model !== undefined && storedModels !== undefined) params.model = await storedModels.resolve(params.model)
+        const out = await engineNow().tokenize(params)
+        const tokens = out.pieces === undefined ? out.tokens : out.tokens.map((id, i) => ({ id, piece: out.pieces![i]! }))
+        return { tokens, model: { name: out.model.name, sha256: out.model.sha256, bytes: out.model.bytes } }
+      },
+      async detokenize(_base, req) {
+        await ready()
+        const params = detokenizeParams(req)
+        if (params.model !== undefined && storedModels !== undefined) params.model = await storedModels.resolve(params.model)
+        const out = await engineNow().detokenize(params)
+        return { content: out.content, model: { name: out.model.name, sha256: out.model.sha256, bytes: out.model.bytes } }
+      },
       async models(_base, _req, ctx) {
         await ready()
         // Which models are loaded changes over time: this answer is never cached.

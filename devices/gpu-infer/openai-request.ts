@@ -16,6 +16,11 @@ const refuse = (field: string, why: string): never => {
   throw new InvalidRequestError(`openai: "${field}" ${why}`, { code: 'unsupported-parameter', detail: { param: field } })
 }
 
+/** A value of the wrong type: 400 with the engine's own code for that key. */
+const invalid = (field: string, code: string, why: string): never => {
+  throw new InvalidRequestError(`openai: "${field}" ${why}`, { code, detail: { param: field } })
+}
+
 /** Fields shared by both endpoints, in gpu-infer's key names. */
 function samplingKeys(body: Body): Message {
   if (body.n !== undefined && body.n !== 1) refuse('n', 'must be 1: one choice per request keeps results content-addressed')
@@ -65,4 +70,26 @@ export function completionRequestMessage(body: Body): Message {
   const text = Array.isArray(prompt) && prompt.length === 1 ? prompt[0] : prompt
   if (typeof text !== 'string') refuse('prompt', 'must be a string')
   return { path: 'run', prompt: text as string, ...samplingKeys(body) }
+}
+
+/** llama-server's `/tokenize` body: {content, add_special, parse_special, with_pieces, model}. */
+export function tokenizeRequestMessage(body: Body): Message {
+  if (typeof body.content !== 'string') invalid('content', 'invalid-content', 'must be a string')
+  const out: Message = { path: 'tokenize', content: body.content as string }
+  for (const [from, to] of [['add_special', 'add-special'], ['parse_special', 'parse-special'], ['with_pieces', 'with-pieces']] as const) {
+    const v = body[from]
+    if (v === undefined || v === null) continue
+    if (typeof v !== 'boolean') invalid(from, 'invalid-request', 'must be true or false')
+    out[to] = v as boolean
+  }
+  if (body.model !== undefined && body.model !== null) out.model = fromJson(body.model, 'model')
+  return out
+}
+
+/** llama-server's `/detokenize` body: {tokens, model}. */
+export function detokenizeRequestMessage(body: Body): Message {
+  if (!Array.isArray(body.tokens)) invalid('tokens', 'invalid-tokens', 'must be a list of token ids')
+  const out: Message = { path: 'detokenize', tokens: fromJson(body.tokens, 'tokens') }
+  if (body.model !== undefined && body.model !== null) out.model = fromJson(body.model, 'model')
+  return out
 }

@@ -14,12 +14,13 @@
  */
 import { randomUUID } from 'node:crypto'
 import type { Context, Hono } from 'hono'
-import { InvalidRequestError, isAoError } from '../../core/errors.js'
+import { InvalidRequestError, NotFoundError, isAoError } from '../../core/errors.js'
 import { idOf } from '../../core/id.js'
 import { checkJsonDepth } from '../../core/json.js'
 import type { ResolveOptions } from '../../core/resolve.js'
 import type { HttpKit, Logger, Message, ResolveResult } from '../../core/types.js'
-import { chatRequestMessage, completionRequestMessage } from './openai-request.js'
+import { paramOf } from './openai-errors.js'
+import { chatRequestMessage, completionRequestMessage, detokenizeRequestMessage, tokenizeRequestMessage } from './openai-request.js'
 
 export interface OpenAiInit {
   /** The node's HTTP helpers (resolver, body reading, cache policy, streams, receipts). */
@@ -29,15 +30,21 @@ export interface OpenAiInit {
 
 type Kind = 'chat' | 'completion'
 
+/** OpenAI's `{error: {message, type, code, param}}` of a failure (also the last event of a failed stream). */
+export function openAiErrorBody(err: unknown, requestId: string): { error: { message: string; type: string; code: string; param: string | null } } {
+  const status = isAoError(err) ? err.status : 500
+  const type = status === 404 ? 'not_found_error' : status < 500 ? 'invalid_request_error' : status === 503 ? 'overloaded_error' : 'api_error'
+  const message = isAoError(err) ? err.message : `internal error (request ${requestId})`
+  return { error: { message, type, code: isAoError(err) ? err.code : 'internal', param: isAoError(err) ? paramOf(err.code, err.detail) : null } }
+}
+
 function openAiError(err: unknown, requestId: string, log: Logger): Response {
   const status = isAoError(err) ? err.status : 500
   if (!isAoError(err)) log.error({ err, requestId }, 'openai: request failed')
-  const type = status === 404 ? 'not_found_error' : status < 500 ? 'invalid_request_error' : status === 503 ? 'overloaded_error' : 'api_error'
-  const message = isAoError(err) && status < 500 ? err.message : isAoError(err) ? err.message : `internal error (request ${requestId})`
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-request-id': requestId }
   const retry = (err as { retryAfterSeconds?: number }).retryAfterSeconds
   if (retry !== undefined) headers['retry-after'] = String(retry)
-  return new Response(JSON.stringify({ error: { message, type, code: isAoError(err) ? err.code : 'internal', param: null } }), { status, headers })
+  return new Response(JSON.stringify(openAiErrorBody(err, requestId)), { status, headers })
 }
 
 const usageOf = (m: Message) => {
@@ -104,7 +111,7 @@ export function mountOpenAi(app: Hono, init: OpenAiInit): void {
           send(JSON.stringify({ id, object, created, model: modelName(m), choices: [], usage: usageOf(m), system_fingerprint: String(m['profile-id']), hashbeam }))
         } catch (err) {
           if (!isAoError(err)) log.error({ err, requestId }, 'openai: stream failed')
-          send(JSON.stringify({ error: { message: isAoError(err) ? err.message : 'internal error', type: 'api_error', code: isAoError(err) ? err.code : 'internal' } }))
+          send(JSON.stringify(openAiErrorBody(err, requestId)))
         }
         send('[DONE]')
       }, signal, headers, () => release.forEach((f) => f()))
@@ -127,11 +134,33 @@ export function mountOpenAi(app: Hono, init: OpenAiInit): void {
     }
   }
 
+  /** A one-step route (tokenize, detokenize): the body → a request message → the result's JSON shape. */
+  async function keyRoute(c: Context, deviceName: string, toRequest: (body: Record<string, unknown>) => Message, shape: (m: Message) => unknown): Promise<Response> {
+    const requestId = randomUUID()
+    try {
+      const raw = c.req.raw
+      const body = parseJsonObject(await http.readBody(raw, http.bodyLimit))
+      const device = resolver.registry.canonical(deviceName)
+      const base: Message = { device }
+      const opts: ResolveOptions = { cache: http.cachePolicy(raw.headers.get('cache-control') ?? undefined), log: log.child({ requestId }), signal: raw.signal }
+      const result = await resolver.step(base, idOf(base), toRequest(body), opts)
+      const headers = { 'x-request-id': requestId, hashpath: result.hashpath, 'ao-id': result.id, 'ao-cache': result.cached ? 'hit' : 'miss' }
+      return c.json(shape(result.value as Message), 200, headers)
+    } catch (err) {
+      return openAiError(err, requestId, log)
+    }
+  }
+
   // `~gpu-infer` (newest version) or `~gpu-infer@1.0`; the `~` is stripped from the name.
   const prefix = '/:device{~gpu-infer(?:@[0-9.]+)?}/v1'
   app.post(`${prefix}/chat/completions`, (c) => complete(c, deviceOf(c), 'chat'))
   app.post(`${prefix}/completions`, (c) => complete(c, deviceOf(c), 'completion'))
   app.get(`${prefix}/models`, (c) => models(c, deviceOf(c)))
+  // llama-server's shapes: {tokens} and {content}.
+  app.post(`${prefix}/tokenize`, (c) => keyRoute(c, deviceOf(c), tokenizeRequestMessage, (m) => ({ tokens: m.tokens })))
+  app.post(`${prefix}/detokenize`, (c) => keyRoute(c, deviceOf(c), detokenizeRequestMessage, (m) => ({ content: m.content })))
+  // Anything else under v1/ is a route this node does not have: OpenAI's 404, not a path lookup.
+  app.all(`${prefix}/*`, (c) => openAiError(new NotFoundError(`openai: no route ${c.req.method} ${new URL(c.req.url).pathname}`, { code: 'unknown-route' }), randomUUID(), log))
 }
 
 /** The raw JSON object: kept as sent, because a JSON schema's property names are case-sensitive. */
