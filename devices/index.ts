@@ -38,6 +38,8 @@ export interface BuiltinConfig extends Pick<EngineOptions, 'gpu' | 'threads' | '
   readonly openImport: boolean
   readonly storeOpen: boolean
   readonly maxBlobBytes: number
+  /** Most choices (`n`) per OpenAI request. */
+  readonly maxChoices: number
 }
 
 /** The parts the node composes and lends the built-ins. */
@@ -88,7 +90,7 @@ export async function builtinDevices(config: BuiltinConfig, parts: BuiltinParts)
       log: log.child({ device: 'gpu-infer' }), hashCache: fileHashCache(join(config.dataDir, 'model-hashes.json')),
     },
     ...(parts.observeEngine === undefined ? {} : { observe: parts.observeEngine }),
-    models, log: log.child({ device: 'gpu-infer' }), preload: config.preload ? Object.keys(models) : [],
+    models, log: log.child({ device: 'gpu-infer' }), preload: config.preload ? Object.keys(models) : [], maxChoices: config.maxChoices,
     storedModels: { store, cacheDir: join(config.dataDir, 'models', 'from-store') },
     ...(parts.onModelProgress === undefined ? {} : { onLoadProgress: parts.onModelProgress }),
   })

@@ -39,13 +39,20 @@ export async function verifyCommand(args: string[]): Promise<number> {
   }
 }
 
-/** `hashbeam replay <hashpath>`: re-execute and compare; exit 1 on any divergence. */
+/**
+ * `hashbeam replay <hashpath>…`: re-execute and compare; exit 1 on any divergence. One hashpath
+ * prints its report; several (one node start, models loaded once) print the list of reports.
+ */
 export async function replayCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, options: CHAIN, allowPositionals: true })
-  if (positionals.length !== 1) throw new UsageError('replay takes exactly one hashpath')
-  const report = await withNode(values, (node) => replayHashpath(node.resolver, positionals[0]!), 'replay')
-  process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
-  return report.divergent === 0 && report.ledger === undefined ? 0 : 1
+  if (positionals.length === 0) throw new UsageError('replay takes one or more hashpaths')
+  const reports = await withNode(values, async (node) => {
+    const out = []
+    for (const hashpath of positionals) out.push(await replayHashpath(node.resolver, hashpath))
+    return out
+  }, 'replay')
+  process.stdout.write(`${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2)}\n`)
+  return reports.every((r) => r.divergent === 0 && r.ledger === undefined) ? 0 : 1
 }
 
 /** `hashbeam export <hashpath> --out chain.car` */

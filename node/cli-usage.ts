@@ -8,7 +8,7 @@ export const USAGE = `usage: hashbeam <command> [options]
 commands:
   serve                 run the node (default port 8734, embedded LMDB store in ./.hashbeam)
   verify <hashpath>     check a hashpath against the store: every link recomputed, every message re-hashed
-  replay <hashpath>     re-execute every step with this node's devices and compare result IDs
+  replay <hashpath>...  re-execute every step with this node's devices and compare result IDs
   export <hashpath> --out FILE.car    write the chain as a CAR file
   import FILE.car       check every block of a CAR against its hash, store the chain, verify it
   fault-proof RECEIPT.json --out PROOF.json   replay a signed receipt's step; a proof when it diverges on the same profile
@@ -63,6 +63,7 @@ inference options (gpu-infer@1.0):
   --parallel N          requests one model serves at once, 1–8 (default 1); results stay bit-identical
   --parallel-mode M     auto (default) | batch | solo: how (docs/devices/gpu-infer.md)
   --max-tokens-cap N    largest max-tokens a request may ask for (default 2048)
+  --max-choices N       most choices (n) one OpenAI request may ask for (default 8)
   --no-demo-model       do not generate the demo model when no model is configured
 
 attestation options (attest@1.0):

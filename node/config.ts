@@ -41,6 +41,8 @@ export interface NodeConfig {
   readonly parallelMode: 'auto' | 'batch' | 'solo'
   /** The largest max-tokens a request may ask for. */
   readonly maxTokensCap: number
+  /** Most choices (`n`) per OpenAI request (`--max-choices`). */
+  readonly maxChoices: number
   /** Per-request time limit (ms); generation is cancelled past it. */
   readonly requestTimeoutMs: number
   /** Slow clients (node/server.ts): the request line and headers must arrive within this (ms). */
@@ -117,6 +119,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig 
     parallel: 1,
     parallelMode: 'auto',
     maxTokensCap: 2048,
+    maxChoices: 8,
     requestTimeoutMs: 5 * 60_000,
     headersTimeoutMs: DEFAULT_HEADERS_TIMEOUT_MS,
     idleTimeoutMs: DEFAULT_IDLE_TIMEOUT_MS,

@@ -46,6 +46,12 @@ export const ENGINE_DEFAULTS = {
   disposeTimeoutMs: 3000,
 } as const
 
+/** The OpenAI surface's defaults. */
+export const OPENAI_DEFAULTS = {
+  /** Most choices (`n`) per request: each is a full generation, run one after another. */
+  maxChoices: 8,
+} as const
+
 /** Request limits (keep hostile input cheap to reject). */
 export const LIMITS = {
   maxStopSequences: 16,

@@ -20,7 +20,10 @@ const rule = (code: string): KeyRule => ({ device: 'gpu-infer', code })
 
 /** The seed a request samples with: its own, or one derived from its ID when sampling. */
 export function effectiveSeed(req: Message, temperature: number | undefined, explicit: number | undefined): number | undefined {
-  if (explicit !== undefined || temperature === undefined || temperature === 0) return explicit
+  if (temperature === undefined || temperature === 0) return explicit
+  // Choice i of n (`choice: i`) always derives its seed from its own ID, which holds the
+  // request's explicit seed too: n choices of one seeded request differ, and repeat.
+  if (explicit !== undefined && optionalNumber(req, 'choice', rule('invalid-choice')) === undefined) return explicit
   const digest = sha256(fromBase64Url(idOf(req)))
   return ((digest[0] ?? 0) << 24 | (digest[1] ?? 0) << 16 | (digest[2] ?? 0) << 8 | (digest[3] ?? 0)) >>> 0
 }
@@ -28,6 +31,8 @@ export function effectiveSeed(req: Message, temperature: number | undefined, exp
 /** Engine parameters shared by `run` and `chat`. */
 export function generateParams(req: Message): GenerateParams {
   const temperature = optionalNumber(req, 'temperature', rule('invalid-temperature'))
+  const choice = optionalNumber(req, 'choice', rule('invalid-choice'))
+  if (choice !== undefined && (!Number.isInteger(choice) || choice < 0 || choice > 1024)) refuse(rule('invalid-choice'), '"choice" must be an integer from 0 to 1024')
   const seed = effectiveSeed(req, temperature, optionalNumber(req, 'seed', rule('invalid-seed')))
   const model = optionalString(req, 'model', rule('invalid-model'))
   const schema = req['json-schema']
@@ -40,6 +45,7 @@ export function generateParams(req: Message): GenerateParams {
     repeatPenalty: optionalNumber(req, 'repeat-penalty', rule('invalid-repeat-penalty')),
     stop: optionalStrings(req, 'stop', rule('invalid-stop')),
     jsonSchema: schema === undefined ? undefined : parseJsonSchema(schema),
+    logprobs: optionalNumber(req, 'logprobs', rule('invalid-logprobs')),
   }
   for (const k of Object.keys(params)) if (params[k] === undefined) delete params[k]
   return params as GenerateParams

@@ -16,6 +16,33 @@
 import { LlamaGrammarEvaluationState, type EvaluationPriority, type LlamaContextSequence, type LlamaGrammar, type LlamaModel, type Token } from 'node-llama-cpp'
 import { REPEAT_PENALTY_LAST_TOKENS, REPLACEMENT_CHAR } from './constants.js'
 import type { RenderedPrompt } from './engine-prompt.js'
+import { pieceOf } from './engine-tokens.js'
+
+/** A chosen token's log-probability and its most likely alternatives, from the step that chose it. */
+export interface TokenLogprob {
+  token: number
+  text: string
+  logprob: number
+  top: Array<{ token: number; text: string; logprob: number }>
+}
+
+/** What OpenAI reports for a probability too small to represent (log(0)). */
+const LOGPROB_FLOOR = -9999
+
+/**
+ * Log-probabilities of one sampling step. `probabilities` is the distribution llama.cpp sampled
+ * from at that step (sorted, most likely first): the full softmax when greedy, the candidates
+ * left after top-k/top-p/min-p and temperature when sampling, grammar-masked in JSON mode.
+ */
+function stepLogprobs(model: LlamaModel, token: Token, probabilities: ReadonlyMap<Token, number>, topCount: number): TokenLogprob {
+  const log = (p: number) => (p > 0 ? Math.max(Math.log(p), LOGPROB_FLOOR) : LOGPROB_FLOOR)
+  const top: TokenLogprob['top'] = []
+  for (const [t, p] of probabilities) {
+    if (top.length >= topCount || !(p > 0)) break
+    top.push({ token: t, text: pieceOf(model, t), logprob: log(p) })
+  }
+  return { token, text: pieceOf(model, token), logprob: log(probabilities.get(token) ?? 0), top }
+}
 
 export type FinishReason = 'stop' | 'length' | 'abort'
 
@@ -34,7 +61,9 @@ export interface GenerateInput {
   /** JSON mode: trailing whitespace is never part of the output. */
   trimEnd?: boolean
   signal: AbortSignal
-  onToken?: (text: string) => void
+  onToken?: (text: string, logprobs?: TokenLogprob[]) => void
+  /** Record each chosen token's logprob and this many alternatives (0–20); absent = none. */
+  logprobs?: number
   /** The lane's tag in a batched context (engine-lanes.ts). */
   evaluationPriority?: EvaluationPriority
 }
@@ -50,6 +79,8 @@ export interface GenerateOutput {
   endedAt: number
   /** Set when onToken threw: generation stopped as if aborted. */
   sinkError?: unknown
+  /** One per generated token, when asked for. */
+  logprobs?: TokenLogprob[]
 }
 
 /** Length of the longest suffix of `text` that is a proper prefix of some stop string. */
@@ -76,12 +107,18 @@ export async function generate(input: GenerateInput): Promise<GenerateOutput> {
   let stopSequence: string | undefined
   let firstTokenAt: number | undefined
   let sinkError: unknown
+  const logprobs: TokenLogprob[] | undefined = input.logprobs === undefined ? undefined : []
+  let logprobsSent = 0
 
-  const emit = (upTo: number) => {
-    if (upTo <= emitted || input.onToken === undefined || sinkError !== undefined) return
-    const chunk = text.slice(emitted, upTo)
-    emitted = upTo
-    try { input.onToken(chunk) } catch (err) { sinkError = err }
+  // Streamed logprobs travel with the text they belong to; the last call flushes the rest.
+  const emit = (upTo: number, last = false) => {
+    const pendingLogprobs = logprobs !== undefined && logprobs.length > logprobsSent
+    if ((upTo <= emitted && !(last && pendingLogprobs)) || input.onToken === undefined || sinkError !== undefined) return
+    const chunk = text.slice(emitted, Math.max(upTo, emitted))
+    emitted = Math.max(upTo, emitted)
+    const entries = logprobs?.slice(logprobsSent)
+    logprobsSent = logprobs?.length ?? 0
+    try { input.onToken(chunk, entries) } catch (err) { sinkError = err }
   }
   // Earliest stop occurrence; only the tail that new text could complete needs searching.
   const findStop = (from: number): { at: number; stop: string } | undefined => {
@@ -103,7 +140,7 @@ export async function generate(input: GenerateInput): Promise<GenerateOutput> {
   // Aborted while the model loaded: do not evaluate the prompt at all.
   if (signal.aborted) return { output: '', tokens: [], finishReason: 'abort', endedAt: performance.now() }
 
-  const evaluation = sequence.evaluate(prompt.tokens, {
+  const options = {
     temperature: sampler.temperature,
     topK: sampler.topK,
     topP: sampler.topP,
@@ -120,11 +157,17 @@ export async function generate(input: GenerateInput): Promise<GenerateOutput> {
     ...(grammarEvaluationState === undefined ? {} : { grammarEvaluationState }),
     yieldEogToken: false,
     ...(input.evaluationPriority === undefined ? {} : { evaluationPriority: input.evaluationPriority }),
-  })
+  } as const
+  // With logprobs, the probabilities come from the very sampling step that chose each token.
+  const evaluation = logprobs === undefined
+    ? sequence.evaluate(prompt.tokens, options)
+    : sequence.evaluateWithMetadata(prompt.tokens, { probabilities: true }, options)
 
-  for await (const token of evaluation) {
+  for await (const item of evaluation) {
+    const token = typeof item === 'number' ? item : item.token
     firstTokenAt ??= performance.now()
     if (prompt.stopTokens.has(token)) break
+    if (logprobs !== undefined && typeof item !== 'number') logprobs.push(stepLogprobs(model, token, item.probabilities!, input.logprobs!))
     generated.push(token)
     pending.push(token)
     const piece = model.detokenize(pending, false, contextBefore(pending.length))
@@ -148,7 +191,7 @@ export async function generate(input: GenerateInput): Promise<GenerateOutput> {
   // Leftover bytes of an unfinished character are part of the output (as U+FFFD), not dropped.
   if (pending.length > 0) text += model.detokenize(pending, false, contextBefore(pending.length))
   if (input.trimEnd === true) text = text.trimEnd()
-  emit(text.length)
+  emit(text.length, true)
   return {
     output: text,
     tokens: generated,
@@ -157,5 +200,6 @@ export async function generate(input: GenerateInput): Promise<GenerateOutput> {
     ...(firstTokenAt === undefined ? {} : { firstTokenAt }),
     endedAt: performance.now(),
     ...(sinkError === undefined ? {} : { sinkError }),
+    ...(logprobs === undefined ? {} : { logprobs }),
   }
 }

@@ -10,6 +10,7 @@
  */
 import { InvalidRequestError } from '../../core/errors.js'
 import { CHAT_ROLES, LIMITS, SAMPLER_DEFAULTS } from './constants.js'
+import type { TokenLogprob } from './engine-generate.js'
 
 /** Generation parameters shared by `complete` and `chat`. */
 export interface GenerateParams {
@@ -31,8 +32,10 @@ export interface GenerateParams {
   jsonSchema?: unknown
   /** Abort: generation stops, the sequence is freed, the result has finishReason 'abort'. */
   signal?: AbortSignal
-  /** Streaming: called with each new piece of output text (never with stop-sequence text). */
-  onToken?: (text: string) => void
+  /** Streaming: called with each new piece of output text (never with stop-sequence text), and its tokens' logprobs when asked for. */
+  onToken?: (text: string, logprobs?: TokenLogprob[]) => void
+  /** Record each chosen token's logprob and this many most likely alternatives (0–20). */
+  logprobs?: number
 }
 
 export interface CompleteRequest extends GenerateParams {
@@ -98,6 +101,9 @@ export function resolveSampler(p: GenerateParams, limits: { defaultMaxTokens: nu
   if (p.signal !== undefined && !(p.signal instanceof AbortSignal)) bad('invalid-request', 'signal must be an AbortSignal')
   if (p.onToken !== undefined && typeof p.onToken !== 'function') bad('invalid-request', 'onToken must be a function')
   if (p.model !== undefined && (typeof p.model !== 'string' || p.model === '')) bad('invalid-model', 'model must be a non-empty string')
+  if (p.logprobs !== undefined && (!Number.isInteger(p.logprobs) || p.logprobs < 0 || p.logprobs > LIMITS.maxTopLogprobs)) {
+    bad('invalid-logprobs', `logprobs (top alternatives per token) must be an integer from 0 to ${LIMITS.maxTopLogprobs}`)
+  }
   return { temperature, topK, topP, minP, repeatPenalty, seed, maxTokens, stop: [...stop] }
 }
 

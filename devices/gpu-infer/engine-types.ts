@@ -7,7 +7,7 @@ import type { Logger } from '../../core/types.js'
 import type { HashCache, ModelIdentity } from './models.js'
 import type { ChatRequest, CompleteRequest, SamplerSettings } from './engine-request.js'
 import type { DetokenizeRequest, TokenizeRequest } from './engine-tokens.js'
-import type { FinishReason } from './engine-generate.js'
+import type { FinishReason, TokenLogprob } from './engine-generate.js'
 import type { DecodePlan, ParallelMode } from './engine-decode.js'
 
 export type GpuOption = 'auto' | 'cuda' | 'vulkan' | 'metal' | false
@@ -113,6 +113,8 @@ export interface InferResult {
   decodePath?: DecodePlan['path']
   /** JSON mode: the parsed output, present only when it parsed and validated. */
   json?: unknown
+  /** One per generated token when the request asked for logprobs. */
+  logprobs?: TokenLogprob[]
 }
 
 export interface Engine {

@@ -154,6 +154,7 @@ export function createEngine(opts: EngineOptions): Engine {
           ...(lane.evaluationPriority === undefined ? {} : { evaluationPriority: lane.evaluationPriority }),
           ...(grammar === undefined ? {} : { grammar: grammar.sample, grammarStops: ['\n\n\n\n'], trimEnd: true }),
           ...(params.onToken === undefined ? {} : { onToken: params.onToken }),
+          ...(params.logprobs === undefined ? {} : { logprobs: params.logprobs }),
         })
       } finally {
         await lane.close(sequence) // frees the KV cells: the next request starts from nothing
@@ -185,6 +186,7 @@ export function createEngine(opts: EngineOptions): Engine {
         decodePath: loaded.decode.path,
         ...(gen.stopSequence === undefined ? {} : { stopSequence: gen.stopSequence }),
         ...(jsonOk ? { json } : {}),
+        ...(gen.logprobs === undefined ? {} : { logprobs: gen.logprobs }),
       }
     }
 

@@ -23,8 +23,10 @@ import type { Device, Logger, Message, ResolveContext } from '../../core/types.j
 import type { Hono } from 'hono'
 import { createEngine, type Engine, type EngineProfile, type InferResult } from './engine.js'
 import type { EngineOptions } from './engine-types.js'
+import type { TokenLogprob } from './engine-generate.js'
 import { detokenizeParams, generateParams, messagesOf, promptOf, tokenizeParams } from './device-request.js'
 import { mountOpenAi } from './openai.js'
+import { OPENAI_DEFAULTS } from './constants.js'
 import { createStoredModels, type StoredModelSource } from './stored-models.js'
 
 export { createEngine, type Engine, type GenerateParams, type InferResult } from './engine.js'
@@ -33,6 +35,7 @@ export { generateGguf, writeGguf, GGUF_QUANTS, type GgufQuant, type GgufSize } f
 export { createHashCache, type HashCache } from './models.js'
 export { DEMO_MODEL_NAME, ensureDemoModel, fileHashCache, parseModelFlags, scanModelsDir } from './model-files.js'
 export { checkJsonSchemaText } from './engine-schema.js'
+export { OPENAI_DEFAULTS } from './constants.js'
 
 export const GPU_INFER_DEVICE_NAME = 'gpu-infer@1.0'
 
@@ -54,6 +57,8 @@ export interface GpuInferInit {
   readonly onLoadProgress?: (model: string, fraction: number) => void
   /** For the OpenAI routes' failures; silent when absent. */
   readonly log?: Logger
+  /** Most choices (`n`) one OpenAI request may ask for (default OPENAI_DEFAULTS.maxChoices). */
+  readonly maxChoices?: number
 }
 
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => SILENT }
@@ -91,6 +96,11 @@ export function profileMessage(profile: EngineProfile, sampler: InferResult['sam
   }
 }
 
+/** One token's logprob as it enters a result (and a streamed token event). */
+export function logprobMessage(entry: TokenLogprob): Message {
+  return { token: entry.token, text: entry.text, logprob: entry.logprob, top: entry.top.map((t) => ({ token: t.token, text: t.text, logprob: t.logprob })) }
+}
+
 /** The deterministic result message of one inference. */
 export function resultMessage(result: InferResult, profile: EngineProfile): Message {
   const prof = profileMessage(profile, result.sampler)
@@ -101,6 +111,7 @@ export function resultMessage(result: InferResult, profile: EngineProfile): Mess
     model: { name: result.model.name, sha256: result.model.sha256, bytes: result.model.bytes },
     profile: prof,
     'profile-id': idOf(prof),
+    ...(result.logprobs === undefined ? {} : { logprobs: result.logprobs.map(logprobMessage) }),
   }
 }
 
@@ -142,7 +153,9 @@ export function gpuInferDevice(init: GpuInferInit): GpuInferDevice {
     const common = {
       ...params,
       signal: ctx.signal,
-      ...(ctx.stream === undefined ? {} : { onToken: (text: string) => ctx.stream?.write('token', { text }) }),
+      ...(ctx.stream === undefined ? {} : {
+        onToken: (text: string, logprobs?: TokenLogprob[]) => ctx.stream?.write('token', { text, ...(logprobs === undefined ? {} : { logprobs: logprobs.map(logprobMessage) }) }),
+      }),
     }
     const result = kind === 'run'
       ? await engine.complete({ ...common, prompt: promptOf(req) as string })
@@ -222,7 +235,7 @@ export function gpuInferDevice(init: GpuInferInit): GpuInferDevice {
     },
     // The OpenAI-compatible surface (openai.ts): /~gpu-infer@1.0/v1/{chat/completions,completions,models}.
     routes(app, http) {
-      mountOpenAi(app as Hono, { http, log: init.log ?? SILENT })
+      mountOpenAi(app as Hono, { http, log: init.log ?? SILENT, maxChoices: init.maxChoices ?? OPENAI_DEFAULTS.maxChoices })
     },
     // Without --preload, llama.cpp loads on the first request, so a node that never infers
     // never pays for it.

@@ -1,14 +1,16 @@
 /**
  * @module
  * OpenAI request bodies → gpu-infer request messages. Only fields that change the computation
- * enter the message (and so the hashpath); `stream`, `user`, `n: 1` and other transport or
- * bookkeeping fields do not. Unsupported options that would change the answer (`n > 1`,
- * `logprobs`, tools) are refused with a 400 rather than silently ignored.
+ * enter the message (and so the hashpath); `stream`, `user`, `n` and other transport or
+ * bookkeeping fields do not (`n` becomes n requests: `choiceRequests`). Options that would change
+ * the answer and are not computed here (`presence_penalty`, `logit_bias`, audio, …) are refused
+ * with a 400 naming them, never silently ignored.
  */
 import { InvalidRequestError } from '../../core/errors.js'
 import type { Message } from '../../core/types.js'
 import { fromJson } from '../../core/json.js'
 import { checkJsonSchemaText } from './engine-schema.js'
+import { LIMITS } from './constants.js'
 
 type Body = Record<string, unknown>
 
@@ -23,9 +25,15 @@ const invalid = (field: string, code: string, why: string): never => {
 
 /** Fields shared by both endpoints, in gpu-infer's key names. */
 function samplingKeys(body: Body): Message {
-  if (body.n !== undefined && body.n !== 1) refuse('n', 'must be 1: one choice per request keeps results content-addressed')
-  if (body.logprobs !== undefined && body.logprobs !== false && body.logprobs !== null) refuse('logprobs', 'is not supported')
-  if (body.tools !== undefined || body.functions !== undefined) refuse('tools', 'are not supported')
+  if (body.functions !== undefined) refuse('functions', 'is the deprecated form of tools: send tools')
+  // Options that would change the answer and that this node does not compute: refused, never ignored.
+  for (const key of ['presence_penalty', 'frequency_penalty']) {
+    if (body[key] !== undefined && body[key] !== null && body[key] !== 0) refuse(key, 'is not supported (repeat_penalty is)')
+  }
+  if (body.logit_bias !== undefined && body.logit_bias !== null && Object.keys(body.logit_bias as object).length > 0) refuse('logit_bias', 'is not supported')
+  for (const key of ['audio', 'prediction', 'web_search_options']) if (body[key] !== undefined && body[key] !== null) refuse(key, 'is not supported')
+  const modalities = body.modalities
+  if (modalities !== undefined && modalities !== null && !(Array.isArray(modalities) && modalities.every((m) => m === 'text'))) refuse('modalities', 'must be ["text"]')
   const out: Message = {}
   const copy = (from: string, to: string) => {
     const v = body[from]
@@ -62,14 +70,41 @@ function samplingKeys(body: Body): Message {
 
 export function chatRequestMessage(body: Body): Message {
   if (!Array.isArray(body.messages)) refuse('messages', 'must be a list')
-  return { path: 'chat', messages: fromJson(body.messages, 'messages'), ...samplingKeys(body) }
+  // Chat: `logprobs: true` turns them on, `top_logprobs` (0–20) asks for alternatives.
+  const logprobs = body.logprobs === true
+  if (body.logprobs !== undefined && body.logprobs !== null && typeof body.logprobs !== 'boolean') invalid('logprobs', 'invalid-logprobs', 'must be true or false')
+  const top = body.top_logprobs
+  if (top !== undefined && top !== null && !logprobs) invalid('top_logprobs', 'invalid-logprobs', 'needs logprobs: true')
+  if (top !== undefined && top !== null && (!Number.isInteger(top) || (top as number) < 0 || (top as number) > LIMITS.maxTopLogprobs)) {
+    invalid('top_logprobs', 'invalid-logprobs', `must be an integer from 0 to ${LIMITS.maxTopLogprobs}`)
+  }
+  return {
+    path: 'chat', messages: fromJson(body.messages, 'messages'), ...samplingKeys(body),
+    ...(logprobs ? { logprobs: (top as number | undefined | null) ?? 0 } : {}),
+  }
+}
+
+/**
+ * The request of each of `n` choices. Choice 0 is the request itself (so `n: 1` and the first
+ * of `n: 3` are one computation); choice i > 0 adds `choice: i`, which gives it its own ID and
+ * so its own derived seed (device-request.ts).
+ */
+export function choiceRequests(req: Message, n: unknown, max: number): Message[] {
+  if (n === undefined || n === null) return [req]
+  if (!Number.isInteger(n) || (n as number) < 1 || (n as number) > max) invalid('n', 'invalid-n', `must be an integer from 1 to ${max} (the node's --max-choices)`)
+  return Array.from({ length: n as number }, (_, i) => (i === 0 ? req : { ...req, choice: i }))
 }
 
 export function completionRequestMessage(body: Body): Message {
   const prompt = body.prompt
   const text = Array.isArray(prompt) && prompt.length === 1 ? prompt[0] : prompt
   if (typeof text !== 'string') refuse('prompt', 'must be a string')
-  return { path: 'run', prompt: text as string, ...samplingKeys(body) }
+  // Completions: `logprobs` is the number of alternatives (0–20); null/absent = none.
+  const logprobs = body.logprobs
+  if (logprobs !== undefined && logprobs !== null && (!Number.isInteger(logprobs) || (logprobs as number) < 0 || (logprobs as number) > LIMITS.maxTopLogprobs)) {
+    invalid('logprobs', 'invalid-logprobs', `must be an integer from 0 to ${LIMITS.maxTopLogprobs}`)
+  }
+  return { path: 'run', prompt: text as string, ...samplingKeys(body), ...(typeof logprobs === 'number' ? { logprobs } : {}) }
 }
 
 /** llama-server's `/tokenize` body: {content, add_special, parse_special, with_pieces, model}. */

@@ -20,15 +20,17 @@ import { checkJsonDepth } from '../../core/json.js'
 import type { ResolveOptions } from '../../core/resolve.js'
 import type { HttpKit, Logger, Message, ResolveResult } from '../../core/types.js'
 import { paramOf } from './openai-errors.js'
-import { chatRequestMessage, completionRequestMessage, detokenizeRequestMessage, tokenizeRequestMessage } from './openai-request.js'
+import { chatRequestMessage, choiceRequests, completionRequestMessage, detokenizeRequestMessage, tokenizeRequestMessage } from './openai-request.js'
+import { answerId, choiceRecords, chunkWriter, completionBody, finishOf, modelName, toolCallsOf, usageOf, type Kind } from './openai-response.js'
 
 export interface OpenAiInit {
   /** The node's HTTP helpers (resolver, body reading, cache policy, streams, receipts). */
   readonly http: HttpKit
   readonly log: Logger
+  /** Most choices (`n`) one request may ask for. */
+  readonly maxChoices: number
 }
 
-type Kind = 'chat' | 'completion'
 
 /** OpenAI's `{error: {message, type, code, param}}` of a failure (also the last event of a failed stream). */
 export function openAiErrorBody(err: unknown, requestId: string): { error: { message: string; type: string; code: string; param: string | null } } {
@@ -47,23 +49,6 @@ function openAiError(err: unknown, requestId: string, log: Logger): Response {
   return new Response(JSON.stringify(openAiErrorBody(err, requestId)), { status, headers })
 }
 
-const usageOf = (m: Message) => {
-  const u = (m.usage ?? {}) as Message
-  return { prompt_tokens: u['prompt-tokens'], completion_tokens: u['completion-tokens'], total_tokens: u['total-tokens'] }
-}
-const modelName = (m: Message) => String((m.model as Message | undefined)?.name ?? '')
-const finishOf = (m: Message) => String(m['finish-reason'])
-
-/** The OpenAI body of a finished result. */
-function completionBody(kind: Kind, result: ResolveResult, created: number): unknown {
-  const m = result.value as Message
-  const common = { id: `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${result.id}`, created, model: modelName(m), system_fingerprint: String(m['profile-id']), usage: usageOf(m) }
-  if (kind === 'chat') {
-    return { ...common, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: m.output }, finish_reason: finishOf(m), logprobs: null }] }
-  }
-  return { ...common, object: 'text_completion', choices: [{ index: 0, text: m.output, finish_reason: finishOf(m), logprobs: null }] }
-}
-
 export function mountOpenAi(app: Hono, init: OpenAiInit): void {
   const { http, log } = init
   const { resolver } = http
@@ -76,39 +61,56 @@ export function mountOpenAi(app: Hono, init: OpenAiInit): void {
       const body = parseJsonObject(await http.readBody(raw, http.bodyLimit))
       const device = resolver.registry.canonical(deviceName)
       const req = kind === 'chat' ? chatRequestMessage(body) : completionRequestMessage(body)
+      // n choices are n requests: choice i (i > 0) carries `choice: i`, so it has its own ID,
+      // its own seed derived from that ID, its own hashpath, and replays alone.
+      const requests = choiceRequests(req, body.n, init.maxChoices)
       const base: Message = { device }
       const signal = http.linkAbort(raw.signal, http.requestTimeoutMs, cleanups)
       const opts: ResolveOptions = { cache: http.cachePolicy(raw.headers.get('cache-control') ?? undefined), log: log.child({ requestId }), signal }
       const created = Math.floor(Date.now() / 1000)
       const headers = { 'x-request-id': requestId }
       if (body.stream !== true) {
-        const result = await resolver.step(base, idOf(base), req, opts)
+        // One after another: n choices never take more than one place in the model's queue.
+        const results: ResolveResult[] = []
+        for (const r of requests) results.push(await resolver.step(base, idOf(base), r, opts))
+        const result = results[0]!
         const receipt = await http.receipt(result, body.attest === true)
         const resultHeaders = { ...headers, hashpath: result.hashpath, 'ao-id': result.id, 'ao-cache': result.cached ? 'hit' : 'miss', ...(receipt === undefined ? {} : { 'ao-receipt': receipt }) }
         for (const [k, v] of result.meta) (resultHeaders as Record<string, string>)[`hashbeam-${k}`] = v
-        return c.json(completionBody(kind, result, created), 200, resultHeaders)
+        return c.json(completionBody(kind, results, created), 200, resultHeaders)
       }
       const release = cleanups.splice(0)
       return http.eventStream(async (send, streamSignal) => {
-        const id = `${kind === 'chat' ? 'chatcmpl' : 'cmpl'}-${requestId}`
-        const object = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion'
-        const chunk = (choice: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
-          send(JSON.stringify({ id, object, created, model: String(req.model ?? ''), choices: [{ index: 0, ...choice }], ...extra }))
-        const piece = (text: string, finish: string | null) =>
-          kind === 'chat' ? chunk({ delta: { content: text }, finish_reason: finish }) : chunk({ text, finish_reason: finish, logprobs: null })
-        if (kind === 'chat') chunk({ delta: { role: 'assistant', content: '' }, finish_reason: null })
-        let streamed = false
+        const out = chunkWriter(kind, send, { id: answerId(kind, requestId), created, model: String(req.model ?? '') })
         try {
-          const result = await resolver.step(base, idOf(base), req, {
-            ...opts, signal: streamSignal,
-            stream: { write: (event, data) => { if (event === 'token') { streamed = true; piece(String((data as { text: string }).text), null) } } },
-          })
-          const m = result.value as Message
-          if (!streamed && typeof m.output === 'string' && m.output !== '') piece(m.output, null) // a cache hit streams whole
-          piece('', finishOf(m))
-          const receipt = await http.receipt(result, body.attest === true)
-          const hashbeam = { hashpath: result.hashpath, id: result.id, cached: result.cached, ...(receipt === undefined ? {} : { receipt }) }
-          send(JSON.stringify({ id, object, created, model: modelName(m), choices: [], usage: usageOf(m), system_fingerprint: String(m['profile-id']), hashbeam }))
+          const results: ResolveResult[] = []
+          for (const [index, r] of requests.entries()) {
+            out.open(index)
+            let streamed = false
+            const result = await resolver.step(base, idOf(base), r, {
+              ...opts, signal: streamSignal,
+              stream: {
+                write: (event, data) => {
+                  if (event !== 'token') return
+                  streamed = true
+                  const d = data as { text: string; logprobs?: Message[] }
+                  out.piece(index, String(d.text), d.logprobs, null)
+                },
+              },
+            })
+            const m = result.value as Message
+            // A cache hit (or a tool-call turn, which streams no text) arrives whole.
+            if (!streamed && ((typeof m.output === 'string' && m.output !== '') || m.logprobs !== undefined)) out.piece(index, String(m.output), m.logprobs as Message[] | undefined, null)
+            const calls = toolCallsOf(m)
+            if (calls !== undefined) out.toolCalls(index, calls)
+            out.piece(index, '', undefined, finishOf(m))
+            results.push(result)
+          }
+          const first = results[0]!
+          const m = first.value as Message
+          const receipt = await http.receipt(first, body.attest === true)
+          const hashbeam = { hashpath: first.hashpath, id: first.id, cached: first.cached, ...(receipt === undefined ? {} : { receipt }), ...(results.length > 1 ? { choices: choiceRecords(results) } : {}) }
+          send(JSON.stringify({ id: answerId(kind, requestId), object: kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', created, model: modelName(m), choices: [], usage: usageOf(results.map((r) => r.value as Message)), system_fingerprint: String(m['profile-id']), hashbeam }))
         } catch (err) {
           if (!isAoError(err)) log.error({ err, requestId }, 'openai: stream failed')
           send(JSON.stringify(openAiErrorBody(err, requestId)))

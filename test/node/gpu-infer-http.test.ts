@@ -122,7 +122,7 @@ describe('gpu-infer: the OpenAI surface with the official openai client', () => 
   })
   it('errors come back in OpenAI shape: unknown model is a NotFoundError', async () => {
     await expect(client().chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({ status: 404, code: 'unknown-model' })
-    await expect(client().chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'x' }], n: 2 })).rejects.toMatchObject({ status: 400, code: 'unsupported-parameter' })
+    await expect(client().chat.completions.create({ model: 'tiny', messages: [{ role: 'user', content: 'x' }], n: 99 })).rejects.toMatchObject({ status: 400, code: 'invalid-n', param: 'n' })
   })
 })
 

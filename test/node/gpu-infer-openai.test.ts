@@ -71,6 +71,83 @@ describe('tokenize and detokenize (llama-server shapes under v1/, and the path f
   })
 })
 
+/** Remembers where an SDK answer was recorded (every choice of it). */
+type Records = { hashbeam?: { hashpath?: string; choices?: Array<{ hashpath: string }> } }
+function record(headers: Headers, body: object) {
+  const hashpath = headers.get('hashpath')
+  if (hashpath !== null) hashpaths.add(hashpath)
+  for (const c of (body as Records).hashbeam?.choices ?? []) hashpaths.add(c.hashpath)
+}
+/** A streamed answer: the chunks, and its hashbeam records remembered. */
+async function collect<T extends object>(stream: AsyncIterable<T>): Promise<T[]> {
+  const chunks: T[] = []
+  for await (const chunk of stream) {
+    chunks.push(chunk)
+    const records = (chunk as Records).hashbeam
+    if (records?.hashpath !== undefined) hashpaths.add(records.hashpath)
+    for (const c of records?.choices ?? []) hashpaths.add(c.hashpath)
+  }
+  return chunks
+}
+const NO_CACHE = { headers: { 'cache-control': 'no-cache' } }
+
+describe('logprobs', () => {
+  it('chat: each token with top_logprobs 3, from the step that chose it; streamed the same', async () => {
+    const params = { model: 'tiny', messages: [{ role: 'user' as const, content: 'probabilities' }], max_tokens: 8, logprobs: true, top_logprobs: 3 }
+    const { data, response } = await client().chat.completions.create(params).withResponse()
+    record(response.headers, data)
+    const content = data.choices[0]!.logprobs!.content!
+    expect(content.length).toBe(data.usage?.completion_tokens)
+    for (const t of content) {
+      expect(t.top_logprobs.length).toBe(3)
+      // Greedy: the chosen token is the most likely one, with the same logprob.
+      expect([t.top_logprobs[0]!.token, t.top_logprobs[0]!.logprob]).toEqual([t.token, t.logprob])
+      expect(t.top_logprobs.map((x) => x.logprob)).toEqual([...t.top_logprobs.map((x) => x.logprob)].sort((a, b) => b - a))
+      expect(t.logprob).toBeLessThanOrEqual(0)
+      expect(t.bytes).toEqual([...Buffer.from(t.token)])
+    }
+    const chunks = await collect(await client().chat.completions.create({ ...params, stream: true }, NO_CACHE))
+    const streamed = chunks.flatMap((c) => c.choices[0]?.logprobs?.content ?? [])
+    expect(streamed).toEqual(content)
+  })
+  it('completions: logprobs 2 as parallel arrays', async () => {
+    const { data, response } = await client().completions.create({ model: 'tiny', prompt: 'once', max_tokens: 6, logprobs: 2 }).withResponse()
+    record(response.headers, data)
+    const lp = data.choices[0]!.logprobs!
+    expect(lp.tokens!.length).toBe(data.usage?.completion_tokens)
+    expect(lp.token_logprobs!.length).toBe(lp.tokens!.length)
+    expect(lp.top_logprobs!.every((m) => Object.keys(m).length >= 1 && Object.keys(m).length <= 2)).toBe(true)
+    expect(lp.text_offset![0]).toBe(0)
+  })
+  it('refuses more than 20 alternatives, and top_logprobs without logprobs', async () => {
+    const msg = [{ role: 'user' as const, content: 'x' }]
+    await expect(client().chat.completions.create({ model: 'tiny', messages: msg, logprobs: true, top_logprobs: 21 })).rejects.toMatchObject({ status: 400, code: 'invalid-logprobs', param: 'top_logprobs' })
+    await expect(client().chat.completions.create({ model: 'tiny', messages: msg, top_logprobs: 2 })).rejects.toMatchObject({ status: 400, param: 'top_logprobs' })
+    await expect(client().completions.create({ model: 'tiny', prompt: 'x', logprobs: 21 })).rejects.toMatchObject({ status: 400, param: 'logprobs' })
+  })
+})
+
+describe('several choices (n)', () => {
+  it('n 3: choice 0 is the n 1 answer, the others sample with their own seeds; each is recorded apart', async () => {
+    const params = { model: 'tiny', messages: [{ role: 'user' as const, content: 'choose' }], max_tokens: 8, temperature: 1.2, seed: 7 }
+    const { data, response } = await client().chat.completions.create({ ...params, n: 3 }).withResponse()
+    record(response.headers, data)
+    expect(data.choices.map((c) => c.index)).toEqual([0, 1, 2])
+    const texts = data.choices.map((c) => c.message.content)
+    expect(new Set(texts).size).toBeGreaterThan(1)
+    const records = (data as unknown as { hashbeam: { choices: Array<{ hashpath: string }> } }).hashbeam.choices
+    expect(new Set(records.map((r) => r.hashpath)).size).toBe(3)
+    const one = await client().chat.completions.create(params)
+    expect(one.choices[0]?.message.content).toBe(texts[0])
+    const chunks = await collect(await client().chat.completions.create({ ...params, n: 3, stream: true }, NO_CACHE))
+    const streamed = [0, 1, 2].map((i) => chunks.flatMap((c) => c.choices.filter((x) => x.index === i).map((x) => x.delta.content ?? '')).join(''))
+    expect(streamed).toEqual(texts)
+  })
+  it('refuses n past --max-choices', async () => {
+    await expect(client().completions.create({ model: 'tiny', prompt: 'x', n: 9 })).rejects.toMatchObject({ status: 400, code: 'invalid-n', param: 'n' })
+  })
+})
+
 describe('unknown routes under v1/', () => {
   it('answer 404 in OpenAI error shape (the SDK sees a NotFoundError)', async () => {
     const res = await fetch(`${v1()}/audio/speech`, { method: 'POST', body: '{}' })
@@ -84,10 +161,11 @@ describe('hashbeam replay', () => {
   it('re-derives every result of this file to the same ID', async () => {
     expect(hashpaths.size).toBeGreaterThan(0)
     await server.stop()
-    for (const hashpath of hashpaths) {
-      const replayed = await runCli(['replay', hashpath, '--data', data.dir, ...flags])
-      const report = JSON.parse(replayed.stdout) as { steps: number; verified: number; divergent: number }
-      expect({ hashpath, code: replayed.code, divergent: report.divergent, verified: report.verified }).toEqual({ hashpath, code: 0, divergent: 0, verified: report.steps })
-    }
+    const list = [...hashpaths]
+    const replayed = await runCli(['replay', ...list, '--data', data.dir, ...flags])
+    const reports = JSON.parse(replayed.stdout) as Array<{ hashpath: string; steps: number; verified: number; divergent: number }>
+    expect(reports.map((r) => r.hashpath)).toEqual(list)
+    for (const r of reports) expect({ hashpath: r.hashpath, divergent: r.divergent, verified: r.verified }).toEqual({ hashpath: r.hashpath, divergent: 0, verified: r.steps })
+    expect(replayed.code).toBe(0)
   })
 })
