@@ -23,6 +23,8 @@ import { dashboardDevice } from './dashboard/index.js'
 import { DEMO_MODEL_NAME, ensureDemoModel, fileHashCache, gpuInferDevice, scanModelsDir, type Engine, type EngineOptions } from './gpu-infer/index.js'
 import { commitMessage, messageDevice } from './message/index.js'
 import { metaDevice, type MetaSettings } from './meta/index.js'
+import { relayDevice } from './relay/index.js'
+import { createCluster, createJoiner, offerSource, routerDevice, type ClusterConfig } from './router/index.js'
 import { replayDevice } from './replay/index.js'
 import { storeDevice } from './store/index.js'
 
@@ -40,6 +42,9 @@ export interface BuiltinConfig extends Pick<EngineOptions, 'gpu' | 'threads' | '
   readonly maxBlobBytes: number
   /** Most choices (`n`) per OpenAI request. */
   readonly maxChoices: number
+  readonly port: number
+  readonly host: string
+  readonly cluster: ClusterConfig
 }
 
 /** The parts the node composes and lends the built-ins. */
@@ -82,12 +87,13 @@ async function configuredModels(config: BuiltinConfig): Promise<Record<string, s
 export async function builtinDevices(config: BuiltinConfig, parts: BuiltinParts): Promise<Builtins> {
   const { store, log, wallet } = parts
   const models = await configuredModels(config)
+  const hashCache = fileHashCache(join(config.dataDir, 'model-hashes.json'))
   const gpuInfer = gpuInferDevice({
     engine: {
       gpu: config.gpu, threads: config.threads, batchSize: config.batchSize, contextSize: config.contextSize,
       flashAttention: config.flashAttention, maxQueue: config.maxQueue, maxTokensCap: config.maxTokensCap,
       parallel: config.parallel, parallelMode: config.parallelMode,
-      log: log.child({ device: 'gpu-infer' }), hashCache: fileHashCache(join(config.dataDir, 'model-hashes.json')),
+      log: log.child({ device: 'gpu-infer' }), hashCache,
     },
     ...(parts.observeEngine === undefined ? {} : { observe: parts.observeEngine }),
     models, log: log.child({ device: 'gpu-infer' }), preload: config.preload ? Object.keys(models) : [], maxChoices: config.maxChoices,
@@ -106,7 +112,21 @@ export async function builtinDevices(config: BuiltinConfig, parts: BuiltinParts)
     ...parts.components, resolver: parts.resolver, attestor: () => attest.attestor, openImport: config.openImport,
     exportSigner: { address: parts.address, sign: (manifest) => commitMessage(manifest, wallet, 'export') },
   })
+  const { cluster: clusterConfig } = config
+  const cluster = clusterConfig.router
+    ? createCluster({ ttlMs: clusterConfig.ttlMs, admit: clusterConfig.admit, routesFile: join(config.dataDir, 'routes.json'), log: log.child({ device: 'router' }) })
+    : undefined
+  const joiner = clusterConfig.join === undefined ? undefined : createJoiner({
+    router: clusterConfig.join, advertise: clusterConfig.advertise ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`,
+    signer: parts.components.signer, http: parts.components.http, log: log.child({ device: 'router' }),
+    offer: offerSource({
+      models, hashCache, engineStats: () => gpuInfer.engineStats(), devices: () => devices.map((d) => d.name),
+      parallel: config.parallel ?? 1, maxQueue: config.maxQueue ?? 8,
+    }),
+  })
   const devices: Device[] = [
+    // First: on a router its preprocess sees every request before any other device's routes.
+    relayDevice({ ...(cluster === undefined ? {} : { cluster }), http: parts.components.http, log: log.child({ device: 'relay' }), address: parts.address, timeoutMs: clusterConfig.relayTimeoutMs }),
     messageDevice({ wallet }),
     metaDevice({ publicInfo: parts.publicInfo, build: parts.build, settings: parts.settings }),
     parts.observeReplay === undefined ? replay : parts.observeReplay(replay),
@@ -114,6 +134,8 @@ export async function builtinDevices(config: BuiltinConfig, parts: BuiltinParts)
     gpuInfer,
     attest,
     dashboardDevice({ store }),
+    // Last: stopped first, so a leaving worker deregisters before anything else shuts down.
+    routerDevice({ ...(cluster === undefined ? {} : { cluster }), ...(joiner === undefined ? {} : { joiner }), signer: parts.components.signer, log: log.child({ device: 'router' }) }),
   ]
   return { devices, models, receipts: attest.receipts, engineStats: () => gpuInfer.engineStats() }
 }

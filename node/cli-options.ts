@@ -54,6 +54,12 @@ export const SERVE = {
   'upload-idle-timeout': { type: 'string' },
   'body-limit': { type: 'string' },
   metrics: { type: 'string' },
+  router: { type: 'boolean' },
+  join: { type: 'string' },
+  advertise: { type: 'string' },
+  admit: { type: 'string', multiple: true },
+  'node-ttl': { type: 'string' },
+  'relay-timeout': { type: 'string' },
 } as const satisfies ParseArgsConfig['options']
 
 /** A mistake in how a command was called: exit 2 with the usage text. */
@@ -102,7 +108,29 @@ export function configFrom(values: Values, env: NodeJS.ProcessEnv = process.env)
     uploadIdleTimeoutMs: seconds('upload-idle-timeout') ?? base.uploadIdleTimeoutMs,
     bodyLimit: int('body-limit') ?? base.bodyLimit,
     metrics: str('metrics') === undefined ? base.metrics : parseMetricsAccess(str('metrics')!),
+    cluster: clusterFrom(values, base, str, seconds),
     ...(str('wallet-kind') === undefined ? {} : { walletKind: parseWalletKind(str('wallet-kind')!) }),
+  }
+}
+
+/** `--router`, `--join`, `--advertise`, `--admit`, `--node-ttl`, `--relay-timeout` (docs/cluster.md). */
+function clusterFrom(values: Values, base: NodeConfig, str: (k: string) => string | undefined, seconds: (k: string) => number | undefined): NodeConfig['cluster'] {
+  const join = str('join')
+  const advertise = str('advertise')
+  for (const [flag, url] of [['--join', join], ['--advertise', advertise]] as const) {
+    if (url !== undefined && !/^https?:\/\/[^/\s?#]+\/?$/i.test(url)) throw new UsageError(`${flag} is a base URL: http(s)://host:port`)
+  }
+  const port = str('port')
+  if (join !== undefined && advertise === undefined && (port === undefined ? base.port : Number(port)) === 0) {
+    throw new UsageError('--join needs a fixed --port or an --advertise URL: the router must know where to reach this node')
+  }
+  return {
+    router: values.router === true || base.cluster.router,
+    join: join?.replace(/\/+$/, '') ?? base.cluster.join,
+    advertise: advertise?.replace(/\/+$/, '') ?? base.cluster.advertise,
+    admit: [...base.cluster.admit, ...((values.admit as string[] | undefined) ?? []).flatMap((t) => t.split(/[\s,]+/)).filter((a) => a !== '')],
+    ttlMs: seconds('node-ttl') ?? base.cluster.ttlMs,
+    relayTimeoutMs: seconds('relay-timeout') ?? base.cluster.relayTimeoutMs,
   }
 }
 

@@ -15,6 +15,7 @@ commands:
   verify-fault PROOF.json [--reexecute]      check a fault proof without trusting either node
   measure [--json]      the software measurement attest@1.0 reports, with its parts
   model gen             write a generated GGUF model: --size tiny|medium|large --out FILE [--quant f16|q8_0|q4_0|q4_k] [--seed N] [--no-chat-template]
+  cluster up            a router and N workers on loopback as child processes: [--workers 3] [--port 8734] [--redis redis://…]
   keygen                create a wallet: [--out FILE] [--kind rsa|ed25519]; prints its address
   new device NAME       scaffold a device of your own in ./NAME: [--ts] [--dir DIR]; npm test there runs its tests
   config get [KEY]      a running node's settings (--node URL, default http://127.0.0.1:8734)
@@ -43,6 +44,14 @@ connection options (what one client may cost; timeouts in seconds, decimals allo
                         an upload that keeps moving has no time limit
   --body-limit N        largest request body read whole, in bytes (default 10485760; 413 beyond);
                         streamed blob uploads have --max-blob-bytes instead
+
+cluster options (router@1.0, relay@1.0; docs/cluster.md):
+  --router              relay every request that matches a route to the cluster's nodes; accept registrations
+  --admit ADDRESS       a node address allowed to register with this router (repeatable)
+  --node-ttl S          a registration's lifetime without a heartbeat (default 10)
+  --relay-timeout S     how long one relayed attempt may wait for its answer (default 300)
+  --join URL            register with the router at URL, heartbeat, deregister on shutdown
+  --advertise URL       this node's URL as the router reaches it (default http://HOST:PORT)
 
 store options (store@1.0):
   --max-blob-bytes N    largest blob a put accepts (default 8 GiB; 413 beyond)

@@ -8,6 +8,7 @@ import { resolve } from 'node:path'
 import { DEFAULT_PATH_LIMITS, type PathLimits } from '../core/path.js'
 import { ConfigError } from '../core/errors.js'
 import { DEFAULT_MAX_BLOB_BYTES } from '../devices/store/index.js'
+import { DEFAULT_CLUSTER_CONFIG, type ClusterConfig } from '../devices/router/index.js'
 
 export interface NodeConfig {
   readonly port: number
@@ -75,6 +76,8 @@ export interface NodeConfig {
   readonly maxBlobBytes: number
   /** Who may read `GET /metrics` (node/metrics-http.ts): loopback clients by default. */
   readonly metrics: MetricsAccess
+  /** Cluster role: router (`--router`, `--admit`), worker (`--join`), or neither (docs/cluster.md). */
+  readonly cluster: ClusterConfig
   /** Free-form extra options (public) for custom devices. */
   readonly extra: Readonly<Record<string, unknown>>
 }
@@ -134,6 +137,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig 
     storeOpen: false,
     maxBlobBytes: DEFAULT_MAX_BLOB_BYTES,
     metrics: parseMetricsAccess(env.HASHBEAM_METRICS ?? 'local'),
+    cluster: DEFAULT_CLUSTER_CONFIG,
     extra: {},
   }
 }

@@ -1,0 +1,158 @@
+/**
+ * @module
+ * `relay@1.0`, HyperBEAM's relay, and the router node's front door.
+ *
+ * Keys (HyperBEAM's names): `call` sends `relay-method` (default GET) `relay-path` with
+ * `relay-body` to `peer` — or, without a peer, to the nodes the router's routes choose — and
+ * answers `{status, node, node-url, hashpath, ao-id, content-type, body}`; `cast` does the same
+ * in the background and answers at once (`{status: 202}`), at most `MAX_CASTS` at a time.
+ *
+ * Preprocess (a node started with `--router`, HyperBEAM's `on.request` router hook): every
+ * request that matches a route is relayed (relay/forward.ts), every other one runs here. Never
+ * relayed: the router's own surface (`/`, `/metrics`, `~router@1.0`, `~relay@1.0`,
+ * `~meta@1.0`, the dashboard) and a request that already passed a router
+ * (`hashbeam-relayed-by`), so two routers can never bounce a request between them.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Context, Hono, Next } from 'hono'
+import { InvalidRequestError, NotFoundError, UnavailableError } from '../../core/errors.js'
+import type { Device, HttpClient, HttpKit, Logger, Message, Value } from '../../core/types.js'
+import { createCluster, summarize, type Candidate, type Cluster } from '../router/index.js'
+import { forward } from './forward.js'
+import { checkTarget } from './targets.js'
+
+export const RELAY_DEVICE_NAME = 'relay@1.0'
+export const MAX_CASTS = 64
+/** A JSON body up to this size is read for its `model` (the OpenAI routes name it there). */
+const MODEL_SNIFF_BYTES = 1024 * 1024
+
+const LOCAL = /^\/(?:$|metrics$|dashboard(?:\/|$)|~(?:router|relay|meta|dashboard)@1\.0(?:[/&?]|$))/
+
+export interface RelayDeviceInit {
+  /** The cluster of a `--router` node: enables preprocess and routed `call`s. */
+  readonly cluster?: Cluster
+  readonly http: HttpClient
+  readonly log: Logger
+  /** This node's address (`hashbeam-relayed-by`). */
+  readonly address: string
+  /** Per attempt (default 300 s). */
+  readonly timeoutMs?: number
+}
+
+const targetOf = (url: string): string => {
+  const i = url.indexOf('/', url.indexOf('//') + 2)
+  return i === -1 ? '/' : url.slice(i)
+}
+
+function modelInBody(headers: Headers, body: Uint8Array | undefined): string | undefined {
+  if (body === undefined || body.byteLength > MODEL_SNIFF_BYTES) return undefined
+  if (!(headers.get('content-type') ?? '').toLowerCase().startsWith('application/json')) return undefined
+  try {
+    const model = (JSON.parse(new TextDecoder().decode(body)) as { model?: unknown } | null)?.model
+    return typeof model === 'string' ? model : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const asText = (value: Value | undefined): string | undefined => (typeof value === 'string' ? value : undefined)
+
+export function relayDevice(init: RelayDeviceInit): Device {
+  const { cluster, log } = init
+  const timeoutMs = init.timeoutMs ?? 300_000
+  let casts = 0
+  // A `call` to a peer from a node without a cluster still has breakers and in-flight counts.
+  const own = cluster ?? createCluster({ admit: [] })
+  const registered = (origin: string) => cluster?.registry.atOrigin(origin) !== undefined
+  const options = {
+    fetch: (url: string, req: RequestInit) => init.http.fetch(url, req),
+    timeoutMs, relayedBy: init.address,
+    checkTarget: (node: Candidate) => checkTarget(node.url, registered),
+  }
+
+  /** What a `call` or `cast` sends, checked before anything is sent. */
+  async function prepare(req: Message): Promise<{ method: string; path: string; headers: Headers; body: Uint8Array | undefined; nodes: Candidate[] }> {
+    const path = asText(req['relay-path'])
+    if (path === undefined || !path.startsWith('/')) throw new InvalidRequestError('relay: call needs `relay-path` (from /)', { code: 'relay-target' })
+    const method = (asText(req['relay-method']) ?? 'GET').toUpperCase()
+    if (!/^[A-Z]{3,7}$/.test(method)) throw new InvalidRequestError('relay: relay-method is an HTTP method', { code: 'relay-target' })
+    const rawBody = req['relay-body']
+    const body = typeof rawBody === 'string' ? new TextEncoder().encode(rawBody) : rawBody instanceof Uint8Array ? rawBody : undefined
+    const headers = new Headers()
+    const type = asText(req['relay-content-type'])
+    if (type !== undefined) headers.set('content-type', type)
+    const peer = asText(req.peer)
+    let nodes: Candidate[]
+    if (peer !== undefined) {
+      const url = peer.replace(/\/+$/, '')
+      await checkTarget(url, registered)
+      nodes = [{ address: url, url, weight: 1, inFlight: 0 }]
+    } else {
+      if (cluster === undefined) throw new InvalidRequestError('relay: call needs `peer` on a node that is no router', { code: 'relay-target' })
+      const summary = summarize(method, path)
+      const plan = cluster.plan(summary, asText(req.model) ?? summary.keys.model)
+      if (plan === undefined) throw new NotFoundError('relay: no route matches relay-path', { code: 'no-route' })
+      nodes = [...plan.nodes]
+    }
+    return { method, path, headers, body, nodes }
+  }
+
+  /** The answer of `call`: the relayed response as a message. */
+  async function send(sent: Awaited<ReturnType<typeof prepare>>, signal: AbortSignal): Promise<Message> {
+    const { method, path, headers, body, nodes } = sent
+    const res = await forward({ method, target: path, headers, body, signal }, nodes, { ...options, cluster: own })
+    const contentType = res.headers.get('content-type') ?? ''
+    const bytes = new Uint8Array(await res.arrayBuffer())
+    const text = /^(text\/|application\/json)/i.test(contentType)
+    const out: Message = { status: res.status, 'content-type': contentType, body: text ? new TextDecoder().decode(bytes) : bytes }
+    for (const key of ['hashbeam-node', 'hashbeam-node-url', 'hashpath', 'ao-id'] as const) {
+      const v = res.headers.get(key)
+      if (v !== null) out[key === 'hashbeam-node' ? 'node' : key === 'hashbeam-node-url' ? 'node-url' : key] = v
+    }
+    return out
+  }
+
+  async function preprocess(c: Context, next: Next, http: HttpKit): Promise<Response | void> {
+    const raw = c.req.raw
+    const target = targetOf(raw.url)
+    if (cluster === undefined || LOCAL.test(target) || raw.headers.has('hashbeam-relayed-by')) return next()
+    const summary = summarize(raw.method, target)
+    const route = cluster.match(summary)
+    if (route === undefined) return next()
+    const requestId = randomUUID()
+    try {
+      const body = raw.method === 'GET' || raw.method === 'HEAD' ? undefined : await http.readBody(raw, http.bodyLimit)
+      const plan = cluster.planRoute(route, summary, summary.keys.model ?? modelInBody(raw.headers, body))
+      if (plan.nodes.length === 0) {
+        throw new UnavailableError(`relay: no live node for this route${plan.model === undefined ? '' : ` serves model ${plan.model}`}`, { code: 'no-viable-node', retryAfterSeconds: 1 })
+      }
+      return await forward({ method: raw.method, target, headers: raw.headers, body, signal: raw.signal }, plan.nodes, { ...options, cluster })
+    } catch (err) {
+      log.info({ requestId, target: target.slice(0, 200), err: (err as Error).message }, 'relay refused')
+      return http.error(err, requestId)
+    }
+  }
+
+  return {
+    name: RELAY_DEVICE_NAME,
+    info: { description: 'Sends requests to other nodes: call (synchronous) and cast (in the background); on a router node, relays every request that matches a route, with failover and circuit breakers.' },
+    exports: ['call', 'cast'],
+    deterministic: false,
+    keys: {
+      call: async (_base, req, ctx) => send(await prepare(req), ctx.signal ?? AbortSignal.timeout(timeoutMs)),
+      cast: async (_base, req) => {
+        if (casts >= MAX_CASTS) throw new UnavailableError(`relay: ${MAX_CASTS} casts already in flight`, { code: 'relay-busy', retryAfterSeconds: 1 })
+        const sent = await prepare(req)
+        casts++
+        // The cast outlives the request: its own time limit, never the client's signal.
+        void send(sent, AbortSignal.timeout(timeoutMs))
+          .catch((err: Error) => log.warn({ err: err.message }, 'relay cast failed'))
+          .finally(() => { casts-- })
+        return { status: 202, accepted: true }
+      },
+    },
+    routes(app: unknown, http: HttpKit) {
+      if (cluster !== undefined) (app as Hono).use('*', (c, next) => preprocess(c, next, http))
+    },
+  }
+}
