@@ -14,6 +14,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { isAoError, isConfigError } from '../core/errors.js'
 import { measureCommand } from '../devices/attest/index.js'
 import { createEngine, GGUF_QUANTS, writeGguf, type GgufQuant, type GgufSize } from '../devices/gpu-infer/index.js'
+import { clusterCommand } from './cli-cluster.js'
 import { configCommand } from './cli-config.js'
 import { exportCommand, faultProofCommand, importCommand, replayCommand, verifyCommand, verifyFaultCommand } from './cli-chain.js'
 import { SERVE, UsageError, configFrom } from './cli-options.js'
@@ -122,6 +123,7 @@ async function measureCommandMain(args: string[]): Promise<number> {
 }
 
 const COMMANDS: Record<string, (args: string[]) => Promise<number>> = {
+  cluster: clusterCommand,
   config: configCommand,
   'fault-proof': faultProofCommand,
   'verify-fault': verifyFaultCommand,
