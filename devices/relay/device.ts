@@ -10,15 +10,15 @@
  * Preprocess (a node started with `--router`, HyperBEAM's `on.request` router hook): every
  * request that matches a route is relayed (relay/forward.ts), every other one runs here. Never
  * relayed: the router's own surface (`/`, `/metrics`, `~router@1.0`, `~relay@1.0`,
- * `~meta@1.0`, the dashboard) and a request that already passed a router
- * (`hashbeam-relayed-by`), so two routers can never bounce a request between them.
+ * `~meta@1.0`, the dashboard) and a request that already passed a Hashbeam router (its `via`
+ * names one), so two routers can never bounce a request between them.
  */
 import { randomUUID } from 'node:crypto'
 import type { Context, Hono, Next } from 'hono'
 import { InvalidRequestError, NotFoundError, UnavailableError } from '../../core/errors.js'
 import type { Device, HttpClient, HttpKit, Logger, Message, Value } from '../../core/types.js'
 import { createCluster, summarize, type Candidate, type Cluster } from '../router/index.js'
-import { forward } from './forward.js'
+import { forward, relayedBefore } from './forward.js'
 import { checkTarget } from './targets.js'
 
 export const RELAY_DEVICE_NAME = 'relay@1.0'
@@ -33,7 +33,7 @@ export interface RelayDeviceInit {
   readonly cluster?: Cluster
   readonly http: HttpClient
   readonly log: Logger
-  /** This node's address (`hashbeam-relayed-by`). */
+  /** This node's address (in the `via` of relayed requests). */
   readonly address: string
   /** Per attempt (default 300 s). */
   readonly timeoutMs?: number
@@ -115,7 +115,7 @@ export function relayDevice(init: RelayDeviceInit): Device {
   async function preprocess(c: Context, next: Next, http: HttpKit): Promise<Response | void> {
     const raw = c.req.raw
     const target = targetOf(raw.url)
-    if (cluster === undefined || LOCAL.test(target) || raw.headers.has('hashbeam-relayed-by')) return next()
+    if (cluster === undefined || LOCAL.test(target) || relayedBefore(raw.headers)) return next()
     const summary = summarize(raw.method, target)
     const route = cluster.match(summary)
     if (route === undefined) return next()

@@ -41,16 +41,28 @@ export interface ForwardOptions {
   readonly timeoutMs: number
   readonly maxAttempts?: number
   readonly backoffMs?: number
-  /** This router's address, sent as `hashbeam-relayed-by` (a node never relays such a request again). */
+  /** This router's address, sent in `via` (a router never relays such a request again). */
   readonly relayedBy: string
   /** Throws when the relay may not call this node (relay/targets.ts). */
   checkTarget(node: Candidate): Promise<void>
 }
 
+/** The `via` entry a router adds (RFC 9110 §7.6.3); `via` is a transport header, never a message key. */
+export const VIA_PREFIX = '1.1 hashbeam-router/'
+
+/** Whether a request already passed a Hashbeam router. */
+export const relayedBefore = (headers: Headers): boolean => (headers.get('via') ?? '').includes(VIA_PREFIX)
+
+/**
+ * The request's own headers, hop-by-hop and cookies left out, and a `via` entry. Nothing is
+ * added that a worker would read as a message key: the relayed request computes exactly what
+ * the client's would have, to the same hashpath.
+ */
 export const outgoingHeaders = (incoming: Headers, relayedBy: string): Headers => {
   const out = new Headers()
   incoming.forEach((value, key) => { if (!HOP_BY_HOP.has(key)) out.set(key, value) })
-  out.set('hashbeam-relayed-by', relayedBy)
+  const via = incoming.get('via')
+  out.set('via', `${via === null ? '' : `${via}, `}${VIA_PREFIX}${relayedBy}`)
   return out
 }
 
