@@ -127,6 +127,8 @@ export const ERROR_CODES: Readonly<Record<string, ErrorCodeInfo>> = {
   'json-schema-too-complex': { status: 400, meaning: 'the JSON schema exceeds its complexity limit' },
   'unsupported-parameter': { status: 400, meaning: 'an OpenAI parameter the node does not support' },
   'unknown-route': { status: 404, meaning: 'no OpenAI-compatible route of that name under `v1/`' },
+  'invalid-input': { status: 400, meaning: '`input` (embeddings) is not a string or a non-empty list of non-empty strings' },
+  'input-too-long': { status: 400, meaning: '`input` (embeddings) exceeds its size limit' },
   'invalid-content': { status: 400, meaning: '`content` (tokenize) is not a string' },
   'content-too-long': { status: 400, meaning: '`content` (tokenize) exceeds its size limit' },
   'invalid-tokens': { status: 400, meaning: '`tokens` is not a list of token ids of the model' },

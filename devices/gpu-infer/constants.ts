@@ -79,6 +79,8 @@ export const LIMITS = {
   maxTokenizeBytes: 256 * 1024,
   /** Token ids one detokenize call may take. */
   maxDetokenizeTokens: 65_536,
+  /** Texts one embeddings request may carry (together at most maxTokenizeBytes). */
+  maxEmbedInputs: 256,
   /** Most `top_logprobs` per token (OpenAI's own limit). */
   maxTopLogprobs: 20,
 } as const

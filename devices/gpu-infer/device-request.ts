@@ -9,11 +9,12 @@
  * same way — on this node, in another process, or in a replay.
  */
 import { sha256 } from '../../core/sha256.js'
-import { optionalList, optionalNumber, optionalString, optionalStrings, refuse, type KeyRule } from '../../core/assert.js'
+import { optionalList, optionalNumber, optionalString, optionalStrings, refuse, structuredValue, type KeyRule } from '../../core/assert.js'
 import { fromBase64Url, idOf } from '../../core/id.js'
 import type { Message } from '../../core/types.js'
 import type { ChatMessage, GenerateParams } from './engine-request.js'
 import type { DetokenizeRequest, TokenizeRequest } from './engine-tokens.js'
+import type { EmbedRequest } from './engine-embed.js'
 import { parseJsonSchema } from './engine-schema.js'
 
 const rule = (code: string): KeyRule => ({ device: 'gpu-infer', code })
@@ -95,4 +96,17 @@ export function detokenizeParams(req: Message): DetokenizeRequest {
   if (list === undefined) return refuse(rule('invalid-tokens'), '"tokens" is required')
   const model = optionalString(req, 'model', rule('invalid-model'))
   return { tokens: list as number[], ...(model === undefined ? {} : { model }) }
+}
+
+/** `embed&input=…` (or a JSON list of texts): model, input, dimensions. */
+export function embedParams(req: Message): EmbedRequest {
+  const raw = req.input
+  if (raw === undefined || raw === null) return refuse(rule('invalid-input'), '"input" is required')
+  const input = typeof raw === 'string' && raw.startsWith('[') ? structuredValue(req, 'input', rule('invalid-input')) : raw
+  const out: EmbedRequest = { input: input as string | string[] }
+  const model = optionalString(req, 'model', rule('invalid-model'))
+  if (model !== undefined) out.model = model
+  const dimensions = optionalNumber(req, 'dimensions', rule('unsupported-parameter'))
+  if (dimensions !== undefined) out.dimensions = dimensions
+  return out
 }

@@ -102,6 +102,8 @@ export function createSlotManager(opts: {
     const model = await llama.loadModel({
       modelPath: rec.path,
       gpuLayers: profile.gpuLayers,
+      // Contexts node-llama-cpp creates itself (embeddings) get the profile's setting, not "auto".
+      defaultContextFlashAttention: profile.flashAttention,
       onLoadProgress: (p) => {
         onProgress?.(p)
         const step = Math.floor(p * 4) // log at 0, 25, 50, 75, 100 %

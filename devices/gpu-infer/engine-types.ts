@@ -7,6 +7,7 @@ import type { Logger } from '../../core/types.js'
 import type { HashCache, ModelIdentity } from './models.js'
 import type { ChatRequest, CompleteRequest, SamplerSettings } from './engine-request.js'
 import type { DetokenizeRequest, TokenizeRequest } from './engine-tokens.js'
+import type { EmbedRequest, EmbedResult } from './engine-embed.js'
 import type { FinishReason, TokenLogprob } from './engine-generate.js'
 import type { DecodePlan, ParallelMode } from './engine-decode.js'
 
@@ -133,6 +134,8 @@ export interface Engine {
   complete(req: CompleteRequest): Promise<InferResult>
   /** The model's token ids for a text (and each token's text with `withPieces`). */
   tokenize(req: TokenizeRequest & { withPieces?: boolean }): Promise<{ tokens: number[]; pieces?: string[]; model: ModelIdentity }>
+  /** The model's embedding of each input text, L2-normalized (engine-embed.ts). */
+  embed(req: EmbedRequest): Promise<EmbedResult & { model: ModelIdentity }>
   /** The text of token ids (400 `invalid-tokens` for an id past the vocabulary). */
   detokenize(req: DetokenizeRequest): Promise<{ content: string; model: ModelIdentity }>
   chat(req: ChatRequest): Promise<InferResult>

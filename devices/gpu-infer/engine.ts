@@ -28,6 +28,7 @@ import { boundJsonSchema } from './engine-schema.js'
 import { compileJsonGrammar, type JsonGrammar } from './schema-compiler.js'
 import { createSlotManager, type LoadedModel, type Slot } from './engine-slots.js'
 import type { Lane } from './engine-lanes.js'
+import { checkEmbedInput, embedTexts } from './engine-embed.js'
 import { checkDetokenizeRequest, checkTokenizeRequest, detokenizeWith, pieceOf, tokenizeWith } from './engine-tokens.js'
 import type { Engine, EngineOptions, EngineProfile, InferResult, ModelInfo } from './engine-types.js'
 import { createModelRegistry, defaultHashCache, type ModelIdentity } from './models.js'
@@ -259,6 +260,25 @@ export function createEngine(opts: EngineOptions): Engine {
       const loaded = await loadedModel(req.model)
       const tokens = tokenizeWith(loaded.model, req)
       return { tokens, ...(req.withPieces === true ? { pieces: tokens.map((t) => pieceOf(loaded.model, t)) } : {}), model: loaded.identity }
+    },
+    async embed(req) {
+      ensureOpen()
+      const texts = checkEmbedInput(req?.input)
+      const slot = slots.slot(modelName(req.model))
+      const { profile: p } = await init()
+      const signal = req.signal === undefined ? shutdown.signal : AbortSignal.any([req.signal, shutdown.signal])
+      // A place in the model's queue like any request: embeddings cost a full prompt evaluation.
+      const run = slot.queue.run(async () => {
+        const { loaded } = await slots.ensureLoaded(slot)
+        const out = await embedTexts(loaded.model, texts, {
+          contextSize: p.contextSize, batchSize: p.batchSize, threads: p.threads, signal,
+          ...(req.dimensions === undefined ? {} : { dimensions: req.dimensions }),
+        })
+        return { ...out, model: loaded.identity }
+      }, { signal })
+      active.add(run)
+      run.finally(() => active.delete(run)).catch(() => {})
+      return run
     },
     async detokenize(req) {
       checkDetokenizeRequest(req)

@@ -24,7 +24,7 @@ import type { Hono } from 'hono'
 import { createEngine, type Engine, type EngineProfile, type InferResult } from './engine.js'
 import type { EngineOptions } from './engine-types.js'
 import type { TokenLogprob } from './engine-generate.js'
-import { detokenizeParams, generateParams, messagesOf, promptOf, tokenizeParams } from './device-request.js'
+import { detokenizeParams, embedParams, generateParams, messagesOf, promptOf, tokenizeParams } from './device-request.js'
 import { mountOpenAi } from './openai.js'
 import { OPENAI_DEFAULTS } from './constants.js'
 import { createStoredModels, type StoredModelSource } from './stored-models.js'
@@ -60,6 +60,9 @@ export interface GpuInferInit {
   /** Most choices (`n`) one OpenAI request may ask for (default OPENAI_DEFAULTS.maxChoices). */
   readonly maxChoices?: number
 }
+
+/** The sampler slot of a profile that samples nothing (embeddings, the `profile` key). */
+const NO_SAMPLER: InferResult['sampler'] = { temperature: 0, topK: 0, topP: 1, minP: 0, repeatPenalty: 1, maxTokens: 0, seed: null }
 
 const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => SILENT }
 
@@ -207,6 +210,21 @@ export function gpuInferDevice(init: GpuInferInit): GpuInferDevice {
         const tokens = out.pieces === undefined ? out.tokens : out.tokens.map((id, i) => ({ id, piece: out.pieces![i]! }))
         return { tokens, model: { name: out.model.name, sha256: out.model.sha256, bytes: out.model.bytes } }
       },
+      // Embeddings: deterministic on a profile, recorded with it (like an inference).
+      async embed(_base, req, ctx) {
+        await ready()
+        const engine = engineNow()
+        const params = embedParams(req)
+        if (params.model !== undefined && storedModels !== undefined) params.model = await storedModels.resolve(params.model)
+        const out = await engine.embed({ ...params, signal: ctx.signal })
+        const prof = { ...profileMessage(engine.profile(), NO_SAMPLER), sampler: null, seed: null }
+        return {
+          embeddings: out.vectors, dimensions: out.dimensions,
+          usage: { 'prompt-tokens': out.promptTokens, 'total-tokens': out.promptTokens },
+          model: { name: out.model.name, sha256: out.model.sha256, bytes: out.model.bytes },
+          profile: prof, 'profile-id': idOf(prof),
+        }
+      },
       async detokenize(_base, req) {
         await ready()
         const params = detokenizeParams(req)
@@ -230,7 +248,7 @@ export function gpuInferDevice(init: GpuInferInit): GpuInferDevice {
         await ready()
         ctx.markNonDeterministic()
         const p = engineNow().profile()
-        return { ...profileMessage(p, { temperature: 0, topK: 0, topP: 1, minP: 0, repeatPenalty: 1, maxTokens: 0, seed: null }), sampler: null, seed: null }
+        return { ...profileMessage(p, NO_SAMPLER), sampler: null, seed: null }
       },
     },
     // The OpenAI-compatible surface (openai.ts): /~gpu-infer@1.0/v1/{chat/completions,completions,models}.

@@ -128,3 +128,19 @@ export function detokenizeRequestMessage(body: Body): Message {
   if (body.model !== undefined && body.model !== null) out.model = fromJson(body.model, 'model')
   return out
 }
+
+/** OpenAI's embeddings body: {input, model, encoding_format (the answer's shape only), dimensions}. */
+export function embeddingsRequestMessage(body: Body): Message {
+  const input = body.input
+  const ok = typeof input === 'string' || (Array.isArray(input) && input.every((x) => typeof x === 'string'))
+  if (!ok) invalid('input', 'invalid-input', 'must be a string or a list of strings (token-id input is not supported)')
+  const format = body.encoding_format
+  if (format !== undefined && format !== null && format !== 'float' && format !== 'base64') invalid('encoding_format', 'invalid-request', 'must be float or base64')
+  const out: Message = { path: 'embed', input: fromJson(input, 'input') }
+  if (body.model !== undefined && body.model !== null) out.model = fromJson(body.model, 'model')
+  if (body.dimensions !== undefined && body.dimensions !== null) {
+    if (!Number.isInteger(body.dimensions)) invalid('dimensions', 'unsupported-parameter', 'must be an integer')
+    out.dimensions = body.dimensions as number
+  }
+  return out
+}

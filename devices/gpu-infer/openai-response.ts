@@ -124,3 +124,15 @@ export function chunkWriter(kind: Kind, send: (data: string) => void, common: { 
 }
 
 export const answerId = idOfAnswer
+
+/** OpenAI's embeddings answer; base64 is the float32 little-endian bytes, as OpenAI sends them. */
+export function embeddingsBody(m: Message, body: Record<string, unknown>): unknown {
+  const vectors = m.embeddings as number[][]
+  const base64 = body.encoding_format === 'base64'
+  const usage = (m.usage ?? {}) as Message
+  return {
+    object: 'list', model: modelName(m),
+    data: vectors.map((v, index) => ({ object: 'embedding', index, embedding: base64 ? Buffer.from(new Float32Array(v).buffer).toString('base64') : v })),
+    usage: { prompt_tokens: Number(usage['prompt-tokens'] ?? 0), total_tokens: Number(usage['total-tokens'] ?? 0) },
+  }
+}

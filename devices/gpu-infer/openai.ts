@@ -5,12 +5,16 @@
  *
  *     POST /~gpu-infer@1.0/v1/chat/completions     → gpu-infer `chat`
  *     POST /~gpu-infer@1.0/v1/completions          → gpu-infer `run`
+ *     POST /~gpu-infer@1.0/v1/embeddings           → gpu-infer `embed`
+ *     POST /~gpu-infer@1.0/v1/tokenize, /detokenize → gpu-infer `tokenize`, `detokenize` (llama-server's shapes)
  *     GET  /~gpu-infer@1.0/v1/models               → the configured models
+ *     any other /v1/…                              → 404 `unknown-route`
  *
  * Each call is translated into an AO-Core request message and resolved like any path: it gets a
  * hashpath, a step record and cache semantics. The OpenAI answer carries them in the `hashpath`
  * and `ao-id` headers (and a `hashbeam` field on the last stream chunk); `system_fingerprint`
- * is the result's `profile-id`. Errors use OpenAI's `{error: {message, type, code}}` shape.
+ * is the result's `profile-id`. Errors use OpenAI's `{error: {message, type, code, param}}` shape.
+ * `n` choices are n requests, each with its own hashpath (openai-request.ts `choiceRequests`).
  */
 import { randomUUID } from 'node:crypto'
 import type { Context, Hono } from 'hono'
@@ -20,8 +24,8 @@ import { checkJsonDepth } from '../../core/json.js'
 import type { ResolveOptions } from '../../core/resolve.js'
 import type { HttpKit, Logger, Message, ResolveResult } from '../../core/types.js'
 import { paramOf } from './openai-errors.js'
-import { chatRequestMessage, choiceRequests, completionRequestMessage, detokenizeRequestMessage, tokenizeRequestMessage } from './openai-request.js'
-import { answerId, choiceRecords, chunkWriter, completionBody, finishOf, modelName, toolCallsOf, usageOf, type Kind } from './openai-response.js'
+import { chatRequestMessage, choiceRequests, completionRequestMessage, detokenizeRequestMessage, embeddingsRequestMessage, tokenizeRequestMessage } from './openai-request.js'
+import { answerId, choiceRecords, chunkWriter, completionBody, embeddingsBody, finishOf, modelName, toolCallsOf, usageOf, type Kind } from './openai-response.js'
 
 export interface OpenAiInit {
   /** The node's HTTP helpers (resolver, body reading, cache policy, streams, receipts). */
@@ -137,7 +141,7 @@ export function mountOpenAi(app: Hono, init: OpenAiInit): void {
   }
 
   /** A one-step route (tokenize, detokenize): the body → a request message → the result's JSON shape. */
-  async function keyRoute(c: Context, deviceName: string, toRequest: (body: Record<string, unknown>) => Message, shape: (m: Message) => unknown): Promise<Response> {
+  async function keyRoute(c: Context, deviceName: string, toRequest: (body: Record<string, unknown>) => Message, shape: (m: Message, body: Record<string, unknown>) => unknown): Promise<Response> {
     const requestId = randomUUID()
     try {
       const raw = c.req.raw
@@ -147,7 +151,7 @@ export function mountOpenAi(app: Hono, init: OpenAiInit): void {
       const opts: ResolveOptions = { cache: http.cachePolicy(raw.headers.get('cache-control') ?? undefined), log: log.child({ requestId }), signal: raw.signal }
       const result = await resolver.step(base, idOf(base), toRequest(body), opts)
       const headers = { 'x-request-id': requestId, hashpath: result.hashpath, 'ao-id': result.id, 'ao-cache': result.cached ? 'hit' : 'miss' }
-      return c.json(shape(result.value as Message), 200, headers)
+      return c.json(shape(result.value as Message, body), 200, headers)
     } catch (err) {
       return openAiError(err, requestId, log)
     }
@@ -161,6 +165,7 @@ export function mountOpenAi(app: Hono, init: OpenAiInit): void {
   // llama-server's shapes: {tokens} and {content}.
   app.post(`${prefix}/tokenize`, (c) => keyRoute(c, deviceOf(c), tokenizeRequestMessage, (m) => ({ tokens: m.tokens })))
   app.post(`${prefix}/detokenize`, (c) => keyRoute(c, deviceOf(c), detokenizeRequestMessage, (m) => ({ content: m.content })))
+  app.post(`${prefix}/embeddings`, (c) => keyRoute(c, deviceOf(c), embeddingsRequestMessage, embeddingsBody))
   // Anything else under v1/ is a route this node does not have: OpenAI's 404, not a path lookup.
   app.all(`${prefix}/*`, (c) => openAiError(new NotFoundError(`openai: no route ${c.req.method} ${new URL(c.req.url).pathname}`, { code: 'unknown-route' }), randomUUID(), log))
 }

@@ -148,6 +148,36 @@ describe('several choices (n)', () => {
   })
 })
 
+describe('embeddings', () => {
+  it('a list of inputs: one unit vector each, equal texts equal bits, base64 the same floats; the path form agrees', async () => {
+    const input = ['the llama', 'a different text', 'the llama']
+    const { data, response } = await client().embeddings.create({ model: 'tiny', input, encoding_format: 'float' }).withResponse()
+    record(response.headers, data)
+    expect(data.data.map((d) => d.index)).toEqual([0, 1, 2])
+    const [a, b, c] = data.data.map((d) => d.embedding)
+    expect(a!.length).toBe(64) // the tiny model's embedding length
+    for (const v of [a!, b!]) expect(Math.hypot(...v)).toBeCloseTo(1, 6)
+    expect(c).toEqual(a)
+    expect(b).not.toEqual(a)
+    expect(data.usage.prompt_tokens).toBeGreaterThan(3)
+    // The SDK decodes base64 (float32 little-endian) itself when it asked for it.
+    const raw = await post('embeddings', { model: 'tiny', input, encoding_format: 'base64' })
+    const bytes = Buffer.from(raw.body.data[1].embedding as string, 'base64')
+    const decoded = [...new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4)]
+    expect(decoded).toEqual(b!.map((x) => Math.fround(x)))
+    const path = await fetch(`${server.url}/~gpu-infer@1.0/embed&model=tiny&input=the%20llama`, { headers: { accept: 'application/json' } })
+    expect(((await path.json()) as { embeddings: number[][] }).embeddings[0]).toEqual(a)
+  })
+  it('refuses dimensions the model cannot give, and bad input, naming the parameter', async () => {
+    await expect(client().embeddings.create({ model: 'tiny', input: 'x', dimensions: 32 })).rejects.toMatchObject({ status: 400, code: 'unsupported-parameter', param: 'dimensions' })
+    await expect(client().embeddings.create({ model: 'tiny', input: [''] })).rejects.toMatchObject({ status: 400, code: 'invalid-input', param: 'input' })
+    await expect(client().embeddings.create({ model: 'tiny', input: [[1, 2]] as unknown as string[] })).rejects.toMatchObject({ status: 400, param: 'input' })
+    await expect(client().embeddings.create({ model: 'tiny', input: 'word '.repeat(600) })).rejects.toMatchObject({ status: 413, code: 'prompt-too-long', param: 'input' })
+    const same = await client().embeddings.create({ model: 'tiny', input: 'x', dimensions: 64 })
+    expect(same.data[0]?.embedding.length).toBe(64)
+  })
+})
+
 describe('unknown routes under v1/', () => {
   it('answer 404 in OpenAI error shape (the SDK sees a NotFoundError)', async () => {
     const res = await fetch(`${v1()}/audio/speech`, { method: 'POST', body: '{}' })
