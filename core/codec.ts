@@ -123,6 +123,19 @@ export function publicValue(value: Value, where = 'message'): Value {
   throw new InvalidMessageError(`codec: ${where} holds an unsupported ${typeof value}`)
 }
 
+/**
+ * Equality in the data model: the same canonical bytes. The same object is equal to itself
+ * without encoding: a signed body is checked against every message of its chain, and
+ * encoding a large one for each was most of the cost of a signed upload.
+ */
+export function sameValue(a: Value | undefined, b: Value | undefined): boolean {
+  if (a === b) return true
+  if (a === undefined || b === undefined) return false
+  const x = encodeCanonical(publicValue(a))
+  const y = encodeCanonical(publicValue(b))
+  return x.length === y.length && x.every((byte, i) => byte === y[i])
+}
+
 /** Canonical bytes of a message (private keys removed). */
 export function encodeMessage(message: Message): Uint8Array {
   return encodeCanonical(publicValue(message))

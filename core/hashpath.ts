@@ -34,8 +34,12 @@ export function hashpathAlgOf(base: Message): HashpathAlg {
 
 /** The part a request contributes: its key name when bare, else its ID. */
 export function requestPart(req: Message): string {
-  if (isBareKeyRequest(req) && typeof req.path === 'string' && req.path !== '') return req.path
-  return idOf(req)
+  return bareKeyPart(req) ?? idOf(req)
+}
+
+/** A bare key request's part (its key name), or undefined when the part is the request's ID. */
+export function bareKeyPart(req: Message): string | undefined {
+  return isBareKeyRequest(req) && typeof req.path === 'string' && req.path !== '' ? req.path : undefined
 }
 
 const MOD_256 = 1n << 256n

@@ -95,3 +95,22 @@ export function unsignedIdOf(message: Message): string {
 
 /** ID of already-encoded canonical bytes. */
 export const idOfBytes = (bytes: Uint8Array): string => sha256Base64Url(bytes)
+
+/**
+ * A message encoded once for its ID and its store write: a large body is in the base and the
+ * request of a step, and encoding each twice (ID, then write) was half of a large upload's cost.
+ * The bytes are those of the message as it was when encoded, which is what its ID names.
+ */
+export class EncodedMessage {
+  readonly id: string
+  readonly bytes: Uint8Array
+  constructor(id: string, bytes: Uint8Array) {
+    this.id = id
+    this.bytes = bytes
+  }
+
+  static of(message: Message): EncodedMessage {
+    const bytes = encodeMessage(message)
+    return new EncodedMessage(idOfBytes(bytes), bytes)
+  }
+}

@@ -6,10 +6,10 @@
  * content address. With the messages stored by ID, anyone holding the store can walk a hashpath
  * back to its root, recompute every link and check every message against its ID.
  */
-import { decodeCanonical, decodeMessage, encodeCanonical, encodeMessage } from './codec.js'
+import { decodeCanonical, decodeMessage, encodeCanonical } from './codec.js'
 import { CorruptionError, NotFoundError } from './errors.js'
 import type { HashpathAlg } from './hashpath.js'
-import { idOfBytes } from './id.js'
+import { EncodedMessage, idOfBytes } from './id.js'
 import { sha256Base64Url } from './sha256.js'
 import { messageKey, stepKey, type BatchOp, type Store } from './store.js'
 import type { Message } from './types.js'
@@ -178,11 +178,11 @@ export async function loadStep(store: Store, hashpath: string): Promise<StepReco
   return bytes === undefined ? undefined : decodeStep(bytes)
 }
 
-/** The store writes that keep messages by ID. */
-export function messageWrites(messages: readonly Message[]): BatchOp[] {
+/** The store writes that keep messages by ID (those already encoded are not encoded again). */
+export function messageWrites(messages: readonly (Message | EncodedMessage)[]): BatchOp[] {
   return messages.map((message) => {
-    const bytes = encodeMessage(message)
-    return { type: 'put', key: messageKey(idOfBytes(bytes)), value: bytes }
+    const encoded = message instanceof EncodedMessage ? message : EncodedMessage.of(message)
+    return { type: 'put', key: messageKey(encoded.id), value: encoded.bytes }
   })
 }
 
@@ -191,6 +191,6 @@ export function messageWrites(messages: readonly Message[]): BatchOp[] {
  * The record is written once (`ifAbsent`) unless `replace` is set (a record the node means to
  * supersede, e.g. one written by other code): a record that is already there stays.
  */
-export function stepWrites(messages: readonly Message[], record: StepRecord, replace = false): BatchOp[] {
+export function stepWrites(messages: readonly (Message | EncodedMessage)[], record: StepRecord, replace = false): BatchOp[] {
   return [...messageWrites(messages), { type: 'put', key: stepKey(record.hashpath), value: encodeStep(record), ifAbsent: !replace }]
 }

@@ -7,11 +7,12 @@
  * message built from segment N only (segments count from 1, the first included even when it
  * only builds the base). Precedence: a segment's own `&k=v` > `N.key` > global.
  */
+import { sameValue } from './codec.js'
 import { InvalidRequestError } from './errors.js'
 import { PATH_ONLY_KEYS } from './keys.js'
-import { decodePiece, normalizeKeyName, type HyperPath, type PathValue } from './path.js'
+import { decodePiece, isSubPath, normalizeKeyName, type HyperPath, type PathValue } from './path.js'
 import { decodeTypedValue, splitTypedKey } from './typed.js'
-import type { Value } from './types.js'
+import type { Message, Value } from './types.js'
 
 export type KeySet = Record<string, PathValue>
 
@@ -90,9 +91,64 @@ export function parseQuery(search: string): ExtraKeys {
   return extra
 }
 
+/**
+ * What the transport adds while the plan is built, in the same pass over each message's keys
+ * (node/app.ts): reply options taken out, the request's signatures put on.
+ */
+export interface PlanTransport {
+  /**
+   * Keys that say how to answer, not what to compute (`stream`, `accept-codec`…): taken out of
+   * every message unless signed, so the answer has the same hashpath whichever was asked for.
+   * Their values are returned (the global one first, then the base's, then each step's).
+   */
+  readonly take?: readonly string[]
+  /** Signed keys and their signed values: kept, and every message must hold exactly these. */
+  readonly committed?: Readonly<Record<string, Value>>
+  /** The request's signatures, put on every message next to the keys they cover. */
+  readonly commitments?: Message
+}
+
+/** A plan as the resolver runs it, and the reply options taken out of it. */
+export interface FinishedPlan {
+  readonly plan: RequestPlan
+  readonly taken: Readonly<Record<string, string | boolean>>
+}
+
 /** Builds the plan. The first segment is the base when it is an ID, a bare device or a sub-path. */
 export function planRequest(path: HyperPath, extra: ExtraKeys = NO_EXTRA_KEYS): RequestPlan {
-  const withKeys = (n: number, own: KeySet): KeySet => ({ ...extra.global, ...extra.scoped.get(n), ...own })
+  return buildPlan(path, extra, undefined)
+}
+
+/**
+ * Builds the plan in one pass: each message's keys are merged once (global < `N.key` < the
+ * segment's own), then lose the taken keys and gain the commitments, in that same object.
+ */
+export function finishPlan(path: HyperPath, extra: ExtraKeys, transport: PlanTransport): FinishedPlan {
+  const take = transport.take ?? []
+  const committed = transport.committed ?? {}
+  const commitments = transport.commitments
+  const taken: Record<string, string | boolean> = {}
+  const read = (from: KeySet) => {
+    for (const key of take) {
+      const value = from[key]
+      if (taken[key] === undefined && (typeof value === 'string' || typeof value === 'boolean')) taken[key] = value
+    }
+  }
+  read(extra.global)
+  const plan = buildPlan(path, extra, (keys) => {
+    read(keys)
+    for (const key of take) if (key in keys && !(key in committed)) delete keys[key]
+    if (commitments !== undefined) attachCommitments(keys, committed, commitments)
+    return keys
+  })
+  return { plan, taken }
+}
+
+function buildPlan(path: HyperPath, extra: ExtraKeys, finish: ((keys: KeySet) => KeySet) | undefined): RequestPlan {
+  const withKeys = (n: number, own: KeySet): KeySet => {
+    const keys = { ...extra.global, ...extra.scoped.get(n), ...own }
+    return finish === undefined ? keys : finish(keys)
+  }
   const [first, ...rest] = path.segments
   if (first === undefined) throw new InvalidRequestError('path: empty path', { code: 'empty-path' })
   const firstBuildsBase = first.key === undefined
@@ -103,7 +159,7 @@ export function planRequest(path: HyperPath, extra: ExtraKeys = NO_EXTRA_KEYS): 
         ...(first.sub === undefined ? {} : { sub: first.sub }),
         keys: withKeys(1, first.keys),
       }
-    : { keys: { ...extra.global } }
+    : { keys: finish === undefined ? { ...extra.global } : finish({ ...extra.global }) }
   const stepSegments = firstBuildsBase ? rest : path.segments
   const offset = firstBuildsBase ? 2 : 1
   const steps = stepSegments.map((segment, i): StepPlan => ({
@@ -114,3 +170,22 @@ export function planRequest(path: HyperPath, extra: ExtraKeys = NO_EXTRA_KEYS): 
   }))
   return { base, steps }
 }
+
+/**
+ * Puts a request's commitments on one message's keys, after checking that they hold exactly
+ * the signed values (a path or query key may not replace one, nor set `commitments`).
+ */
+function attachCommitments(keys: KeySet, committed: Readonly<Record<string, Value>>, commitments: Message): void {
+  if ('commitments' in keys) throw committedKeyConflict('commitments')
+  for (const key in committed) {
+    const own = keys[key]
+    if (own === undefined || isSubPath(own) || !sameValue(own as Value, committed[key])) throw committedKeyConflict(key)
+  }
+  keys.commitments = commitments
+}
+
+/** A path or query key that contradicts a signed one. */
+export const committedKeyConflict = (key: string): InvalidRequestError =>
+  new InvalidRequestError(`request: "${key}" is signed, and the path or query may not set it to something else`, {
+    code: 'committed-key-conflict', detail: { key },
+  })

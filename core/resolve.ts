@@ -12,8 +12,8 @@
  */
 import { CacheMissError, InternalError, InvalidRequestError, RecursionLimitError, isAoError } from './errors.js'
 import { dispatch, isDeterministic } from './dispatch.js'
-import { hashpathAlgOf, hashpathOf, type HashpathAlg } from './hashpath.js'
-import { idOf } from './id.js'
+import { bareKeyPart, hashpathAlgOf, nextHashpath, type HashpathAlg } from './hashpath.js'
+import { EncodedMessage } from './id.js'
 import { implementationWrite, recordedImplementation } from './implementation.js'
 import { createLru } from './lru.js'
 import { loadMessage, loadStep, messageWrites, stepWrites, type LedgerTrust, type StepRecord } from './ledger.js'
@@ -76,6 +76,23 @@ export type StepSource = 'memory' | 'ledger' | 'executed' | 'failed'
 /** `startedAt` is `performance.now()` when the step began. */
 export type StepObserver = (device: string, key: string, hashpath: string, source: StepSource, startedAt: number) => void
 
+/**
+ * A plan ready to run, from `Resolver.prepare`: the plan, and the ID of the base it builds when
+ * that base is the same message every time the plan runs (an ID alone, or literal keys). The
+ * HTTP layer prepares a request once and keeps prepared plain requests (node/plan-cache.ts):
+ * encoding and hashing the base was most of the cost of a cached answer.
+ */
+export interface PreparedPlan {
+  readonly plan: RequestPlan
+  /** Trusted by `run` as the ID of the base the plan builds; undefined: computed per run. */
+  readonly baseId: string | undefined
+  /** That base encoded, written with the first step's record (absent for an ID alone: stored). */
+  readonly encodedBase: EncodedMessage | undefined
+}
+
+/** A plan to run once: its base ID is computed as it runs (preparing would materialize the base twice). */
+export const unprepared = (plan: RequestPlan): PreparedPlan => ({ plan, baseId: undefined, encodedBase: undefined })
+
 export interface Resolver {
   readonly registry: Registry
   readonly store: Store
@@ -83,8 +100,10 @@ export interface Resolver {
   readonly ledger: LedgerTrust
   /** Parses, plans and runs a path. */
   resolve(path: string, extra?: ExtraKeys, opts?: ResolveOptions): Promise<ResolveResult>
-  /** Runs a plan. */
-  run(plan: RequestPlan, opts?: ResolveOptions): Promise<ResolveResult>
+  /** Readies a plan to run many times (its base ID once, when it is the same every run). */
+  prepare(plan: RequestPlan): PreparedPlan
+  /** Runs a prepared plan. */
+  run(prepared: PreparedPlan, opts?: ResolveOptions): Promise<ResolveResult>
   /** Runs one step on a base whose hashpath is known. */
   step(base: Message, baseHashpath: string, req: Message, opts?: ResolveOptions): Promise<ResolveResult>
 }
@@ -96,9 +115,9 @@ const NEVER_ABORTED = new AbortController().signal
  * Maps, class instances, the raw result of `ctx.resolve`) is the device's fault, not the
  * client's: a 500 `invalid-device-output` naming the device and the key, logged.
  */
-function deviceOutputId(result: Message, device: string, key: string, log: () => Logger): string {
+function deviceOutput(result: Message, device: string, key: string, log: () => Logger): EncodedMessage {
   try {
-    return idOf(result)
+    return EncodedMessage.of(result)
   } catch (err) {
     if (!isAoError(err) || err.code !== 'invalid-message') throw err
     const raw = 'cached' in result && 'meta' in result && 'hashpath' in result && 'id' in result
@@ -117,6 +136,15 @@ function deviceOutputId(result: Message, device: string, key: string, log: () =>
 function nestedOptions(opts: ResolveOptions, depth: number): ResolveOptions {
   const signal = opts.signal
   return { ...opts, depth, ...(signal === undefined ? {} : { signal }) }
+}
+
+/**
+ * The root base's write beside the first step's record (a later step's base is a result,
+ * written by its own step): from the bytes its ID was computed from when they are at hand.
+ */
+function rootWrite(base: Message, baseHashpath: string, root: EncodedMessage | undefined): Array<Message | EncodedMessage> {
+  if (baseHashpath.includes('/')) return []
+  return [root !== undefined && root.id === baseHashpath ? root : base]
 }
 
 interface StepOutcome {
@@ -145,7 +173,6 @@ export function createResolver(init: ResolverInit): Resolver {
   // never changes once written (the first one is the evidence), so these never go stale.
   // Each answer keeps its record's writer: an operator who stops trusting a writer is obeyed at once.
   const hot = createLru<string, { id: string; value: Value; writer: string }>(init.hotCacheEntries ?? DEFAULT_HOT_CACHE_ENTRIES)
-  const baseIds = new WeakMap<RequestPlan['base'], string>()
   const onStep = init.onStep
 
   const checkDepth = (depth: number) => {
@@ -170,7 +197,7 @@ export function createResolver(init: ResolverInit): Resolver {
   }
 
   const runPath = (path: HyperPath, opts: ResolveOptions) =>
-    run(planRequest(path), nestedOptions(opts, (opts.depth ?? 0) + 1))
+    run(unprepared(planRequest(path)), nestedOptions(opts, (opts.depth ?? 0) + 1))
 
   function materializeBase(plan: RequestPlan, opts: ResolveOptions): Message | Promise<Message> {
     const { id, device, sub, keys } = plan.base
@@ -201,32 +228,28 @@ export function createResolver(init: ResolverInit): Resolver {
   }
 
   /**
-   * The ID of a materialized base. A base loaded by ID alone is that ID (its bytes were just
-   * checked against it). A base built only from literal keys of a frozen plan is the same
-   * message every time that plan runs, so its ID is kept per plan: the HTTP layer reuses the
-   * frozen plans of repeated requests (node/plan-cache.ts), and encoding and hashing the base
-   * was most of a cached answer.
+   * A plan's base ID when it is known before running: a base loaded by ID alone is that ID (its
+   * bytes are checked against it when loaded); a base built only from literal keys is the same
+   * message on every run, encoded here once. Anything else (a sub-path, a loaded base with
+   * keys on top) is computed per run.
    */
-  function baseIdOf(plan: RequestPlan, base: Message): string {
+  function prepare(plan: RequestPlan): PreparedPlan {
     const { id, device, sub, keys } = plan.base
     const literal = sub === undefined && !Object.values(keys).some(isSubPath)
-    if (id !== undefined && device === undefined && literal && Object.keys(keys).length === 0) return id
-    // Only a frozen plan is certain to build the same base next time.
-    if (id !== undefined || !literal || !Object.isFrozen(plan.base) || !Object.isFrozen(keys)) return idOf(base)
-    let known = baseIds.get(plan.base)
-    if (known === undefined) {
-      known = idOf(base)
-      baseIds.set(plan.base, known)
-    }
-    return known
+    if (id !== undefined && device === undefined && literal && Object.keys(keys).length === 0) return { plan, baseId: id, encodedBase: undefined }
+    if (id !== undefined || !literal) return { plan, baseId: undefined, encodedBase: undefined }
+    const encoded = EncodedMessage.of(materializeBase(plan, {}) as Message)
+    return { plan, baseId: encoded.id, encodedBase: encoded }
   }
 
-  async function run(plan: RequestPlan, opts: ResolveOptions = {}): Promise<ResolveResult> {
+  async function run(prepared: PreparedPlan, opts: ResolveOptions = {}): Promise<ResolveResult> {
     checkDepth(opts.depth ?? 0)
+    const { plan } = prepared
     const meta = new Map<string, string>()
     const materialized = materializeBase(plan, opts)
     let value: Value = materialized instanceof Promise ? await materialized : materialized
-    let hashpath = baseIdOf(plan, value as Message)
+    const root = prepared.baseId === undefined ? EncodedMessage.of(value as Message) : prepared.encodedBase
+    let hashpath = prepared.baseId ?? (root as EncodedMessage).id
     let id = hashpath
     let cached = false
     let deterministic = true
@@ -234,7 +257,7 @@ export function createResolver(init: ResolverInit): Resolver {
     for (const stepPlan of plan.steps) {
       const pending = materializeStep(stepPlan, opts)
       const req = pending instanceof Promise ? await pending : pending
-      const executing = execStep(asResultMessage(value), hashpath, req, opts, deterministic, orderBlind)
+      const executing = execStep(asResultMessage(value), hashpath, req, opts, deterministic, orderBlind, root)
       const outcome = executing instanceof Promise ? await executing : executing
       const result = outcome.result
       deterministic = outcome.deterministic
@@ -260,6 +283,7 @@ export function createResolver(init: ResolverInit): Resolver {
    */
   function execStep(
     base: Message, baseHashpath: string, req: Message, opts: ResolveOptions, baseDeterministic: boolean, baseOrderBlind: boolean,
+    root?: EncodedMessage,
   ): StepOutcome | Promise<StepOutcome> {
     const depth = opts.depth ?? 0
     checkDepth(depth)
@@ -268,7 +292,11 @@ export function createResolver(init: ResolverInit): Resolver {
     if (key === '') throw new InvalidRequestError('resolve: a step needs a key', { code: 'missing-key' })
     const chosen = dispatch(registry, base, req, key)
     const alg = hashpathAlgOf(base)
-    const hashpath = hashpathOf(baseHashpath, req, alg)
+    // A bare key request's part is its key; any other request's is its ID, encoded once here
+    // and written from the same bytes.
+    const bare = bareKeyPart(req)
+    const encodedReq = bare === undefined ? EncodedMessage.of(req) : undefined
+    const hashpath = nextHashpath(baseHashpath, bare ?? (encodedReq as EncodedMessage).id, alg)
     const cache = opts.cache ?? {}
     const declaredDeterministic = baseDeterministic && isDeterministic(chosen.device, key, req)
     // accumulate-256 adds its parts, so swapping two steps keeps the hashpath: such a hashpath
@@ -280,7 +308,7 @@ export function createResolver(init: ResolverInit): Resolver {
       onStep?.(chosen.device.name, key, hashpath, 'memory', startedAt)
       return { result: { value: warm.value, hashpath, id: warm.id, cached: true, meta: new Map() }, deterministic: true, orderBlind }
     }
-    const step = { base, baseHashpath, req, opts, key, chosen, alg, hashpath, declaredDeterministic, orderBlind }
+    const step = { base, baseHashpath, req, encodedReq, root, opts, key, chosen, alg, hashpath, declaredDeterministic, orderBlind }
     if (onStep === undefined) return execUncached(step)
     return execUncached(step).then((outcome) => {
       onStep(chosen.device.name, key, hashpath, outcome.result.cached ? 'ledger' : 'executed', startedAt)
@@ -293,8 +321,9 @@ export function createResolver(init: ResolverInit): Resolver {
 
   /** The rest of a step, past the in-memory answers: the ledger, then the device. */
   async function execUncached(step: {
-    base: Message; baseHashpath: string; req: Message; opts: ResolveOptions; key: string
-    chosen: ReturnType<typeof dispatch>; alg: HashpathAlg; hashpath: string; declaredDeterministic: boolean; orderBlind: boolean
+    base: Message; baseHashpath: string; req: Message; encodedReq: EncodedMessage | undefined; root: EncodedMessage | undefined
+    opts: ResolveOptions; key: string; chosen: ReturnType<typeof dispatch>; alg: HashpathAlg; hashpath: string
+    declaredDeterministic: boolean; orderBlind: boolean
   }): Promise<StepOutcome> {
     const { base, baseHashpath, req, opts, key, chosen, alg, hashpath, declaredDeterministic, orderBlind } = step
     const cache = opts.cache ?? {}
@@ -349,18 +378,18 @@ export function createResolver(init: ResolverInit): Resolver {
       throw new InternalError(`resolve: ${chosen.runner.name} failed on "${key}"`, { cause: err })
     }
     const deterministic = declaredDeterministic && ctx.deterministic
-    const resultMessage = asResultMessage(value)
-    const id = deviceOutputId(resultMessage, chosen.device.name, key, logger)
+    const output = deviceOutput(asResultMessage(value), chosen.device.name, key, logger)
+    const id = output.id
     if (recorded !== undefined && !orderBlind && recorded.result !== id) {
       meta.set('cache-mismatch', recorded.result)
       logger().warn({ recorded: recorded.result, recomputed: id }, 'recomputed result differs from the recorded one')
     }
     if (cache.noStore !== true && (recorded === undefined || !sameCode)) {
+      const encodedReq = step.encodedReq ?? EncodedMessage.of(req)
       const record: StepRecord = {
-        hashpath, base: baseHashpath, request: idOf(req), device: chosen.device.name, key, result: id, deterministic, alg, writer: ledger.self,
+        hashpath, base: baseHashpath, request: encodedReq.id, device: chosen.device.name, key, result: id, deterministic, alg, writer: ledger.self,
       }
-      const rootBase = baseHashpath.includes('/') ? [] : [base]
-      const writes = stepWrites([...rootBase, req, resultMessage], record, recorded !== undefined)
+      const writes = stepWrites([...rootWrite(base, baseHashpath, step.root), encodedReq, output], record, recorded !== undefined)
       if (implementation !== undefined) writes.push(implementationWrite(hashpath, implementation))
       await store.batch(writes)
       if (deterministic && !orderBlind) hot.set(hashpath, { id, value, writer: ledger.self })
@@ -370,21 +399,30 @@ export function createResolver(init: ResolverInit): Resolver {
 
   async function runMessages(root: Message, reqs: readonly Message[], opts: ResolveOptions): Promise<ResolveResult> {
     checkDepth(opts.depth ?? 0)
+    const encodedRoot = EncodedMessage.of(root)
     let value: Value = root
-    let hashpath = idOf(root)
+    let hashpath = encodedRoot.id
     let result: ResolveResult = { value, hashpath, id: hashpath, cached: false, meta: new Map() }
     let deterministic = true
     let orderBlind = false
     for (const req of reqs) {
-      const outcome = await execStep(asResultMessage(value), hashpath, req, opts, deterministic, orderBlind)
+      const outcome = await execStep(asResultMessage(value), hashpath, req, opts, deterministic, orderBlind, encodedRoot)
       ;({ result, deterministic, orderBlind } = outcome)
       ;({ value, hashpath } = result)
     }
     return result
   }
 
-  const resolveText = (path: string, extra: ExtraKeys = NO_EXTRA_KEYS, opts: ResolveOptions = {}) =>
-    run(planRequest(parsePath(path, limits), extra), opts)
+  /** Parsing throws; a caller of `resolve` gets every refusal as a rejection. */
+  function resolveText(path: string, extra: ExtraKeys = NO_EXTRA_KEYS, opts: ResolveOptions = {}): Promise<ResolveResult> {
+    let plan: RequestPlan
+    try {
+      plan = planRequest(parsePath(path, limits), extra)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return run(unprepared(plan), opts)
+  }
 
-  return { registry, store, limits, ledger, resolve: resolveText, run, step }
+  return { registry, store, limits, ledger, resolve: resolveText, prepare, run, step }
 }

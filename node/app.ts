@@ -18,16 +18,17 @@ import { randomUUID } from 'node:crypto'
 import { Hono, type Context } from 'hono'
 import { isAoError } from '../core/errors.js'
 import { parsePath } from '../core/path.js'
-import { planRequest, type RequestPlan } from '../core/request.js'
-import type { CacheControl, Resolver, ResolveOptions } from '../core/resolve.js'
+import { finishPlan, type RequestPlan } from '../core/request.js'
+import { REPLY_OPTION_KEYS } from '../core/keys.js'
+import { unprepared, type CacheControl, type Resolver, type ResolveOptions } from '../core/resolve.js'
 import type { Caller, Logger, ResolveResult, StreamSink } from '../core/types.js'
 import { nodeIncoming, requestHeaders } from './http-headers.js'
-import { attachCommitments, incomingKeys, targetOf } from './http-identity.js'
+import { incomingKeys, targetOf } from './http-identity.js'
 import { createPlanCache, isPlainRequest } from './plan-cache.js'
 import { parseCacheControl, readBody } from './http-request.js'
 import { errorResponse, resultResponse } from './http-response.js'
 import { eventStreamResponse, linkAbort } from './http-stream.js'
-import { chooseCodec, takeTransportKeys, wantsStream } from './negotiate.js'
+import { chooseCodec, wantsStream, type TransportKeys } from './negotiate.js'
 import { wantsReceipt, type Receipts } from '../devices/attest/index.js'
 import { requestCaller, type CallerPolicy } from './request-caller.js'
 import type { Wallet } from '../identity/keys.js'
@@ -199,13 +200,19 @@ export function createApp(init: AppInit): Hono {
         if (incoming.proof !== undefined && init.callers !== undefined) {
           caller = requestCaller(incoming.proof, { method: raw.method, target: targetOf(raw.url), body }, init.callers)
         }
-        const taken = takeTransportKeys(planRequest(path, incoming.extra), incoming.extra.global, incoming.committed)
-        prepared = { plan: attachCommitments(taken.plan, incoming), keys: taken.keys, pathname: url.pathname }
+        // One pass: reply options taken out, the signatures put on every message; a plain
+        // request's plan is kept, so its base ID is computed now, once (the resolver's prepare).
+        const { commitments } = incoming
+        const { plan, taken } = finishPlan(path, incoming.extra, {
+          take: REPLY_OPTION_KEYS, committed: incoming.committed,
+          ...(commitments === undefined || Object.keys(commitments).length === 0 ? {} : { commitments }),
+        })
+        prepared = { run: plain ? resolver.prepare(plan) : unprepared(plan), keys: taken as TransportKeys, pathname: url.pathname }
         if (plain) plans.set(target, prepared)
       }
       pathname = prepared.pathname
-      const { plan, keys } = prepared
-      seen.plan = plan
+      const { run, keys } = prepared
+      seen.plan = run.plan
       const accept = headers.get('accept') ?? ''
       const codec = chooseCodec(headers, keys)
       // Built on first use (a device that can be cancelled reads it): an AbortController per
@@ -223,9 +230,9 @@ export function createApp(init: AppInit): Hono {
         }
         const parent = opts.signal
         release.push(...cleanups.splice(0))
-        return sseResponse((stream, s) => resolver.run(plan, { ...opts, stream, signal: s }), finish, requestId, parent, reqLog, () => release.forEach((f) => f()))
+        return sseResponse((stream, s) => resolver.run(run, { ...opts, stream, signal: s }), finish, requestId, parent, reqLog, () => release.forEach((f) => f()))
       }
-      const result = await resolver.run(plan, opts)
+      const result = await resolver.run(run, opts)
       seen.answer = result
       const receipt = await receiptFor(result)
       log.info({ requestId, path: pathname, status: 200, hashpath: result.hashpath, cached: result.cached, ms: Math.round(performance.now() - started) }, 'request')

@@ -27,16 +27,16 @@
  */
 import { InvalidRequestError, InvalidSignatureError } from '../core/errors.js'
 import { PATH_ONLY_KEYS } from '../core/keys.js'
+import { sameValue } from '../core/codec.js'
 import { normalizeKey } from '../core/message.js'
-import { isSubPath } from '../core/path.js'
-import { addExtraKey, parseQuery, type ExtraKeys, type KeySet, type RequestPlan } from '../core/request.js'
+import { addExtraKey, committedKeyConflict, parseQuery, type ExtraKeys, type KeySet } from '../core/request.js'
 import type { Message, Value } from '../core/types.js'
 import { ANS104_CONTENT_TYPE, ANS104_DEVICE, dataItemToMessage, parseDataItem, type DataItem } from '../devices/ans104/index.js'
 import {
   checkContentDigest, commitmentsFromSignatures, decodeTypedValue, parseAoTypes, signedRequestKeys, verifyRequestSignatures,
   type VerifiedSignature,
 } from '../devices/httpsig/index.js'
-import { HEADER, sameValue } from '../devices/httpsig/index.js'
+import { HEADER } from '../devices/httpsig/index.js'
 import type { HeaderView } from './http-headers.js'
 import { bodyKeys, isTransportHeader } from './http-request.js'
 
@@ -134,7 +134,7 @@ function addSigned(extra: MutableExtra, keys: Message): void {
     // A query key may repeat a signed one (even as the text of a typed value), never contradict it.
     const unsigned = extra.global[key]
     if (unsigned !== undefined && !sameValue(unsigned as Value, value) && !(typeof unsigned === 'string' && textOf(value) === unsigned)) {
-      throw conflict(key)
+      throw committedKeyConflict(key)
     }
     extra.global[key] = value
   }
@@ -153,28 +153,6 @@ function addUnsignedHeaders(extra: MutableExtra, headers: HeaderView): void {
   }
 }
 
-/**
- * Puts the request's commitments on every message of the plan, after checking that each of
- * those messages holds exactly the signed values (a path or query key may not replace one).
- */
-export function attachCommitments(plan: RequestPlan, incoming: IncomingKeys): RequestPlan {
-  const { commitments } = incoming
-  if (commitments === undefined || Object.keys(commitments).length === 0) return plan
-  const attach = (keys: KeySet): KeySet => {
-    if ('commitments' in keys) throw conflict('commitments')
-    for (const [key, value] of Object.entries(incoming.committed)) {
-      const own = keys[key]
-      if (own === undefined || isSubPath(own) || !sameValue(own as Value, value)) throw conflict(key)
-    }
-    return { ...keys, commitments }
-  }
-  return { base: { ...plan.base, keys: attach(plan.base.keys) }, steps: plan.steps.map((s) => ({ ...s, keys: attach(s.keys) })) }
-}
-
 const textOf = (value: Value): string | undefined =>
   typeof value === 'string' ? value : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined
 
-const conflict = (key: string) =>
-  new InvalidRequestError(`request: "${key}" is signed, and the path or query may not set it to something else`, {
-    code: 'committed-key-conflict', detail: { key },
-  })

@@ -4,9 +4,9 @@
  *
  * `stream`, `attest`, `accept-codec`, `require-codec` and `accept-bundle` say how to answer, not what to
  * compute, so when they arrive as unsigned keys (query, path `&k=v`) they are taken out of the
- * plan before hashing: the answer has the same hashpath whichever form was asked for. A signed
- * key stays (the signature covers it; an ANS-104 client puts its routing hints in tags), but it
- * is read all the same.
+ * plan as it is built (core/request.ts `finishPlan`, `take`): the answer has the same hashpath
+ * whichever form was asked for. A signed key stays (the signature covers it; an ANS-104 client
+ * puts its routing hints in tags), but it is read all the same.
  *
  * Codec choice, as HyperBEAM's `accept_to_codec`: `require-codec` > `accept-codec` > `accept`
  * (`application/json`, `application/cbor`, `multipart/form-data`, negotiated by RFC 9110 with
@@ -17,43 +17,14 @@
  */
 import Negotiator from 'negotiator'
 import { NotAcceptableError } from '../core/errors.js'
-import { REPLY_OPTION_KEYS, type ReplyOptionKey } from '../core/keys.js'
+import type { ReplyOptionKey } from '../core/keys.js'
 import { createLru } from '../core/lru.js'
-import type { KeySet, RequestPlan } from '../core/request.js'
 import type { HeaderView } from './http-headers.js'
 
 export type ReplyCodec = 'httpsig@1.0' | 'json@1.0' | 'cbor@1.0'
 export const DEFAULT_REPLY_CODEC: ReplyCodec = 'httpsig@1.0'
 
 export type TransportKeys = Partial<Record<ReplyOptionKey, string | boolean>>
-
-/**
- * Removes unsigned transport keys from every message of a plan and returns their values (the
- * global value wins over a segment's own). `committed` keys are read but stay in the plan.
- */
-export function takeTransportKeys(
-  plan: RequestPlan, global: KeySet, committed: Readonly<Record<string, unknown>>,
-): { plan: RequestPlan; keys: TransportKeys } {
-  const keys: TransportKeys = {}
-  const read = (from: KeySet) => {
-    for (const key of REPLY_OPTION_KEYS) {
-      const value = from[key]
-      if (keys[key] === undefined && (typeof value === 'string' || typeof value === 'boolean')) keys[key] = value
-    }
-  }
-  read(global)
-  const strip = (from: KeySet): KeySet => {
-    read(from)
-    if (!REPLY_OPTION_KEYS.some((k) => k in from && !(k in committed))) return from
-    const out = { ...from }
-    for (const key of REPLY_OPTION_KEYS) if (!(key in committed)) delete out[key]
-    return out
-  }
-  return {
-    plan: { base: { ...plan.base, keys: strip(plan.base.keys) }, steps: plan.steps.map((s) => ({ ...s, keys: strip(s.keys) })) },
-    keys,
-  }
-}
 
 /** True when the request asked for a Server-Sent Events stream. */
 export const wantsStream = (keys: TransportKeys, accept: string): boolean =>

@@ -9,24 +9,26 @@
  * and a repeated one need not be parsed and planned again: that work was a third of answering
  * a cached step over HTTP. Errors are never kept, so a bad target is refused every time.
  *
- * Kept plans are frozen: the resolver copies what it changes, and a device that tried to
- * change its request in place would fail loudly instead of altering later requests.
+ * What is kept is the request as prepared once: the finished plan (reply options taken out,
+ * core/request.ts `finishPlan`) with its base ID (core/resolve.ts `prepare`), and the reply
+ * options. Kept plans are also frozen: the resolver copies what it changes, and a device that
+ * tried to change its request in place fails loudly instead of altering later requests.
  */
 import { createLru, type Lru } from '../core/lru.js'
-import type { RequestPlan } from '../core/request.js'
+import type { PreparedPlan } from '../core/resolve.js'
 import type { HeaderView } from './http-headers.js'
 import { isTransportHeader, READING_HEADERS } from '../core/keys.js'
 import type { TransportKeys } from './negotiate.js'
 
 /** What the handler needs from a planned request. */
 export interface PreparedRequest {
-  readonly plan: RequestPlan
+  /** The plan as the resolver runs it, with its base ID when known. */
+  readonly run: PreparedPlan
+  /** The reply options taken out of the plan. */
   readonly keys: TransportKeys
   /** The decoded path, for logs. */
   readonly pathname: string
 }
-
-/** Transport headers that still decide how a request is read, so its plan is not the target's. */
 
 /** Longer targets are planned every time rather than kept. */
 const MAX_KEPT_TARGET = 2048

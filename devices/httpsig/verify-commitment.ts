@@ -21,7 +21,7 @@
  * compared with a key, so a commitment that covers one is reported as unverifiable.
  */
 import { parseList } from 'structured-headers'
-import { encodeCanonical, publicValue } from '../../core/codec.js'
+import { sameValue } from '../../core/codec.js'
 import { isAoError } from '../../core/errors.js'
 import type { Message, Value } from '../../core/types.js'
 import { verifyBytes } from '../../identity/algorithms.js'
@@ -135,10 +135,5 @@ function asBytes(value: Value | undefined): Uint8Array {
   return typeof value === 'string' ? utf8(value) : utf8(String(value))
 }
 
-/** Equality in the data model: the same canonical bytes. */
-export function sameValue(a: Value | undefined, b: Value | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b
-  const x = encodeCanonical(publicValue(a))
-  const y = encodeCanonical(publicValue(b))
-  return x.length === y.length && x.every((byte, i) => byte === y[i])
-}
+/** Equality in the data model (core/codec.ts), as the commitment checks use it. */
+export { sameValue }

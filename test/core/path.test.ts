@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { isAoError } from '../../core/errors.js'
 import { idOf, toCid } from '../../core/id.js'
 import { DEFAULT_PATH_LIMITS, parsePath } from '../../core/path.js'
-import { parseQuery, planRequest } from '../../core/request.js'
+import { finishPlan, parseQuery, planRequest } from '../../core/request.js'
 
 const ID = idOf({ hello: 'world' })
 
@@ -139,5 +139,32 @@ describe('request plan', () => {
   })
   it('the path alone may set path and as-device', () => {
     expect(() => parseQuery('path=x')).toThrow(expect.objectContaining({ code: 'reserved-key' }))
+  })
+})
+
+describe('finished plan: reply options taken and signatures attached in the same pass', () => {
+  const take = ['stream', 'accept-codec']
+  it('takes reply options out of every message; the global value wins over a segment\'s own', () => {
+    const { plan, taken } = finishPlan(parsePath('/~message@1.0&stream=seg/a&accept-codec=json@1.0'), parseQuery('stream=true&x=1'), { take })
+    expect(taken).toEqual({ stream: 'true', 'accept-codec': 'json@1.0' })
+    expect(plan.base.keys).toEqual({ x: '1' })
+    expect(plan.steps[0]?.keys).toEqual({ x: '1' })
+  })
+  it('is the plain plan when nothing is taken or signed', () => {
+    const path = parsePath('/~message@1.0&a=1/set&b=2/b')
+    const extra = parseQuery('g=1')
+    expect(finishPlan(path, extra, {}).plan).toEqual(planRequest(path, extra))
+  })
+  it('keeps a signed reply option, puts the commitments on every message, refuses a contradicted signed key', () => {
+    const commitments = { sig: { type: 'rsa-pss-sha512' } }
+    const extra = parseQuery('stream=true&note=hi')
+    const { plan, taken } = finishPlan(parsePath('/~message@1.0/note'), extra, { take, committed: { stream: 'true', note: 'hi' }, commitments })
+    expect(taken).toEqual({ stream: 'true' })
+    expect(plan.base.keys).toEqual({ stream: 'true', note: 'hi', commitments })
+    expect(plan.steps[0]?.keys).toEqual({ stream: 'true', note: 'hi', commitments })
+    expect(() => finishPlan(parsePath('/~message@1.0&note=other/note'), extra, { take, committed: { note: 'hi' }, commitments }))
+      .toThrow(expect.objectContaining({ code: 'committed-key-conflict', detail: { key: 'note' } }))
+    expect(() => finishPlan(parsePath('/~message@1.0/note'), extra, { committed: { absent: 'x' }, commitments }))
+      .toThrow(expect.objectContaining({ code: 'committed-key-conflict', detail: { key: 'absent' } }))
   })
 })

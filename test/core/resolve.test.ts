@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createRegistry } from '../../core/registry.js'
 import { createResolver, type CacheControl } from '../../core/resolve.js'
-import { loadStep } from '../../core/ledger.js'
+import { loadMessage, loadStep } from '../../core/ledger.js'
 import { idOf } from '../../core/id.js'
 import type { Device } from '../../core/types.js'
 import { messageDevice } from '../../devices/message/index.js'
@@ -159,5 +159,17 @@ describe('resolver: caching and the ledger', () => {
     const middle = await loadStep(store, last?.base ?? '')
     const first = await loadStep(store, middle?.base ?? '')
     expect(first?.base).toMatch(/^[A-Za-z0-9_-]{43}$/)
+  })
+  it('the base and request stored beside a step are the ones its hashpath names, even if the device wrote into them', async () => {
+    const scribbler: Device = {
+      name: 'scribble@1.0',
+      keys: { mark(base, req) { base.marked = true; req.marked = true; return 'done' } },
+    }
+    const { resolver, store } = setup([scribbler])
+    const r = await resolver.resolve('/~scribble@1.0&a=1/mark&b=2')
+    const record = await loadStep(store, r.hashpath)
+    expect(record?.base).toBe(idOf({ device: 'scribble@1.0', a: '1' }))
+    expect(await loadMessage(store, record!.base)).toEqual({ device: 'scribble@1.0', a: '1' })
+    expect(await loadMessage(store, record!.request)).toEqual({ path: 'mark', b: '2' })
   })
 })

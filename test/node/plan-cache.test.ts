@@ -55,15 +55,15 @@ describe('plan cache: which requests are planned from their target alone', () =>
   it('keeps plans frozen, so nothing can change a kept plan in place', () => {
     const cache = createPlanCache(2)
     const plan = planRequest(parsePath('/~message@1.0&a+map=b=1/a'))
-    cache.set('/t', { plan, keys: {}, pathname: '/t' })
+    cache.set('/t', { run: { plan, baseId: undefined, encodedBase: undefined }, keys: {}, pathname: '/t' })
     const kept = cache.get('/t')!
-    expect(Object.isFrozen(kept.plan.base.keys)).toBe(true)
-    expect(() => { (kept.plan.base.keys as Record<string, unknown>).a = 1 }).toThrow(TypeError)
+    expect(Object.isFrozen(kept.run.plan.base.keys)).toBe(true)
+    expect(() => { (kept.run.plan.base.keys as Record<string, unknown>).a = 1 }).toThrow(TypeError)
   })
 
   it('keeps the most recently used plans, dropping the least recently used', () => {
     const cache = createPlanCache(2)
-    const prepared = (t: string) => ({ plan: planRequest(parsePath('/~message@1.0/x')), keys: {}, pathname: t })
+    const prepared = (t: string) => ({ run: { plan: planRequest(parsePath('/~message@1.0/x')), baseId: undefined, encodedBase: undefined }, keys: {}, pathname: t })
     for (const t of ['/a', '/b', '/c']) cache.set(t, prepared(t))
     expect(cache.get('/b')?.pathname).toBe('/b') // used again
     cache.set('/d', prepared('/d'))
@@ -160,21 +160,34 @@ describe('plan cache: over real HTTP', () => {
   })
 })
 
-describe('resolver: base IDs of kept plans', () => {
-  it('a frozen plan gives its base ID again; an unfrozen plan changed in place gives the new one', async () => {
+describe('resolver: prepared plans', () => {
+  it('a literal base is encoded once by prepare, and run trusts that ID', async () => {
     const node = await testNode()
-    const plan = planRequest(parsePath('/~message@1.0&a=1/a'))
-    const first = await node.resolver.run(plan)
-    ;(plan.base.keys as Record<string, unknown>).a = '2'
-    const changed = await node.resolver.run(plan)
-    expect(changed.value).toBe('2')
-    expect(changed.hashpath.split('/')[0]).toBe(idOf({ device: 'message@1.0', a: '2' }))
-    expect(changed.hashpath).not.toBe(first.hashpath)
-    const frozen = Object.freeze({ base: Object.freeze({ ...plan.base, keys: Object.freeze({ a: '3' }) }), steps: plan.steps })
-    const a = await node.resolver.run(frozen)
-    const b = await node.resolver.run(frozen)
+    const prepared = node.resolver.prepare(planRequest(parsePath('/~message@1.0&a=1/a')))
+    expect(prepared.baseId).toBe(idOf({ device: 'message@1.0', a: '1' }))
+    const a = await node.resolver.run(prepared)
+    const b = await node.resolver.run(prepared)
+    expect(a.value).toBe('1')
     expect(a.hashpath).toBe(b.hashpath)
-    expect(a.hashpath.split('/')[0]).toBe(idOf({ device: 'message@1.0', a: '3' }))
+    expect(a.hashpath.split('/')[0]).toBe(prepared.baseId)
+    // The base written beside the first step is the one the ID names.
+    expect((await node.resolver.resolve(`/${prepared.baseId}/a`)).value).toBe('1')
+    await node.stop()
+  })
+
+  it('a base by ID alone is that ID; a sub-path base is computed per run', async () => {
+    const node = await testNode()
+    const id = idOf({ device: 'message@1.0', a: '1' })
+    expect(node.resolver.prepare(planRequest(parsePath(`/${id}/a`))).baseId).toBe(id)
+    expect(node.resolver.prepare(planRequest(parsePath(`/${id}&b=2/a`))).baseId).toBeUndefined()
+    expect(node.resolver.prepare(planRequest(parsePath('/(~message@1.0&a=1)/a'))).baseId).toBeUndefined()
+    expect(node.resolver.prepare(planRequest(parsePath('/~message@1.0&a=(~message@1.0&b=2/b)/a'))).baseId).toBeUndefined()
+    await node.stop()
+  })
+
+  it('an unknown device is refused by prepare, as run would', async () => {
+    const node = await testNode()
+    expect(() => node.resolver.prepare(planRequest(parsePath('/~nosuch@1.0&a=1/a')))).toThrow(expect.objectContaining({ code: 'unknown-device' }))
     await node.stop()
   })
 })
