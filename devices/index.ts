@@ -54,17 +54,16 @@ export interface BuiltinParts {
   readonly wallet: Wallet
   readonly address: string
   readonly components: DeviceComponents
-  /** The full resolver, for replay's re-execution (built after the devices). */
-  readonly resolver: () => Resolver
+  /** The full resolver, for replay's re-execution (built before the devices, which join its registry). */
+  readonly resolver: Resolver
   /** meta@1.0: public information read at call time, software identity, runtime settings. */
   readonly publicInfo: () => Message
   readonly build: Message
   readonly settings: MetaSettings
-  /** The package root, for the software measurement. */
+  /** The package root, for the software measurement and the dashboard's built files. */
   readonly root: string
-  /** The node's instrumentation of the engine and of replay (metrics, traces). */
+  /** The node's instrumentation of the engine gpu-infer creates (metrics, traces). */
   readonly observeEngine?: (engine: Engine) => Engine
-  readonly observeReplay?: (device: Device) => Device
   readonly onModelProgress?: (model: string, fraction: number) => void
 }
 
@@ -108,10 +107,6 @@ export async function builtinDevices(config: BuiltinConfig, parts: BuiltinParts)
     providers: [sevSnpProvider(), nvidiaCcProvider()],
     receipts: { store, always: config.receipts === 'always' }, eagerStart: config.preload,
   })
-  const replay = replayDevice({
-    ...parts.components, resolver: parts.resolver, attestor: () => attest.attestor, openImport: config.openImport,
-    exportSigner: { address: parts.address, sign: (manifest) => commitMessage(manifest, wallet, 'export') },
-  })
   const { cluster: clusterConfig } = config
   const cluster = clusterConfig.router
     ? createCluster({ ttlMs: clusterConfig.ttlMs, admit: clusterConfig.admit, routesFile: join(config.dataDir, 'routes.json'), log: log.child({ device: 'router' }) })
@@ -129,11 +124,14 @@ export async function builtinDevices(config: BuiltinConfig, parts: BuiltinParts)
     relayDevice({ ...(cluster === undefined ? {} : { cluster }), http: parts.components.http, log: log.child({ device: 'relay' }), address: parts.address, timeoutMs: clusterConfig.relayTimeoutMs }),
     messageDevice({ wallet }),
     metaDevice({ publicInfo: parts.publicInfo, build: parts.build, settings: parts.settings }),
-    parts.observeReplay === undefined ? replay : parts.observeReplay(replay),
+    replayDevice({
+      ...parts.components, resolver: parts.resolver, attestor: attest.attestor, openImport: config.openImport,
+      exportSigner: { address: parts.address, sign: (manifest) => commitMessage(manifest, wallet, 'export') },
+    }),
     storeDevice({ store, log, open: config.storeOpen, maxBlobBytes: config.maxBlobBytes }),
     gpuInfer,
     attest,
-    dashboardDevice({ store }),
+    dashboardDevice({ store, files: join(parts.root, 'dist', 'dashboard') }),
     // Last: stopped first, so a leaving worker deregisters before anything else shuts down.
     routerDevice({ ...(cluster === undefined ? {} : { cluster }), ...(joiner === undefined ? {} : { joiner }), signer: parts.components.signer, log: log.child({ device: 'router' }) }),
   ]
@@ -141,6 +139,5 @@ export async function builtinDevices(config: BuiltinConfig, parts: BuiltinParts)
 }
 
 // What the node composes from besides the device list, each from its device's door.
-export { mountDashboard } from './dashboard/index.js'
 export { openStore } from './store/index.js'
 export type { Receipts } from './attest/index.js'

@@ -2,8 +2,9 @@
  * @module
  * The components every device builder receives (core/types.ts `DeviceComponents`), built once
  * per node: the store, a logger, the public options, a signer over the node's wallet (the key
- * stays in identity/signer.ts), a resolver view bound once the resolver exists, and an HTTP
- * client with a default timeout.
+ * stays in identity/signer.ts), a view of the node's resolver (built before the devices, over a
+ * registry they join once built: core/registry.ts `openRegistry`), and an HTTP client with a
+ * default timeout.
  */
 import { idOf } from '../core/id.js'
 import { isMessage } from '../core/message.js'
@@ -21,6 +22,7 @@ export interface ComponentsInit {
   readonly log: Logger
   readonly options: Readonly<Record<string, unknown>>
   readonly wallet: Wallet
+  readonly resolver: Resolver
 }
 
 /** A literal result as the next step's base, as the resolver does ({ao-result: body, body}). */
@@ -39,21 +41,17 @@ async function runChain(resolver: Resolver, chain: readonly Message[], opts: Res
   return result
 }
 
-export function createComponents(init: ComponentsInit): { components: DeviceComponents; bind(resolver: Resolver): void } {
-  let bound: Resolver | undefined
+export function createComponents(init: ComponentsInit): DeviceComponents {
+  const full = init.resolver
   const resolver: ResolverView = {
     resolve(path, opts = {}) {
-      if (bound === undefined) return Promise.reject(new Error('components: the resolver is not built yet (resolve from start() or a handler)'))
       const options: ResolveOptions = opts.signal === undefined ? {} : { signal: opts.signal }
-      if (typeof path === 'string') return bound.resolve(path, undefined, options)
-      return runChain(bound, Array.isArray(path) ? path : [path], options)
+      if (typeof path === 'string') return full.resolve(path, undefined, options)
+      return runChain(full, Array.isArray(path) ? path : [path], options)
     },
   }
   const http: HttpClient = {
     fetch: (input, req = {}) => fetch(input, { ...req, signal: req.signal ?? AbortSignal.timeout(DEVICE_FETCH_TIMEOUT_MS) }),
   }
-  const components: DeviceComponents = {
-    store: init.store, log: init.log, options: init.options, signer: createSigner(init.wallet), resolver, http,
-  }
-  return { components, bind: (r) => { bound = r } }
+  return { store: init.store, log: init.log, options: init.options, signer: createSigner(init.wallet), resolver, http }
 }

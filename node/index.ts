@@ -16,7 +16,7 @@
  * ```
  */
 import { join } from 'node:path'
-import { createRegistry } from '../core/registry.js'
+import { openRegistry } from '../core/registry.js'
 import { createResolver } from '../core/resolve.js'
 import type { Message } from '../core/types.js'
 import { builtinDevices, openStore } from '../devices/index.js'
@@ -25,7 +25,7 @@ import { buildInfo } from './build-info.js'
 import { createComponents } from './components.js'
 import { publicConfig, type NodeConfig } from './config.js'
 import { loadDeviceModules } from './device-loader.js'
-import { observedEngine, observedReplay, observedStore } from './instrument.js'
+import { observedDevice, observedEngine, observedStore } from './instrument.js'
 import { deviceLifecycle } from './lifecycle.js'
 import { createLogger } from './log.js'
 import { createMetrics } from './metrics.js'
@@ -44,28 +44,17 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
   const wallet = await loadOrCreateWallet(init.walletPath ?? join(config.dataDir, 'wallet.json'), config.walletKind)
   const address = walletAddress(wallet)
   const opened = init.store ?? (await openStore(config.store, { dataDir: config.dataDir, log }))
-  // Read at scrape time only; `registry` and `builtins` exist by then.
+  // The devices join the registry once built: the resolver exists first, so they may be given it.
+  const registry = openRegistry()
+  // Models and queues are read at scrape time, from the built-ins made below.
   const metrics = config.metrics === 'off' ? undefined : createMetrics({
-    devices: () => registry, models: () => Object.keys(builtins.models), engineStats: () => builtins.engineStats(),
+    devices: registry, models: () => Object.keys(builtins.models), engineStats: () => builtins.engineStats(),
   }, opened.kind)
   const store = metrics === undefined ? opened : observedStore(opened, metrics)
   const options = publicConfig(config)
-  const { components, bind } = createComponents({ store, log, options, wallet })
   // Runtime settings (operator, name, initialized…) live outside `options`: no device sees
   // them, so an operator's change can never alter a deterministic result.
   const settings = await loadSettings({ dataDir: config.dataDir, address, operator: config.operator, trust: config.trust, fixed: options, log })
-  const builtins = await builtinDevices(config, {
-    store, log, wallet, address, components, resolver: () => resolver, settings, build: buildInfo(), root: packageRoot(),
-    publicInfo: () => ({ ...(options as Message), ...settings.current(), address }),
-    observeEngine: (engine) => observedEngine(engine, metrics), observeReplay: (device) => observedReplay(device, metrics),
-    ...(init.onModelProgress === undefined ? {} : { onModelProgress: init.onModelProgress }),
-  })
-  const devices = [
-    ...builtins.devices,
-    ...(await Promise.all((init.devices ?? []).map((d) => (typeof d === 'function' ? d(components) : d)))),
-    ...(await loadDeviceModules(config.devicePaths, components)),
-  ]
-  const registry = createRegistry(devices)
   const resolver = createResolver({
     registry, store, log, options, limits: config.limits,
     ledger: { self: address, trusts: (writer) => settings.trusts(writer) },
@@ -74,7 +63,19 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
       traceStep(device, key, hashpath, source, startedAt)
     },
   })
-  bind(resolver)
+  const components = createComponents({ store, log, options, wallet, resolver })
+  const builtins = await builtinDevices(config, {
+    store, log, wallet, address, components, resolver, settings, build: buildInfo(), root: packageRoot(),
+    publicInfo: () => ({ ...(options as Message), ...settings.current(), address }),
+    observeEngine: (engine) => observedEngine(engine, metrics),
+    ...(init.onModelProgress === undefined ? {} : { onModelProgress: init.onModelProgress }),
+  })
+  const devices = [
+    ...builtins.devices.map((device) => observedDevice(device, metrics)),
+    ...(await Promise.all((init.devices ?? []).map((d) => (typeof d === 'function' ? d(components) : d)))),
+    ...(await loadDeviceModules(config.devicePaths, components)),
+  ]
+  registry.register(devices)
   const app = nodeApp({ config, resolver, log, store, wallet, address, settings, metrics, receipts: builtins.receipts, devices })
   const { start, stop } = deviceLifecycle(devices, store, log)
   return { config, app, resolver, registry, store, wallet, address, log, models: builtins.models, settings, metrics, start, stop }

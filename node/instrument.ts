@@ -11,6 +11,7 @@
 import type { Store } from '../core/store.js'
 import type { Device, KeyHandler, Message } from '../core/types.js'
 import type { Engine, GenerateParams, InferResult } from '../devices/gpu-infer/index.js'
+import { REPLAY_DEVICE_NAME } from '../devices/replay/index.js'
 import type { NodeMetrics } from './metrics.js'
 import { inferenceSpan } from './telemetry.js'
 
@@ -104,6 +105,10 @@ export function observedEngine(engine: Engine, metrics: NodeMetrics | undefined)
     },
   }
 }
+
+/** A built-in as the node observes it: replay@1.0's runs counted, the others as they are. */
+export const observedDevice = (device: Device, metrics: NodeMetrics | undefined): Device =>
+  device.name === REPLAY_DEVICE_NAME ? observedReplay(device, metrics) : device
 
 /** Counts verify and replay runs of a replay device by outcome, and replayed divergences. */
 export function observedReplay(device: Device, metrics: NodeMetrics | undefined): Device {

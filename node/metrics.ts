@@ -29,7 +29,8 @@ const LOAD_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120]
 
 /** What the metrics read at scrape time (never on a request's path). */
 export interface MetricsSources {
-  readonly devices: () => DeviceRegistry
+  /** The node's devices (labels name only these), read at each request. */
+  readonly devices: DeviceRegistry
   /** Configured model names (bounded by the operator); others are labelled `stored`. */
   readonly models: () => readonly string[]
   /** Queue occupancy per model (gpu-infer engine). */
@@ -116,7 +117,7 @@ export function createMetrics(sources: MetricsSources, storeKind: string): NodeM
   }
 
   const labels = (device: string | undefined, key: string | undefined): readonly [string, string] => {
-    const devices = sources.devices()
+    const devices = sources.devices
     const name = device ?? 'message@1.0'
     if (!devices.has(name)) return ['other', 'other']
     const found = devices.get(name)

@@ -1,22 +1,21 @@
 /**
  * @module
  * The node's HTTP app as composed from its parts: the HyperPATH route (node/app.ts) with the
- * caller and reply identity, the dashboard's static files, /metrics when enabled, and every
- * device's own routes (`routes(app, http)`, with the node's HttpKit), mounted before the catch-all.
+ * caller and reply identity, /metrics when enabled, and every device's own routes (`routes(app,
+ * http)`, with the node's HttpKit: the dashboard's files, store's blobs, gpu-infer's OpenAI
+ * surface), in registration order, mounted before the catch-all.
  */
-import { join } from 'node:path'
 import type { Hono } from 'hono'
 import type { Resolver } from '../core/resolve.js'
 import type { Store } from '../core/store.js'
 import type { Device, Logger } from '../core/types.js'
-import { mountDashboard, type Receipts } from '../devices/index.js'
+import type { Receipts } from '../devices/index.js'
 import type { Wallet } from '../identity/keys.js'
 import { createApp } from './app.js'
 import type { NodeConfig } from './config.js'
 import { createHttpKit } from './http-kit.js'
 import type { NodeMetrics } from './metrics.js'
 import { COUNTED_ROUTES, mountMetrics } from './metrics-http.js'
-import { packageRoot } from './package-root.js'
 import type { NodeSettings } from './settings.js'
 import { spentSignatures } from './spent-signatures.js'
 
@@ -44,7 +43,6 @@ export function nodeApp(parts: NodeAppParts): Hono {
     ...(receipts === undefined ? {} : { receipts }),
     ...(metrics === undefined ? {} : { metrics }),
     routes: (a) => {
-      mountDashboard(a, { root: join(packageRoot(), 'dist', 'dashboard') })
       if (metrics !== undefined) {
         mountMetrics(a, { metrics, access: config.metrics, callers })
         for (const [pattern, count] of COUNTED_ROUTES) a.use(pattern, count(metrics))

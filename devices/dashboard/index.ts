@@ -6,7 +6,8 @@
  * `dashboard@1.0`: the node's web UI (node info, a hashpath explorer, an inference playground).
  *
  * The UI (`ui/`, preact, built by vite into `dist/dashboard` at `npm run build`) is static files
- * served by `serve.ts` at `/~dashboard@1.0/` and at `/` for browsers (`accept: text/html`). It
+ * the device's own `routes` serve (`serve.ts`) at `/~dashboard@1.0/` and at `/` for browsers
+ * (`accept: text/html`). It
  * only calls the node's public HTTP API, so it shows nothing a client could not fetch itself.
  * The one key the device adds is what the explorer draws:
  *
@@ -20,18 +21,27 @@
  * xdg-open http://localhost:8734/                  # the dashboard
  * ```
  */
+import type { Hono } from 'hono'
 import { InvalidRequestError, UnprocessableError } from '../../core/errors.js'
 import { splitHashpath } from '../../core/hashpath.js'
 import { loadStep } from '../../core/ledger.js'
 import type { Store } from '../../core/store.js'
 import type { Device, Message } from '../../core/types.js'
+import { mountDashboard } from './serve.js'
 
 export { DASHBOARD_CSP, DASHBOARD_PREFIX, mountDashboard, prefersHtml } from './serve.js'
 
 export const DASHBOARD_DEVICE_NAME = 'dashboard@1.0'
 export const CHAIN_LIMIT = 256
 
-export function dashboardDevice(init: { store: Store }): Device {
+export interface DashboardInit {
+  readonly store: Store
+  /** The UI's built files (`dist/dashboard`); without them the device mounts no routes. */
+  readonly files?: string
+}
+
+export function dashboardDevice(init: DashboardInit): Device {
+  const { files } = init
   return {
     name: DASHBOARD_DEVICE_NAME,
     info: { description: 'The web dashboard (served at /~dashboard@1.0/) and the step records its explorer draws.' },
@@ -58,6 +68,7 @@ export function dashboardDevice(init: { store: Store }): Device {
         return { hashpath, truncated: at !== undefined && steps.length === limit, steps: steps.reverse() }
       },
     },
+    ...(files === undefined ? {} : { routes: (app: unknown) => mountDashboard(app as Hono, { root: files }) }),
   }
 }
 

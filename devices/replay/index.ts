@@ -50,10 +50,10 @@ export { verifyFaultProof } from './fault.js'
 export const REPLAY_DEVICE_NAME = 'replay@1.0'
 
 export interface ReplayInit extends Pick<DeviceComponents, 'store'> {
-  /** The node's resolver, for re-execution (a getter: the resolver is built after the devices). */
-  readonly resolver?: () => Resolver
+  /** The node's full resolver, for re-execution, export and its ledger trust. */
+  readonly resolver?: Resolver
   /** The node's attestor, to sign the verifier's receipt in a fault proof. */
-  readonly attestor?: () => Attestor
+  readonly attestor?: Attestor
   /** Signs export manifests with the node's key (tag `export`); without one, export is a 503. */
   readonly exportSigner?: ExportSigner
   /** `--open-import`: anyone may import (else only a request signed by the operator). */
@@ -78,7 +78,7 @@ function hashpathOf(req: Message): string {
 export function replayDevice(init: ReplayInit): Device {
   const { store } = init
   const resolver = (): Resolver => {
-    const r = init.resolver?.()
+    const r = init.resolver
     if (r === undefined) throw new UnprocessableError('replay: this node was built without a resolver for re-execution', { code: 'replay-unavailable' })
     return r
   }
@@ -89,7 +89,7 @@ export function replayDevice(init: ReplayInit): Device {
     deterministic: false,
     keys: {
       async verify(_base, req, ctx) {
-        const report = await verifyHashpath(store, hashpathOf(req), undefined, init.resolver?.()?.ledger)
+        const report = await verifyHashpath(store, hashpathOf(req), undefined, init.resolver?.ledger)
         if ((report.untrusted ?? 0) > 0) ctx.meta.set('untrusted-record', String(report.untrusted))
         return asMessage(report)
       },
@@ -100,7 +100,7 @@ export function replayDevice(init: ReplayInit): Device {
         return exportChain(resolver(), hashpathOf(req), init.exportSigner)
       },
       async 'fault-proof'(_base, req) {
-        const attestor = init.attestor?.()
+        const attestor = init.attestor
         if (attestor === undefined) throw new UnprocessableError('replay: this node cannot sign receipts', { code: 'replay-unavailable' })
         return createFaultProof(resolver(), attestor, documentOf(req))
       },
@@ -114,7 +114,7 @@ export function replayDevice(init: ReplayInit): Device {
         if (!(body instanceof Uint8Array)) {
           throw new UnprocessableError(`replay: import needs a CAR body (content-type: ${CAR_CONTENT_TYPE})`, { code: 'missing-car' })
         }
-        const ledger = init.resolver?.()?.ledger
+        const ledger = init.resolver?.ledger
         const imported = await importChain(store, body, ledger)
         return asMessage({ ...imported, verify: await verifyHashpath(store, imported.hashpath, undefined, ledger) })
       },

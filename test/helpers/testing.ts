@@ -4,7 +4,8 @@
  *
  * - `deviceCompliance({make, samplePath})`: the compliance suite every device runs (vitest);
  * - `testComponents()`: the components a device builder receives, on a memory store with a
- *   fresh Ed25519 key, so `make: () => myDevice()(testComponents())` builds a device alone;
+ *   fresh Ed25519 key, so `make: () => myDevice()(testComponents())` builds a device alone (its
+ *   resolver view knows `message@1.0` only);
  * - `startTestNode({devices, devicePaths})`: a whole node (memory store, temporary data dir,
  *   its own Ed25519 wallet), started; `node.app.request(path)` answers as over HTTP.
  *
@@ -19,7 +20,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ed25519 } from '@noble/curves/ed25519.js'
+import { createRegistry } from '../../core/registry.js'
+import { createResolver } from '../../core/resolve.js'
 import type { Device, DeviceBuilder, DeviceComponents } from '../../core/types.js'
+import { messageDevice } from '../../devices/message/index.js'
 import { memoryStore } from '../../devices/store/backends/memory.js'
 import { walletFromJwk } from '../../identity/keys.js'
 import { defaultConfig, type NodeConfig } from '../../node/config.js'
@@ -38,9 +42,12 @@ export function testWallet() {
   return walletFromJwk({ kty: 'OKP', crv: 'Ed25519', d: b64(d), x: b64(ed25519.getPublicKey(d)) })
 }
 
-/** Components for building a device outside a node (the resolver view refuses until bound). */
+/** Components for building a device outside a node (the resolver view knows `message@1.0` only). */
 export function testComponents(): DeviceComponents {
-  return createComponents({ store: memoryStore(), log: memoryLogger(), options: {}, wallet: testWallet() }).components
+  const store = memoryStore()
+  const log = memoryLogger()
+  const resolver = createResolver({ registry: createRegistry([messageDevice()]), store, log })
+  return createComponents({ store, log, options: {}, wallet: testWallet(), resolver })
 }
 
 export interface TestNode extends HashbeamNode {

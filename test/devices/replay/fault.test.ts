@@ -4,7 +4,7 @@
 // party checks without trusting either node.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { idOf } from '../../../core/id.js'
-import { createRegistry } from '../../../core/registry.js'
+import { openRegistry } from '../../../core/registry.js'
 import { createResolver, type Resolver } from '../../../core/resolve.js'
 import type { Store } from '../../../core/store.js'
 import type { Device, Message } from '../../../core/types.js'
@@ -58,11 +58,9 @@ function lying(honest: Device): Device {
 
 async function party(store: Store, device: Device): Promise<{ resolver: Resolver; attestor: Attestor }> {
   const attestor = createAttestor({ wallet: await createWallet('ed25519'), measurement: fixedMeasurement(), hardware: fixedHardware, providers: [] })
-  let resolver: Resolver | undefined
-  resolver = createResolver({
-    registry: createRegistry([messageDevice(), replayDevice({ store, resolver: () => resolver as Resolver, attestor: () => attestor }), device]),
-    store, log: memoryLogger(),
-  })
+  const registry = openRegistry()
+  const resolver = createResolver({ registry, store, log: memoryLogger() })
+  registry.register([messageDevice(), replayDevice({ store, resolver, attestor }), device])
   return { resolver, attestor }
 }
 

@@ -1,6 +1,6 @@
 // replay@1.0: re-execution against the ledger, CAR export/import, and every divergence reason.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createRegistry } from '../../../core/registry.js'
+import { openRegistry } from '../../../core/registry.js'
 import { createResolver, type Resolver } from '../../../core/resolve.js'
 import { replayHashpath } from '../../../core/replay.js'
 import { messageKey } from '../../../core/store.js'
@@ -30,9 +30,9 @@ async function rootBlock(car: Uint8Array): Promise<Uint8Array> {
 }
 
 function nodeOn(store: Store, devices: Device[]): Resolver {
-  let resolver: Resolver | undefined
-  const all = [messageDevice(), replayDevice({ store, resolver: () => resolver as Resolver }), ...devices]
-  resolver = createResolver({ registry: createRegistry(all), store, log: memoryLogger() })
+  const registry = openRegistry()
+  const resolver = createResolver({ registry, store, log: memoryLogger() })
+  registry.register([messageDevice(), replayDevice({ store, resolver }), ...devices])
   return resolver
 }
 
