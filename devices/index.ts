@@ -121,7 +121,7 @@ export async function builtinDevices(config: BuiltinConfig, parts: BuiltinParts)
   })
   const devices: Device[] = [
     // First: on a router its preprocess sees every request before any other device's routes.
-    relayDevice({ ...(cluster === undefined ? {} : { cluster }), http: parts.components.http, log: log.child({ device: 'relay' }), address: parts.address, timeoutMs: clusterConfig.relayTimeoutMs }),
+    relayDevice({ ...(cluster === undefined ? {} : { cluster }), log: log.child({ device: 'relay' }), address: parts.address, timeoutMs: clusterConfig.relayTimeoutMs }),
     messageDevice({ wallet }),
     metaDevice({ publicInfo: parts.publicInfo, build: parts.build, settings: parts.settings }),
     replayDevice({

@@ -16,9 +16,11 @@
 import { randomUUID } from 'node:crypto'
 import type { Context, Hono, Next } from 'hono'
 import { InvalidRequestError, NotFoundError, UnavailableError } from '../../core/errors.js'
-import type { Device, HttpClient, HttpKit, Logger, Message, Value } from '../../core/types.js'
+import type { Device, HttpKit, Logger, Message, Value } from '../../core/types.js'
 import { createCluster, summarize, type Candidate, type Cluster } from '../router/index.js'
-import { forward, relayedBefore } from './forward.js'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
+import { forward, relayedBefore, toResponse, type RelayAnswer } from './forward.js'
 import { checkTarget } from './targets.js'
 
 export const RELAY_DEVICE_NAME = 'relay@1.0'
@@ -31,7 +33,6 @@ const LOCAL = /^\/(?:$|metrics$|dashboard(?:\/|$)|~(?:router|relay|meta|dashboar
 export interface RelayDeviceInit {
   /** The cluster of a `--router` node: enables preprocess and routed `call`s. */
   readonly cluster?: Cluster
-  readonly http: HttpClient
   readonly log: Logger
   /** This node's address (in the `via` of relayed requests). */
   readonly address: string
@@ -57,6 +58,20 @@ function modelInBody(headers: Headers, body: Uint8Array | undefined): string | u
 
 const asText = (value: Value | undefined): string | undefined => (typeof value === 'string' ? value : undefined)
 
+/** A signal that aborts when the client's connection closes before its answer is written. */
+function clientGone(outgoing: ServerResponse): AbortSignal {
+  const controller = new AbortController()
+  outgoing.once('close', () => { if (!outgoing.writableFinished) controller.abort(new Error('the client went away')) })
+  return controller.signal
+}
+
+/** A buffered answer straight onto the client's socket (one write of head and body). */
+function writeAnswer(outgoing: ServerResponse, answer: RelayAnswer): void {
+  const body = answer.body as Uint8Array | null
+  outgoing.writeHead(answer.status, body === null ? answer.headers : [...answer.headers, 'content-length', String(body.byteLength)])
+  outgoing.end(body ?? undefined)
+}
+
 export function relayDevice(init: RelayDeviceInit): Device {
   const { cluster, log } = init
   const timeoutMs = init.timeoutMs ?? 300_000
@@ -65,7 +80,6 @@ export function relayDevice(init: RelayDeviceInit): Device {
   const own = cluster ?? createCluster({ admit: [] })
   const registered = (origin: string) => cluster?.registry.atOrigin(origin) !== undefined
   const options = {
-    fetch: (url: string, req: RequestInit) => init.http.fetch(url, req),
     timeoutMs, relayedBy: init.address,
     checkTarget: (node: Candidate) => checkTarget(node.url, registered),
   }
@@ -100,7 +114,7 @@ export function relayDevice(init: RelayDeviceInit): Device {
   /** The answer of `call`: the relayed response as a message. */
   async function send(sent: Awaited<ReturnType<typeof prepare>>, signal: AbortSignal): Promise<Message> {
     const { method, path, headers, body, nodes } = sent
-    const res = await forward({ method, target: path, headers, body, signal }, nodes, { ...options, cluster: own })
+    const res = toResponse(await forward({ method, target: path, headers, body, signal }, nodes, { ...options, cluster: own }))
     const contentType = res.headers.get('content-type') ?? ''
     const bytes = new Uint8Array(await res.arrayBuffer())
     const text = /^(text\/|application\/json)/i.test(contentType)
@@ -114,19 +128,30 @@ export function relayDevice(init: RelayDeviceInit): Device {
 
   async function preprocess(c: Context, next: Next, http: HttpKit): Promise<Response | void> {
     const raw = c.req.raw
-    const target = targetOf(raw.url)
-    if (cluster === undefined || LOCAL.test(target) || relayedBefore(raw.headers)) return next()
-    const summary = summarize(raw.method, target)
+    // Under @hono/node-server the Node objects are at hand: their parsed headers and the socket
+    // to answer on cost far less than a web Request's Headers and a Response.
+    const env = c.env as { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined
+    const incoming = env?.incoming
+    const target = incoming?.url ?? targetOf(raw.url)
+    if (cluster === undefined || LOCAL.test(target)) return next()
+    if (relayedBefore(incoming === undefined ? raw.headers.get('via') : incoming.headers.via)) return next()
+    const method = incoming?.method ?? raw.method
+    const summary = summarize(method, target)
     const route = cluster.match(summary)
     if (route === undefined) return next()
     const requestId = randomUUID()
     try {
-      const body = raw.method === 'GET' || raw.method === 'HEAD' ? undefined : await http.readBody(raw, http.bodyLimit)
+      const body = method === 'GET' || method === 'HEAD' ? undefined : await http.readBody(raw, http.bodyLimit)
       const plan = cluster.planRoute(route, summary, summary.keys.model ?? modelInBody(raw.headers, body))
       if (plan.nodes.length === 0) {
         throw new UnavailableError(`relay: no live node for this route${plan.model === undefined ? '' : ` serves model ${plan.model}`}`, { code: 'no-viable-node', retryAfterSeconds: 1 })
       }
-      return await forward({ method: raw.method, target, headers: raw.headers, body, signal: raw.signal }, plan.nodes, { ...options, cluster })
+      const outgoing = env?.outgoing
+      const signal = outgoing === undefined ? raw.signal : clientGone(outgoing)
+      const answer = await forward({ method, target, headers: incoming?.headers ?? raw.headers, body, signal }, plan.nodes, { ...options, cluster })
+      if (outgoing === undefined || !(answer.body === null || answer.body instanceof Uint8Array)) return toResponse(answer)
+      writeAnswer(outgoing, answer)
+      return RESPONSE_ALREADY_SENT
     } catch (err) {
       log.info({ requestId, target: target.slice(0, 200), err: (err as Error).message }, 'relay refused')
       return http.error(err, requestId)

@@ -14,7 +14,9 @@
  * `hashbeam-node-url` added, so the client knows who computed the answer and can check it.
  */
 import { RequestAbortedError, UnavailableError } from '../../core/errors.js'
+import type { IncomingMessage } from 'node:http'
 import type { Candidate, Cluster } from '../router/index.js'
+import { headersOf, send, UpstreamError } from './transport.js'
 
 /** Answers up to this size are buffered (failover possible until the last byte). */
 export const BUFFER_LIMIT = 8 * 1024 * 1024
@@ -28,7 +30,8 @@ export interface ForwardRequest {
   readonly method: string
   /** Path and query, from `/`. */
   readonly target: string
-  readonly headers: Headers
+  /** The client's headers (names lower-case), as Node parsed them or as a web Headers. */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>> | Headers
   readonly body: Uint8Array | undefined
   /** The client's signal: when it leaves, the relayed request is cancelled. */
   readonly signal: AbortSignal
@@ -36,7 +39,6 @@ export interface ForwardRequest {
 
 export interface ForwardOptions {
   readonly cluster: Cluster
-  readonly fetch: (url: string, init: RequestInit) => Promise<Response>
   /** Per attempt: until the answer's headers, and its body when buffered. */
   readonly timeoutMs: number
   readonly maxAttempts?: number
@@ -51,27 +53,46 @@ export interface ForwardOptions {
 export const VIA_PREFIX = '1.1 hashbeam-router/'
 
 /** Whether a request already passed a Hashbeam router. */
-export const relayedBefore = (headers: Headers): boolean => (headers.get('via') ?? '').includes(VIA_PREFIX)
+export const relayedBefore = (via: string | string[] | null | undefined): boolean =>
+  via !== null && via !== undefined && (Array.isArray(via) ? via.join(', ') : via).includes(VIA_PREFIX)
 
 /**
  * The request's own headers, hop-by-hop and cookies left out, and a `via` entry. Nothing is
  * added that a worker would read as a message key: the relayed request computes exactly what
  * the client's would have, to the same hashpath.
  */
-export const outgoingHeaders = (incoming: Headers, relayedBy: string): Headers => {
-  const out = new Headers()
-  incoming.forEach((value, key) => { if (!HOP_BY_HOP.has(key)) out.set(key, value) })
-  const via = incoming.get('via')
-  out.set('via', `${via === null ? '' : `${via}, `}${VIA_PREFIX}${relayedBy}`)
+export function outgoingHeaders(incoming: ForwardRequest['headers'], relayedBy: string, body: Uint8Array | undefined): Record<string, string> {
+  const out: Record<string, string> = {}
+  if (incoming instanceof Headers) incoming.forEach((value, key) => { if (!HOP_BY_HOP.has(key)) out[key] = value })
+  else {
+    for (const key in incoming) {
+      const value = incoming[key]
+      if (value !== undefined && !HOP_BY_HOP.has(key)) out[key] = Array.isArray(value) ? value.join(', ') : value
+    }
+  }
+  out.via = `${out.via === undefined ? '' : `${out.via}, `}${VIA_PREFIX}${relayedBy}`
+  if (body !== undefined) out['content-length'] = String(body.byteLength)
   return out
 }
 
-function answerHeaders(res: Response, node: Candidate, attempts: number): Headers {
-  const out = new Headers()
-  res.headers.forEach((value, key) => { if (!HOP_BY_HOP.has(key)) out.append(key, value) })
-  out.set('hashbeam-node', node.address)
-  out.set('hashbeam-node-url', node.url)
-  out.set('hashbeam-relay-attempts', String(attempts))
+/** A relayed answer, before it becomes a Response or is written to the client's socket. */
+export interface RelayAnswer {
+  readonly status: number
+  /** Flat: name, value, name, value… (Node's raw header form). */
+  readonly headers: string[]
+  readonly body: Uint8Array | ReadableStream<Uint8Array> | null
+}
+
+export const toResponse = (answer: RelayAnswer): Response => {
+  const headers = new Headers()
+  for (let i = 0; i < answer.headers.length; i += 2) headers.append(answer.headers[i]!, answer.headers[i + 1]!)
+  return new Response(answer.body as BodyInit | null, { status: answer.status, headers })
+}
+
+function answerHeaders(res: IncomingMessage, node: Candidate, attempts: number): string[] {
+  const out: string[] = []
+  for (const [key, value] of headersOf(res.headers)) if (!HOP_BY_HOP.has(key)) out.push(key, value)
+  out.push('hashbeam-node', node.address, 'hashbeam-node-url', node.url, 'hashbeam-relay-attempts', String(attempts))
   return out
 }
 
@@ -81,12 +102,16 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> => new Promise((d
 })
 
 /** A body that calls `done` once it ends, fails or is cancelled (the node's in-flight count). */
-function tracked(body: ReadableStream<Uint8Array>, done: () => void): ReadableStream<Uint8Array> {
-  const reader = body.getReader()
+function tracked(first: readonly Uint8Array[], rest: AsyncIterator<Uint8Array>, done: () => void): ReadableStream<Uint8Array> {
+  let i = 0
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
+      if (i < first.length) {
+        controller.enqueue(first[i++]!)
+        return
+      }
       try {
-        const { value, done: end } = await reader.read()
+        const { value, done: end } = await rest.next()
         if (end) {
           done()
           controller.close()
@@ -96,26 +121,41 @@ function tracked(body: ReadableStream<Uint8Array>, done: () => void): ReadableSt
         controller.error(err)
       }
     },
-    cancel(reason) {
+    async cancel() {
       done()
-      return reader.cancel(reason)
+      await rest.return?.()
     },
   }, { highWaterMark: 0 })
 }
 
-const streams = (res: Response): boolean => {
-  if ((res.headers.get('content-type') ?? '').toLowerCase().startsWith('text/event-stream')) return true
-  const length = Number(res.headers.get('content-length') ?? NaN)
-  return Number.isFinite(length) && length > BUFFER_LIMIT
+const isEventStream = (res: IncomingMessage): boolean => (res.headers['content-type'] ?? '').toLowerCase().startsWith('text/event-stream')
+
+/**
+ * The answer's body: whole when it fits in `BUFFER_LIMIT` (failover stays possible until its
+ * last byte), else — or for an event stream — a stream from what was read so far on.
+ */
+async function bodyOf(res: IncomingMessage, done: () => void): Promise<{ whole: Uint8Array } | { stream: ReadableStream<Uint8Array> }> {
+  const iterator = (res as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]()
+  if (isEventStream(res) || Number(res.headers['content-length'] ?? 0) > BUFFER_LIMIT) return { stream: tracked([], iterator, done) }
+  const chunks: Uint8Array[] = []
+  let total = 0
+  for (;;) {
+    const { value, done: end } = await iterator.next()
+    if (end) break
+    chunks.push(value)
+    total += value.byteLength
+    if (total > BUFFER_LIMIT) return { stream: tracked(chunks, iterator, done) }
+  }
+  return { whole: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }
 }
 
-export async function forward(req: ForwardRequest, nodes: readonly Candidate[], opts: ForwardOptions): Promise<Response> {
+export async function forward(req: ForwardRequest, nodes: readonly Candidate[], opts: ForwardOptions): Promise<RelayAnswer> {
   const { cluster } = opts
   const maxAttempts = opts.maxAttempts ?? 4
   const backoffMs = opts.backoffMs ?? 25
-  const headers = outgoingHeaders(req.headers, opts.relayedBy)
+  const headers = outgoingHeaders(req.headers, opts.relayedBy, req.body)
   let attempts = 0
-  let lastAnswer: Response | undefined
+  let lastAnswer: RelayAnswer | undefined
   let lastError = 'no node of the route is available'
   for (const node of nodes) {
     if (attempts >= maxAttempts || req.signal.aborted) break
@@ -135,32 +175,34 @@ export async function forward(req: ForwardRequest, nodes: readonly Candidate[], 
     req.signal.addEventListener('abort', onClient, { once: true })
     let passedOn = false
     try {
-      const res = await opts.fetch(`${node.url}${req.target}`, {
-        method: req.method, headers, ...(req.body === undefined ? {} : { body: req.body as BodyInit }), signal: attempt.signal, redirect: 'manual',
-      })
-      if (res.status >= 500) {
-        const body = new Uint8Array(await res.arrayBuffer())
+      const upstream = { method: req.method, headers, body: req.body, signal: attempt.signal }
+      const url = `${node.url}${req.target}`
+      // A kept-alive connection the node had closed: once more on a fresh one, not a failure.
+      const res = await send(url, upstream).catch((err: unknown) => (err instanceof UpstreamError && err.stale ? send(url, upstream) : Promise.reject(err)))
+      if (res.statusCode === undefined || res.statusCode >= 500) {
+        const body = await bodyOf(res, () => undefined)
         cluster.breakers.failure(node.address)
-        lastAnswer = new Response(body, { status: res.status, headers: answerHeaders(res, node, attempts) })
-        lastError = `${node.url} answered ${res.status}`
+        lastAnswer = { status: res.statusCode ?? 502, headers: answerHeaders(res, node, attempts), body: 'whole' in body ? body.whole : body.stream }
+        lastError = `${node.url} answered ${res.statusCode}`
         continue
       }
-      if (streams(res) && res.body !== null) {
-        clearTimeout(timer)
-        cluster.breakers.success(node.address)
-        passedOn = true
-        return new Response(tracked(res.body, () => {
-          done()
-          req.signal.removeEventListener('abort', onClient)
-        }), { status: res.status, headers: answerHeaders(res, node, attempts) })
-      }
-      const body = res.status === 204 || res.status === 304 || req.method === 'HEAD' ? null : new Uint8Array(await res.arrayBuffer())
+      const status = res.statusCode
+      const body = req.method === 'HEAD' || status === 204 || status === 304 ? { whole: undefined } : await bodyOf(res, () => {
+        done()
+        req.signal.removeEventListener('abort', onClient)
+      })
       cluster.breakers.success(node.address)
-      return new Response(body as BodyInit | null, { status: res.status, headers: answerHeaders(res, node, attempts) })
+      if ('stream' in body) {
+        clearTimeout(timer)
+        passedOn = true
+        return { status, headers: answerHeaders(res, node, attempts), body: body.stream }
+      }
+      return { status, headers: answerHeaders(res, node, attempts), body: body.whole ?? null }
     } catch (err) {
       if (req.signal.aborted) throw new RequestAbortedError('relay: the client went away', { code: 'client-gone' })
       cluster.breakers.failure(node.address)
-      lastError = `${node.url}: ${(err as Error).message}${(err as { cause?: { code?: string } }).cause?.code === undefined ? '' : ` (${(err as { cause: { code: string } }).cause.code})`}`
+      const code = (err as { code?: string }).code
+      lastError = `${node.url}: ${(err as Error).message}${code === undefined ? '' : ` (${code})`}`
     } finally {
       clearTimeout(timer)
       if (!passedOn) {

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process'
 import { cpus, totalmem } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { benchBatch } from './batch.bench.js'
+import { benchCluster } from './cluster.bench.js'
 import { benchHttp } from './http.bench.js'
 import { benchInfer } from './infer.bench.js'
 import { benchLibs } from './libs.bench.js'
@@ -14,6 +15,7 @@ import { benchStore } from './store.bench.js'
 
 const BENCHES: Record<string, () => Promise<string>> = {
   batch: () => benchBatch(),
+  cluster: () => benchCluster(),
   http: () => benchHttp(),
   infer: () => benchInfer(),
   libs: () => benchLibs(),
