@@ -10,6 +10,27 @@ export const CHATML_TEMPLATE =
   "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}" +
   "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
 
+/**
+ * ChatML with tools (the Hermes / Qwen 2.5 form: `<tools>` in the system turn, calls as
+ * `<tool_call>{"name", "arguments"}</tool_call>`, results as `<tool_response>` user turns).
+ * node-llama-cpp reads the call syntax out of it, so a model carrying it can call tools.
+ */
+export const CHATML_TOOLS_TEMPLATE =
+  "{%- if tools %}{{ '<|im_start|>system\\n' }}{% if messages[0].role == 'system' %}{{ messages[0].content + '\\n\\n' }}{% endif %}" +
+  "{{ '# Tools\\n\\nYou may call one or more functions to assist with the user query.\\n\\nYou are provided with function signatures within <tools></tools> XML tags:\\n<tools>' }}" +
+  "{% for tool in tools %}{{ '\\n' + (tool | tojson) }}{% endfor %}" +
+  "{{ '\\n</tools>\\n\\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\\n<tool_call>\\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\\n</tool_call><|im_end|>\\n' }}" +
+  "{% elif messages[0].role == 'system' %}{{ '<|im_start|>system\\n' + messages[0].content + '<|im_end|>\\n' }}{% endif %}" +
+  "{% for message in messages %}" +
+  "{% if message.role == 'user' or (message.role == 'system' and not loop.first) or (message.role == 'assistant' and not message.tool_calls) %}" +
+  "{{ '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>\\n' }}" +
+  "{% elif message.role == 'assistant' %}{{ '<|im_start|>assistant' }}{% if message.content %}{{ '\\n' + message.content }}{% endif %}" +
+  "{% for tool_call in message.tool_calls %}{% if tool_call.function is defined %}{% set tool_call = tool_call.function %}{% endif %}" +
+  "{{ '\\n<tool_call>\\n{\"name\": \"' + tool_call.name + '\", \"arguments\": ' + (tool_call.arguments | tojson) + '}\\n</tool_call>' }}{% endfor %}{{ '<|im_end|>\\n' }}" +
+  "{% elif message.role == 'tool' %}{% if loop.first or messages[loop.index0 - 1].role != 'tool' %}{{ '<|im_start|>user' }}{% endif %}" +
+  "{{ '\\n<tool_response>\\n' + message.content + '\\n</tool_response>' }}{% if loop.last or messages[loop.index0 + 1].role != 'tool' %}{{ '<|im_end|>\\n' }}{% endif %}" +
+  "{% endif %}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+
 /** Chat fallback for models without a template: `role: content` lines, then `assistant:`. */
 export const FALLBACK_TURN_SEPARATOR = '\n'
 export const FALLBACK_ASSISTANT_PREFIX = 'assistant:'
@@ -81,6 +102,10 @@ export const LIMITS = {
   maxDetokenizeTokens: 65_536,
   /** Texts one embeddings request may carry (together at most maxTokenizeBytes). */
   maxEmbedInputs: 256,
+  /** Functions one request may offer (OpenAI allows 128). */
+  maxTools: 128,
+  /** Calls one assistant turn may make (parallel_tool_calls). */
+  maxToolCalls: 8,
   /** Most `top_logprobs` per token (OpenAI's own limit). */
   maxTopLogprobs: 20,
 } as const

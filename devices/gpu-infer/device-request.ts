@@ -15,6 +15,8 @@ import type { Message } from '../../core/types.js'
 import type { ChatMessage, GenerateParams } from './engine-request.js'
 import type { DetokenizeRequest, TokenizeRequest } from './engine-tokens.js'
 import type { EmbedRequest } from './engine-embed.js'
+import { checkTools, type ToolsRequest } from './engine-tools.js'
+import { InvalidRequestError } from '../../core/errors.js'
 import { parseJsonSchema } from './engine-schema.js'
 
 const rule = (code: string): KeyRule => ({ device: 'gpu-infer', code })
@@ -109,4 +111,26 @@ export function embedParams(req: Message): EmbedRequest {
   const dimensions = optionalNumber(req, 'dimensions', rule('unsupported-parameter'))
   if (dimensions !== undefined) out.dimensions = dimensions
   return out
+}
+
+/**
+ * The tools of a `chat`: `tools` (JSON text of [{name, description, parameters}], or the list),
+ * `tool-choice` (auto, none, required, or function:NAME), `parallel-tool-calls`. The list is
+ * sized like a json-schema before it is parsed or walked.
+ */
+export function toolsOf(req: Message): ToolsRequest | undefined {
+  const choiceText = optionalString(req, 'tool-choice', rule('invalid-tool-choice'))
+  if (req.tools === undefined || req.tools === null) {
+    if (choiceText !== undefined && choiceText !== 'none') refuse(rule('invalid-tool-choice'), '"tool-choice" needs tools')
+    return undefined
+  }
+  let list: unknown
+  try {
+    list = parseJsonSchema(req.tools)
+  } catch (err) {
+    const e = err as InvalidRequestError
+    throw new InvalidRequestError(e.message.replace('json-schema', 'tools'), { code: e.code, detail: { ...e.detail, param: 'tools' }, cause: err })
+  }
+  const choice = choiceText === undefined ? undefined : choiceText.startsWith('function:') ? { name: choiceText.slice(9) } : choiceText
+  return checkTools(list, choice, optionalFlag(req, 'parallel-tool-calls', 'invalid-tools'))
 }

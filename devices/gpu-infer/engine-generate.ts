@@ -74,6 +74,8 @@ export interface GenerateOutput {
   finishReason: FinishReason
   /** The request stop sequence that ended generation, if one did. */
   stopSequence?: string
+  /** Any stop string that ended generation (the request's, the template's or a grammar stop). */
+  matchedStop?: string
   /** performance.now() of the first sampled token (undefined if none was). */
   firstTokenAt?: number
   endedAt: number
@@ -105,6 +107,7 @@ export async function generate(input: GenerateInput): Promise<GenerateOutput> {
   let emitted = 0
   let finishReason: FinishReason = 'stop'
   let stopSequence: string | undefined
+  let matchedStop: string | undefined
   let firstTokenAt: number | undefined
   let sinkError: unknown
   const logprobs: TokenLogprob[] | undefined = input.logprobs === undefined ? undefined : []
@@ -179,6 +182,7 @@ export async function generate(input: GenerateInput): Promise<GenerateOutput> {
       if (hit !== undefined) {
         text = text.slice(0, hit.at)
         if (input.stop.includes(hit.stop)) stopSequence = hit.stop
+        matchedStop = hit.stop
         break
       }
       let safe = text.length - heldBackLength(text, allStops)
@@ -197,6 +201,7 @@ export async function generate(input: GenerateInput): Promise<GenerateOutput> {
     tokens: generated,
     finishReason,
     ...(stopSequence === undefined ? {} : { stopSequence }),
+    ...(matchedStop === undefined ? {} : { matchedStop }),
     ...(firstTokenAt === undefined ? {} : { firstTokenAt }),
     endedAt: performance.now(),
     ...(sinkError === undefined ? {} : { sinkError }),

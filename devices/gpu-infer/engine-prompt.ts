@@ -13,10 +13,12 @@
  * ending in `assistant:`. Either way the turn-ending markers become stop conditions, so the
  * reply never runs on into an invented next turn.
  */
-import { resolveChatWrapper, SpecialToken, SpecialTokensText, type ChatHistoryItem, type ChatWrapper, type LlamaModel, type Token } from 'node-llama-cpp'
+import { resolveChatWrapper, SpecialToken, SpecialTokensText, type ChatHistoryItem, type ChatModelFunctionCall, type ChatModelFunctions, type ChatWrapper, type LlamaModel, type Token } from 'node-llama-cpp'
+import { InvalidRequestError } from '../../core/errors.js'
 import type { Logger } from '../../core/types.js'
 import { CHAT_ROLES, FALLBACK_ASSISTANT_PREFIX, FALLBACK_TURN_SEPARATOR } from './constants.js'
-import type { ChatRole } from './engine-request.js'
+import type { CheckedMessage } from './engine-request.js'
+import { callSyntaxOf } from './engine-tools.js'
 
 export interface RenderedPrompt {
   tokens: Token[]
@@ -64,20 +66,26 @@ export function chatWrapperFor(model: LlamaModel, log: Logger): ChatWrapper | nu
 export function renderChat(
   model: LlamaModel,
   wrapper: ChatWrapper | null,
-  messages: ReadonlyArray<{ role: ChatRole; content: string }>,
+  messages: readonly CheckedMessage[],
+  functions?: ChatModelFunctions,
 ): RenderedPrompt {
+  const usesTools = functions !== undefined || messages.some((m) => m.role === 'tool' || m.toolCalls !== undefined)
+  if (usesTools) callSyntaxOf(wrapper) // 400 tools-unsupported without the template's tool syntax
   if (wrapper === null) {
     const text = messages.map((m) => `${m.role}: ${m.content}`).join(FALLBACK_TURN_SEPARATOR) +
       FALLBACK_TURN_SEPARATOR + FALLBACK_ASSISTANT_PREFIX
     const rendered = renderCompletion(model, text)
     return { ...rendered, stopStrings: CHAT_ROLES.map((r) => `${FALLBACK_TURN_SEPARATOR}${r}:`), format: 'fallback' }
   }
-  const history: ChatHistoryItem[] = messages.map((m) =>
+  const history = usesTools ? toolHistory(messages) : messages.map((m): ChatHistoryItem =>
     m.role === 'assistant' ? { type: 'model', response: [m.content] }
       : m.role === 'system' ? { type: 'system', text: m.content }
         : { type: 'user', text: m.content })
-  history.push({ type: 'model', response: [] })
-  const state = wrapper.generateContextState({ chatHistory: history })
+  // After tool results the assistant's turn goes on (the template's own continuation).
+  const last = history.at(-1)
+  const continues = usesTools && last?.type === 'model' && last.response.some((r) => typeof r !== 'string' && r.type === 'functionCall')
+  if (!continues) history.push({ type: 'model', response: [] })
+  const state = wrapper.generateContextState({ chatHistory: history, ...(functions === undefined ? {} : { availableFunctions: functions, documentFunctionParams: true }) })
   const stopStrings: string[] = []
   const stopTokens = new Set<Token>()
   for (const trigger of state.stopGenerationTriggers) {
@@ -94,4 +102,45 @@ export function renderChat(
   const bos = model.tokens.bos
   if (model.tokens.shouldPrependBosToken && bos !== null && tokens[0] !== bos) tokens.unshift(bos)
   return { tokens, stopStrings, stopTokens, format: wrapper.wrapperName }
+}
+
+/** A tool result or arguments as the template shows them: the JSON value when it is JSON. */
+function jsonOrText(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return text
+  }
+}
+
+const badHistory = (message: string): never => {
+  throw new InvalidRequestError(`gpu-infer: ${message}`, { code: 'invalid-messages', detail: { param: 'messages' } })
+}
+
+/** OpenAI messages with tool calls → node-llama-cpp's history: each call carries its result. */
+function toolHistory(messages: readonly CheckedMessage[]): ChatHistoryItem[] {
+  const history: ChatHistoryItem[] = []
+  let open: Array<{ id: string; call: ChatModelFunctionCall; answered: boolean }> = []
+  for (const [i, m] of messages.entries()) {
+    if (m.role === 'tool') {
+      const target = open.find((c) => !c.answered && c.id === m.toolCallId) ?? (open.some((c) => c.id === m.toolCallId) ? undefined : open.find((c) => !c.answered && c.id === ''))
+      if (target === undefined) badHistory(`messages[${i}] answers no open tool call (tool_call_id "${m.toolCallId ?? ''}")`)
+      target!.call.result = jsonOrText(m.content)
+      target!.answered = true
+      continue
+    }
+    if (open.some((c) => !c.answered)) badHistory(`messages[${i}]: every tool call needs its tool message first`)
+    open = []
+    if (m.role === 'assistant') {
+      const response: Array<string | ChatModelFunctionCall> = m.content === '' ? [] : [m.content]
+      for (const c of m.toolCalls ?? []) {
+        const call: ChatModelFunctionCall = { type: 'functionCall', name: c.name, params: jsonOrText(c.arguments), result: undefined }
+        response.push(call)
+        open.push({ id: c.id, call, answered: false })
+      }
+      history.push({ type: 'model', response })
+    } else history.push(m.role === 'system' ? { type: 'system', text: m.content } : { type: 'user', text: m.content })
+  }
+  if (open.some((c) => !c.answered)) badHistory('the last tool calls have no tool messages with their results')
+  return history
 }

@@ -11,6 +11,7 @@
 import { InvalidRequestError } from '../../core/errors.js'
 import { CHAT_ROLES, LIMITS, SAMPLER_DEFAULTS } from './constants.js'
 import type { TokenLogprob } from './engine-generate.js'
+import type { ToolsRequest } from './engine-tools.js'
 
 /** Generation parameters shared by `complete` and `chat`. */
 export interface GenerateParams {
@@ -52,6 +53,8 @@ export interface ChatMessage {
 
 export interface ChatRequest extends GenerateParams {
   messages: ChatMessage[]
+  /** Functions the model may call (engine-tools.ts); checked with `checkTools`. */
+  tools?: ToolsRequest
 }
 
 /** The sampler a request ran with, every default resolved. Part of a result's identity. */
@@ -114,24 +117,54 @@ export function checkPrompt(prompt: unknown): string {
   return prompt as string
 }
 
+/** A checked chat message: text content, and the tool-call fields of OpenAI's messages. */
+export interface CheckedMessage {
+  role: ChatRole | 'tool'
+  content: string
+  /** An assistant turn's calls (their results follow as `tool` messages). */
+  toolCalls?: Array<{ id: string; name: string; arguments: string }>
+  /** A `tool` message: which call it answers. */
+  toolCallId?: string
+}
+
+function checkToolCalls(calls: unknown, at: string): NonNullable<CheckedMessage['toolCalls']> {
+  if (!Array.isArray(calls) || calls.length > LIMITS.maxTools) return bad('invalid-messages', `${at}.tool_calls must be a list of at most ${LIMITS.maxTools} calls`)
+  return calls.map((c, j) => {
+    const fn = (c as { function?: { name?: unknown; arguments?: unknown } } | null)?.function
+    const id = (c as { id?: unknown } | null)?.id
+    if (typeof fn?.name !== 'string' || typeof fn.arguments !== 'string' || (id !== undefined && typeof id !== 'string')) {
+      return bad('invalid-messages', `${at}.tool_calls[${j}] must be {id, type: function, function: {name, arguments}}`)
+    }
+    return { id: (id as string | undefined) ?? '', name: fn.name, arguments: fn.arguments }
+  })
+}
+
 /** Check chat messages and flatten text parts. */
-export function checkMessages(messages: unknown): Array<{ role: ChatRole; content: string }> {
+export function checkMessages(messages: unknown): CheckedMessage[] {
   if (!Array.isArray(messages) || messages.length === 0) bad('invalid-messages', 'messages must be a non-empty array')
   const list = messages as unknown[]
   if (list.length > LIMITS.maxMessages) bad('invalid-messages', `at most ${LIMITS.maxMessages} messages`)
-  const out = list.map((m, i) => {
+  const out = list.map((m, i): CheckedMessage => {
     if (typeof m !== 'object' || m === null) return bad('invalid-messages', `messages[${i}] must be an object`)
     const { role, content } = m as { role?: unknown; content?: unknown }
+    const calls = (m as { tool_calls?: unknown }).tool_calls
+    const withCalls = role === 'assistant' && calls !== undefined && calls !== null
+    if (role === 'tool') {
+      const id = (m as { tool_call_id?: unknown }).tool_call_id
+      if (typeof id !== 'string' || typeof content !== 'string') return bad('invalid-messages', `messages[${i}] (role tool) needs tool_call_id and string content`)
+      return { role: 'tool', content, toolCallId: id }
+    }
     if (typeof role !== 'string' || !(CHAT_ROLES as readonly string[]).includes(role)) {
-      return bad('invalid-messages', `messages[${i}].role must be one of ${CHAT_ROLES.join(', ')}`)
+      return bad('invalid-messages', `messages[${i}].role must be one of ${[...CHAT_ROLES, 'tool'].join(', ')}`)
     }
     let text: string
     if (typeof content === 'string') text = content
+    else if (withCalls && (content === null || content === undefined)) text = ''
     else if (Array.isArray(content) && content.every((c) => typeof c === 'object' && c !== null && c.type === 'text' && typeof c.text === 'string')) {
       text = content.map((c: { text: string }) => c.text).join('')
     } else return bad('invalid-messages', `messages[${i}].content must be a string or text parts`)
-    return { role: role as ChatRole, content: text }
+    return { role: role as ChatRole, content: text, ...(withCalls ? { toolCalls: checkToolCalls(calls, `messages[${i}]`) } : {}) }
   })
-  if (out.every((m) => m.content === '')) bad('empty-prompt', 'every message is empty')
+  if (out.every((m) => m.content === '' && m.toolCalls === undefined)) bad('empty-prompt', 'every message is empty')
   return out
 }

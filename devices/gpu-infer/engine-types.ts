@@ -8,6 +8,7 @@ import type { HashCache, ModelIdentity } from './models.js'
 import type { ChatRequest, CompleteRequest, SamplerSettings } from './engine-request.js'
 import type { DetokenizeRequest, TokenizeRequest } from './engine-tokens.js'
 import type { EmbedRequest, EmbedResult } from './engine-embed.js'
+import type { ToolCall } from './engine-tools.js'
 import type { FinishReason, TokenLogprob } from './engine-generate.js'
 import type { DecodePlan, ParallelMode } from './engine-decode.js'
 
@@ -116,6 +117,8 @@ export interface InferResult {
   json?: unknown
   /** One per generated token when the request asked for logprobs. */
   logprobs?: TokenLogprob[]
+  /** The tool calls the turn made (chat with tools), in order. */
+  toolCalls?: ToolCall[]
 }
 
 export interface Engine {

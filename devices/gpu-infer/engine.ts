@@ -28,8 +28,8 @@ import { boundJsonSchema } from './engine-schema.js'
 import { compileJsonGrammar, type JsonGrammar } from './schema-compiler.js'
 import { createSlotManager, type LoadedModel, type Slot } from './engine-slots.js'
 import type { Lane } from './engine-lanes.js'
-import { checkEmbedInput, embedTexts } from './engine-embed.js'
-import { checkDetokenizeRequest, checkTokenizeRequest, detokenizeWith, pieceOf, tokenizeWith } from './engine-tokens.js'
+import { auxMethods } from './engine-aux.js'
+import { availableFunctions, callSyntaxOf, generateTurn, type ToolsRequest, type TurnOutput } from './engine-tools.js'
 import type { Engine, EngineOptions, EngineProfile, InferResult, ModelInfo } from './engine-types.js'
 import { createModelRegistry, defaultHashCache, type ModelIdentity } from './models.js'
 
@@ -109,7 +109,7 @@ export function createEngine(opts: EngineOptions): Engine {
     })
   }
 
-  type Prompt = { kind: 'text'; prompt: string } | { kind: 'chat'; messages: ReturnType<typeof checkMessages> }
+  type Prompt = { kind: 'text'; prompt: string } | { kind: 'chat'; messages: ReturnType<typeof checkMessages>; tools?: ToolsRequest }
 
   const infer = async (params: GenerateParams, prompt: Prompt): Promise<InferResult> => {
     ensureOpen()
@@ -138,7 +138,9 @@ export function createEngine(opts: EngineOptions): Engine {
     const runOnLane = async (loaded: LoadedModel, lane: Lane, queueMs: number, loadMs: number): Promise<InferResult> => {
       const { model } = loaded
       const { context } = lane
-      const rendered = prompt.kind === 'text' ? renderCompletion(model, prompt.prompt) : renderChat(model, loaded.wrapper, prompt.messages)
+      const tools = prompt.kind === 'chat' ? prompt.tools : undefined
+      const rendered = prompt.kind === 'text' ? renderCompletion(model, prompt.prompt)
+        : renderChat(model, loaded.wrapper, prompt.messages, tools === undefined ? undefined : availableFunctions(tools))
       const promptTokens = rendered.tokens.length
       if (promptTokens >= context.contextSize) {
         throw new PayloadTooLargeError(`gpu-infer: prompt is ${promptTokens} tokens; the context holds ${context.contextSize}`, {
@@ -150,13 +152,19 @@ export function createEngine(opts: EngineOptions): Engine {
       const sequence = lane.open()
       let gen
       try {
-        gen = await generate({
+        const common = {
           model, sequence, prompt: rendered, maxTokens, stop, signal, sampler: samplerOut,
           ...(lane.evaluationPriority === undefined ? {} : { evaluationPriority: lane.evaluationPriority }),
-          ...(grammar === undefined ? {} : { grammar: grammar.sample, grammarStops: ['\n\n\n\n'], trimEnd: true }),
           ...(params.onToken === undefined ? {} : { onToken: params.onToken }),
           ...(params.logprobs === undefined ? {} : { logprobs: params.logprobs }),
-        })
+        }
+        gen = tools === undefined
+          ? await generate({ ...common, ...(grammar === undefined ? {} : { grammar: grammar.sample, grammarStops: ['\n\n\n\n'], trimEnd: true }) })
+          : await generateTurn({
+            ...common, tools, syntax: callSyntaxOf(loaded.wrapper),
+            createGrammar: (gbnf) => llama.createGrammar({ grammar: gbnf }),
+            argumentsGrammar: (name) => jsonGrammar(llama, tools.tools.find((t) => t.name === name)!.parameters),
+          })
       } finally {
         await lane.close(sequence) // frees the KV cells: the next request starts from nothing
       }
@@ -188,6 +196,7 @@ export function createEngine(opts: EngineOptions): Engine {
         ...(gen.stopSequence === undefined ? {} : { stopSequence: gen.stopSequence }),
         ...(jsonOk ? { json } : {}),
         ...(gen.logprobs === undefined ? {} : { logprobs: gen.logprobs }),
+        ...('calls' in gen && (gen as TurnOutput).calls.length > 0 ? { toolCalls: (gen as TurnOutput).calls } : {}),
       }
     }
 
@@ -222,11 +231,7 @@ export function createEngine(opts: EngineOptions): Engine {
     }
   }
 
-  /** A loaded model for work that needs no lane (the tokenizer): synchronous after the load. */
-  const loadedModel = async (ref: string | undefined): Promise<LoadedModel> => {
-    ensureOpen()
-    return (await slots.ensureLoaded(slots.slot(modelName(ref)))).loaded
-  }
+  const aux = auxMethods({ ensureOpen, slots, modelName, init, signal: shutdown.signal, track: (p) => { active.add(p); p.finally(() => active.delete(p)).catch(() => {}) } })
 
   return {
     init: async () => (await init()).profile,
@@ -254,37 +259,13 @@ export function createEngine(opts: EngineOptions): Engine {
     listModels: () => registry.list().map((r) => info(r.name)),
     resolveModel: (ref) => identity(modelName(ref)),
     complete: async (req: CompleteRequest) => infer(req, { kind: 'text', prompt: checkPrompt(req?.prompt) }),
-    chat: async (req: ChatRequest) => infer(req, { kind: 'chat', messages: checkMessages(req?.messages) }),
-    async tokenize(req) {
-      checkTokenizeRequest(req)
-      const loaded = await loadedModel(req.model)
-      const tokens = tokenizeWith(loaded.model, req)
-      return { tokens, ...(req.withPieces === true ? { pieces: tokens.map((t) => pieceOf(loaded.model, t)) } : {}), model: loaded.identity }
+    chat: async (req: ChatRequest) => {
+      if (req?.tools !== undefined && req.jsonSchema !== undefined) {
+        throw new InvalidRequestError('gpu-infer: tools and a json-schema cannot be combined', { code: 'invalid-tools', detail: { param: 'response_format' } })
+      }
+      return infer(req, { kind: 'chat', messages: checkMessages(req?.messages), ...(req?.tools === undefined ? {} : { tools: req.tools }) })
     },
-    async embed(req) {
-      ensureOpen()
-      const texts = checkEmbedInput(req?.input)
-      const slot = slots.slot(modelName(req.model))
-      const { profile: p } = await init()
-      const signal = req.signal === undefined ? shutdown.signal : AbortSignal.any([req.signal, shutdown.signal])
-      // A place in the model's queue like any request: embeddings cost a full prompt evaluation.
-      const run = slot.queue.run(async () => {
-        const { loaded } = await slots.ensureLoaded(slot)
-        const out = await embedTexts(loaded.model, texts, {
-          contextSize: p.contextSize, batchSize: p.batchSize, threads: p.threads, signal,
-          ...(req.dimensions === undefined ? {} : { dimensions: req.dimensions }),
-        })
-        return { ...out, model: loaded.identity }
-      }, { signal })
-      active.add(run)
-      run.finally(() => active.delete(run)).catch(() => {})
-      return run
-    },
-    async detokenize(req) {
-      checkDetokenizeRequest(req)
-      const loaded = await loadedModel(req.model)
-      return { content: detokenizeWith(loaded.model, req.tokens), model: loaded.identity }
-    },
+    ...aux,
     stats: () => slots.all().map((s) => ({ name: s.name, loaded: s.loaded !== undefined, running: s.queue.running, waiting: s.queue.waiting })),
     close() {
       closing ??= (async () => {

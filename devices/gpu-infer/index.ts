@@ -24,7 +24,7 @@ import type { Hono } from 'hono'
 import { createEngine, type Engine, type EngineProfile, type InferResult } from './engine.js'
 import type { EngineOptions } from './engine-types.js'
 import type { TokenLogprob } from './engine-generate.js'
-import { detokenizeParams, embedParams, generateParams, messagesOf, promptOf, tokenizeParams } from './device-request.js'
+import { detokenizeParams, embedParams, generateParams, messagesOf, promptOf, tokenizeParams, toolsOf } from './device-request.js'
 import { mountOpenAi } from './openai.js'
 import { OPENAI_DEFAULTS } from './constants.js'
 import { createStoredModels, type StoredModelSource } from './stored-models.js'
@@ -35,7 +35,7 @@ export { generateGguf, writeGguf, GGUF_QUANTS, type GgufQuant, type GgufSize } f
 export { createHashCache, sha256File, type HashCache } from './models.js'
 export { DEMO_MODEL_NAME, ensureDemoModel, fileHashCache, parseModelFlags, scanModelsDir } from './model-files.js'
 export { checkJsonSchemaText } from './engine-schema.js'
-export { OPENAI_DEFAULTS } from './constants.js'
+export { CHATML_TOOLS_TEMPLATE, OPENAI_DEFAULTS } from './constants.js'
 
 export const GPU_INFER_DEVICE_NAME = 'gpu-infer@1.0'
 
@@ -118,6 +118,11 @@ export function resultMessage(result: InferResult, profile: EngineProfile): Mess
   }
 }
 
+const withTools = (req: Message) => {
+  const tools = toolsOf(req)
+  return tools === undefined ? {} : { tools }
+}
+
 function reportTimings(ctx: ResolveContext, result: InferResult): void {
   const t = result.timings
   ctx.meta.set('timing-queue-ms', t.queueMs.toFixed(1))
@@ -162,13 +167,19 @@ export function gpuInferDevice(init: GpuInferInit): GpuInferDevice {
     }
     const result = kind === 'run'
       ? await engine.complete({ ...common, prompt: promptOf(req) as string })
-      : await engine.chat({ ...common, messages: messagesOf(req) })
+      : await engine.chat({ ...common, messages: messagesOf(req), ...withTools(req) })
     if (result.finishReason === 'abort') {
       // A cut-off output is not the answer to the request: never recorded, never cached.
       throw new RequestAbortedError('gpu-infer: generation was cancelled (client gone or time limit reached)')
     }
     reportTimings(ctx, result)
-    return resultMessage(result, engine.profile())
+    const message = resultMessage(result, engine.profile())
+    // Call IDs derive from the request's ID: the same request names its calls the same way.
+    if (result.toolCalls !== undefined) {
+      const prefix = `call_${idOf(req).slice(0, 16)}`
+      message['tool-calls'] = result.toolCalls.map((c, i) => ({ id: `${prefix}_${i}`, name: c.name, arguments: c.arguments }))
+    }
+    return message
   }
 
   /** Loads llama.cpp and registers the models, once; a failure is retried by the next call. */

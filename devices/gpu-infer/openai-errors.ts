@@ -10,7 +10,7 @@ const PARAM_OF_CODE: Readonly<Record<string, string>> = {
   'invalid-max-tokens': 'max_tokens', 'invalid-temperature': 'temperature', 'invalid-top-k': 'top_k', 'invalid-top-p': 'top_p',
   'invalid-min-p': 'min_p', 'invalid-repeat-penalty': 'repeat_penalty', 'invalid-seed': 'seed', 'invalid-stop': 'stop',
   'invalid-json-schema': 'response_format', 'json-schema-too-large': 'response_format', 'json-schema-too-complex': 'response_format',
-  'invalid-json': 'body', 'invalid-logprobs': 'top_logprobs', 'invalid-input': 'input', 'input-too-long': 'input', 'invalid-n': 'n', 'invalid-content': 'content', 'content-too-long': 'content', 'invalid-tokens': 'tokens',
+  'invalid-json': 'body', 'invalid-logprobs': 'top_logprobs', 'invalid-input': 'input', 'invalid-tools': 'tools', 'invalid-tool-choice': 'tool_choice', 'tools-unsupported': 'tools', 'input-too-long': 'input', 'invalid-n': 'n', 'invalid-content': 'content', 'content-too-long': 'content', 'invalid-tokens': 'tokens',
 }
 
 export function paramOf(code: string, detail: Record<string, unknown> | undefined): string | null {

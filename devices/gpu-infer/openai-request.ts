@@ -81,7 +81,39 @@ export function chatRequestMessage(body: Body): Message {
   return {
     path: 'chat', messages: fromJson(body.messages, 'messages'), ...samplingKeys(body),
     ...(logprobs ? { logprobs: (top as number | undefined | null) ?? 0 } : {}),
+    ...toolKeys(body),
   }
+}
+
+/** OpenAI's tools → `tools` (JSON text: function names and schemas are case-sensitive), `tool-choice`, `parallel-tool-calls`. */
+function toolKeys(body: Body): Message {
+  const { tools, tool_choice: choice, parallel_tool_calls: parallel } = body
+  const out: Message = {}
+  if (tools !== undefined && tools !== null && !(Array.isArray(tools) && tools.length === 0)) {
+    if (!Array.isArray(tools)) invalid('tools', 'invalid-tools', 'must be a list of {type: function, function}')
+    const list = (tools as unknown[]).map((t, i) => {
+      const fn = (t as { type?: unknown; function?: Record<string, unknown> } | null)
+      if (fn?.type !== 'function' || typeof fn.function !== 'object' || fn.function === null) invalid(`tools[${i}]`, 'invalid-tools', 'must be {type: function, function: {name, description, parameters}}')
+      const { name, description, parameters } = fn!.function!
+      return { name, ...(description === undefined ? {} : { description }), ...(parameters === undefined ? {} : { parameters }) }
+    })
+    out.tools = JSON.stringify(list)
+    checkJsonSchemaText(out.tools) // sized before the request is hashed, like a response_format schema
+  }
+  if (choice !== undefined && choice !== null) {
+    if (out.tools === undefined && choice !== 'none') invalid('tool_choice', 'invalid-tool-choice', 'needs tools')
+    if (choice === 'auto' || choice === 'none' || choice === 'required') out['tool-choice'] = choice
+    else {
+      const name = (choice as { type?: unknown; function?: { name?: unknown } }).function?.name
+      if ((choice as { type?: unknown }).type !== 'function' || typeof name !== 'string') invalid('tool_choice', 'invalid-tool-choice', 'must be auto, none, required or {type: function, function: {name}}')
+      out['tool-choice'] = `function:${name as string}`
+    }
+  }
+  if (parallel !== undefined && parallel !== null) {
+    if (typeof parallel !== 'boolean') invalid('parallel_tool_calls', 'invalid-tools', 'must be true or false')
+    if (out.tools !== undefined) out['parallel-tool-calls'] = parallel as boolean
+  }
+  return out
 }
 
 /**

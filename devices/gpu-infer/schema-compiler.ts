@@ -72,7 +72,6 @@ function createCompiler() {
     const w = new Worker(WORKER_SOURCE, {
       eval: true, workerData: { converter: CONVERTER_URL }, resourceLimits: { maxOldGenerationSizeMb: 256 },
     })
-    w.unref() // never keeps the process alive
     w.on('message', (msg: { id: number; grammar?: string; error?: string }) => {
       if (current?.job.id !== msg.id) return
       finish(msg)
@@ -80,6 +79,9 @@ function createCompiler() {
     // A crash (out of memory included) fails the job in hand; the next job starts a new worker.
     w.on('error', (err) => { if (worker === w) finish({ error: `the compiler failed: ${err.message}` }, true) })
     w.on('exit', () => { if (worker === w) finish({ error: 'the compiler stopped' }, true) })
+    // Idle, it never keeps the process alive (a `message` listener refs the worker again, so
+    // this comes after them); a compile in progress does (pump), or a CLI could exit mid-job.
+    w.unref()
     return w
   }
 
@@ -96,6 +98,7 @@ function createCompiler() {
       running.job.done(result)
     }
     pump()
+    if (current === undefined) worker?.unref()
   }
 
   const pump = () => {
@@ -103,6 +106,7 @@ function createCompiler() {
     const job = waiting.shift()
     if (job === undefined) return
     worker ??= start()
+    worker.ref()
     const timer = setTimeout(() => finish({ error: 'timeout' }, true), LIMITS.schemaCompileTimeoutMs)
     timer.unref()
     current = { job, timer }

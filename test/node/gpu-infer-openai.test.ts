@@ -4,6 +4,8 @@
 // One process and one model for the whole file keep it cheap.
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions'
+import { CHATML_TOOLS_TEMPLATE } from '../../devices/gpu-infer/index.js'
 import { modelDir, type ModelDir } from '../devices/gpu-infer/fixtures.js'
 import { sharedWalletPath, tempDir } from '../helpers/node.js'
 import { runCli, startServer, type ServerProcess } from '../helpers/process.js'
@@ -18,7 +20,8 @@ const hashpaths = new Set<string>()
 beforeAll(async () => {
   models = await modelDir()
   const tiny = await models.make('tiny', { size: 'tiny', seed: 19, chatTemplate: true })
-  flags = ['--wallet', sharedWalletPath(), '--model', `tiny=${tiny}`, '--threads', '1', '--context-size', '512', '--batch-size', '256', '--no-demo-model']
+  const agent = await models.make('agent', { size: 'tiny', seed: 20, chatTemplate: CHATML_TOOLS_TEMPLATE })
+  flags = ['--wallet', sharedWalletPath(), '--model', `tiny=${tiny}`, '--model', `agent=${agent}`, '--threads', '1', '--context-size', '2048', '--batch-size', '512', '--no-demo-model']
   server = await startServer(['--data', data.dir, ...flags])
 })
 afterAll(async () => {
@@ -172,9 +175,84 @@ describe('embeddings', () => {
     await expect(client().embeddings.create({ model: 'tiny', input: 'x', dimensions: 32 })).rejects.toMatchObject({ status: 400, code: 'unsupported-parameter', param: 'dimensions' })
     await expect(client().embeddings.create({ model: 'tiny', input: [''] })).rejects.toMatchObject({ status: 400, code: 'invalid-input', param: 'input' })
     await expect(client().embeddings.create({ model: 'tiny', input: [[1, 2]] as unknown as string[] })).rejects.toMatchObject({ status: 400, param: 'input' })
-    await expect(client().embeddings.create({ model: 'tiny', input: 'word '.repeat(600) })).rejects.toMatchObject({ status: 413, code: 'prompt-too-long', param: 'input' })
+    await expect(client().embeddings.create({ model: 'tiny', input: 'word '.repeat(3000) })).rejects.toMatchObject({ status: 413, code: 'prompt-too-long', param: 'input' })
     const same = await client().embeddings.create({ model: 'tiny', input: 'x', dimensions: 64 })
     expect(same.data[0]?.embedding.length).toBe(64)
+  })
+})
+
+// The generated model has random weights: it never *wants* to call a function. A call is asked
+// for with tool_choice required (or a named function), and grammar-constrained generation in the
+// template's own call syntax makes it; `auto` leaves the choice to the model (here: text).
+describe('tool calls', () => {
+  const tools: ChatCompletionTool[] = [
+    { type: 'function', function: { name: 'get_weather', description: 'Weather in a city', parameters: { type: 'object', properties: { city: { type: 'string', maxLength: 20 }, unit: { enum: ['C', 'F'] } }, required: ['city', 'unit'], additionalProperties: false } } },
+    { type: 'function', function: { name: 'add', parameters: { type: 'object', properties: { a: { type: 'integer' }, b: { type: 'integer' } }, required: ['a', 'b'] } } },
+  ]
+  const ask: ChatCompletionMessageParam[] = [{ role: 'user', content: 'What is the weather in Paris?' }]
+
+  it('round trip: a required call, the tool result sent back, a final answer; streamed the same', async () => {
+    const params = { model: 'agent', messages: ask, tools, tool_choice: 'required' as const, max_tokens: 120, parallel_tool_calls: false }
+    const { data, response } = await client().chat.completions.create(params).withResponse()
+    record(response.headers, data)
+    const choice = data.choices[0]!
+    expect(choice.finish_reason).toBe('tool_calls')
+    expect(choice.message.content).toBeNull()
+    const calls = choice.message.tool_calls!
+    expect(calls).toHaveLength(1)
+    const call = calls[0]! as { id: string; function: { name: string; arguments: string } }
+    expect(['get_weather', 'add']).toContain(call.function.name)
+    expect(typeof JSON.parse(call.function.arguments)).toBe('object')
+    // Streamed (recomputed, not from the cache): the same calls, as deltas.
+    const chunks = await collect(await client().chat.completions.create({ ...params, stream: true }, NO_CACHE))
+    const deltas = chunks.flatMap((c) => c.choices[0]?.delta.tool_calls ?? [])
+    expect(deltas.map((d) => ({ id: d.id, name: d.function?.name, arguments: d.function?.arguments }))).toEqual([{ id: call.id, name: call.function.name, arguments: call.function.arguments }])
+    expect(chunks.at(-2)?.choices[0]?.finish_reason ?? chunks.flatMap((c) => c.choices).at(-1)?.finish_reason).toBe('tool_calls')
+    // The follow-up: the assistant turn with its call and the tool's answer.
+    const followUp = [...ask, choice.message, { role: 'tool' as const, tool_call_id: call.id, content: '{"temperature": 21}' }] as ChatCompletionMessageParam[]
+    const final = await client().chat.completions.create({ model: 'agent', messages: followUp, tools, tool_choice: 'none', max_tokens: 12 }).withResponse()
+    record(final.response.headers, final.data)
+    expect(final.data.choices[0]?.finish_reason).toMatch(/stop|length/)
+    expect(final.data.choices[0]?.message.content).toEqual(expect.any(String))
+    expect(final.data.choices[0]?.message.tool_calls).toBeUndefined()
+    const streamedFinal = await collect(await client().chat.completions.create({ model: 'agent', messages: followUp, tools, tool_choice: 'none', max_tokens: 12, stream: true }, NO_CACHE))
+    expect(streamedFinal.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe(final.data.choices[0]?.message.content)
+    // auto: the random model writes text rather than the call syntax; that is its choice.
+    const auto = await client().chat.completions.create({ model: 'agent', messages: ask, tools, max_tokens: 8 }).withResponse()
+    record(auto.response.headers, auto.data)
+    expect(auto.data.choices[0]?.finish_reason).toMatch(/stop|length|tool_calls/)
+  })
+  it('a named function is the one called; several calls when parallel calls are allowed', async () => {
+    const named = await client().chat.completions.create({ model: 'agent', messages: ask, tools, tool_choice: { type: 'function', function: { name: 'add' } }, max_tokens: 120 }).withResponse()
+    record(named.response.headers, named.data)
+    const calls = named.data.choices[0]!.message.tool_calls! as Array<{ function: { name: string; arguments: string } }>
+    expect(calls.map((c) => c.function.name)).toEqual(['add'])
+    const args = JSON.parse(calls[0]!.function.arguments) as { a: number; b: number }
+    expect([Number.isInteger(args.a), Number.isInteger(args.b)]).toEqual([true, true])
+    const parallel = await client().chat.completions.create({ model: 'agent', messages: ask, tools, tool_choice: 'required', max_tokens: 400, temperature: 1, seed: 3 }).withResponse()
+    record(parallel.response.headers, parallel.data)
+    const many = parallel.data.choices[0]!.message.tool_calls! as Array<{ id: string; function: { arguments: string } }>
+    expect(many.length).toBeGreaterThanOrEqual(1)
+    expect(new Set(many.map((c) => c.id)).size).toBe(many.length)
+    for (const c of many) expect(() => JSON.parse(c.function.arguments)).not.toThrow()
+  })
+  it('refuses clearly: no tool syntax in the template, bad tools, a choice naming no tool', async () => {
+    const refused: Array<[Record<string, unknown>, string, string]> = [
+      [{ model: 'tiny', tools }, 'tools-unsupported', 'tools'],
+      [{ model: 'agent', tools: [{ type: 'function', function: { name: 'bad name!' } }] }, 'invalid-tools', 'tools[0].function.name'],
+      [{ model: 'agent', tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'string' } } }] }, 'invalid-tools', 'tools[0].function.parameters'],
+      [{ model: 'agent', tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: { x: { pattern: 'a+' } } } } }] }, 'invalid-json-schema', 'tools[0].function.parameters'],
+      [{ model: 'agent', tools, tool_choice: { type: 'function', function: { name: 'nope' } } }, 'invalid-tool-choice', 'tool_choice'],
+      [{ model: 'agent', tool_choice: 'required' }, 'invalid-tool-choice', 'tool_choice'],
+      [{ model: 'agent', tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: { s: { enum: Array.from({ length: 3000 }, (_, i) => i) } } } } }] }, 'json-schema-too-complex', 'tools[0].function.parameters'],
+    ]
+    for (const [extra, code, param] of refused) {
+      const { res, body } = await post('chat/completions', { messages: ask, max_tokens: 4, ...extra })
+      expect({ status: res.status, code: body.error?.code, param: body.error?.param }).toEqual({ status: 400, code, param })
+    }
+    // A tool message answering no call is refused, naming messages.
+    const orphan = await post('chat/completions', { model: 'agent', tools, messages: [...ask, { role: 'tool', tool_call_id: 'x', content: '1' }] })
+    expect([orphan.res.status, orphan.body.error?.param]).toEqual([400, 'messages'])
   })
 })
 
@@ -188,7 +266,7 @@ describe('unknown routes under v1/', () => {
 })
 
 describe('hashbeam replay', () => {
-  it('re-derives every result of this file to the same ID', async () => {
+  it('re-derives every result of this file to the same ID (one replay process)', { timeout: 120_000 }, async () => {
     expect(hashpaths.size).toBeGreaterThan(0)
     await server.stop()
     const list = [...hashpaths]
