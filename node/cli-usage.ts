@@ -14,7 +14,7 @@ commands:
   fault-proof RECEIPT.json --out PROOF.json   replay a signed receipt's step; a proof when it diverges on the same profile
   verify-fault PROOF.json [--reexecute]      check a fault proof without trusting either node
   measure [--json]      the software measurement attest@1.0 reports, with its parts
-  model gen             write a generated GGUF model: --size tiny|medium|large --out FILE [--quant f16|q8_0|q4_0|q4_k] [--seed N] [--no-chat-template]
+  model gen             write a generated GGUF model: --size tiny|medium|large --out FILE [--quant f16|q8_0|q4_0|q4_k] [--seed N] [--no-chat-template | --tools-template (ChatML with tool calls)]
   cluster up            a router and N workers on loopback as child processes: [--workers 3] [--port 8734] [--redis redis://…]
   keygen                create a wallet: [--out FILE] [--kind rsa|ed25519]; prints its address
   new device NAME       scaffold a device of your own in ./NAME: [--ts] [--dir DIR]; npm test there runs its tests

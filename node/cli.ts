@@ -13,7 +13,7 @@ import { resolve } from 'node:path'
 import { parseArgs, type ParseArgsConfig } from 'node:util'
 import { isAoError, isConfigError } from '../core/errors.js'
 import { measureCommand } from '../devices/attest/index.js'
-import { createEngine, GGUF_QUANTS, writeGguf, type GgufQuant, type GgufSize } from '../devices/gpu-infer/index.js'
+import { CHATML_TOOLS_TEMPLATE, createEngine, GGUF_QUANTS, writeGguf, type GgufQuant, type GgufSize } from '../devices/gpu-infer/index.js'
 import { clusterCommand } from './cli-cluster.js'
 import { configCommand } from './cli-config.js'
 import { exportCommand, faultProofCommand, importCommand, replayCommand, verifyCommand, verifyFaultCommand } from './cli-chain.js'
@@ -86,10 +86,11 @@ const MODEL_GEN = {
   seed: { type: 'string', default: '1' },
   quant: { type: 'string' },
   'chat-template': { type: 'boolean', default: true },
+  'tools-template': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options']
 
-/** `hashbeam model gen --size tiny|medium|large --out file.gguf [--quant f16|q8_0|q4_0|q4_k] [--seed N] [--no-chat-template]` */
+/** `hashbeam model gen --size tiny|medium|large --out file.gguf [--quant f16|q8_0|q4_0|q4_k] [--seed N] [--no-chat-template | --tools-template]` */
 async function modelCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args
   if (sub !== 'gen') throw new UsageError('model takes a subcommand: gen')
@@ -102,7 +103,7 @@ async function modelCommand(args: string[]): Promise<number> {
   const seed = Number(values.seed)
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new UsageError('--seed is an integer from 0 to 4294967295')
   const bar = progress(`model gen ${values.size}`, { format: megabytes })
-  const bytes = await writeGguf(resolve(values.out), { size: values.size as GgufSize, seed, chatTemplate: values['chat-template'], ...(quant === undefined ? {} : { quant }) }, (n) => bar.update(n))
+  const bytes = await writeGguf(resolve(values.out), { size: values.size as GgufSize, seed, chatTemplate: values['tools-template'] === true ? CHATML_TOOLS_TEMPLATE : values['chat-template'], ...(quant === undefined ? {} : { quant }) }, (n) => bar.update(n))
   bar.finish()
   process.stdout.write(`${resolve(values.out)} (${bytes} bytes, ${values.size}${quant === undefined ? '' : ` ${quant}`}, seed ${values.seed})\n`)
   return 0
