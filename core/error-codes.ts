@@ -146,6 +146,10 @@ export const ERROR_CODES: Readonly<Record<string, ErrorCodeInfo>> = {
   'backend-unavailable': { status: 503, meaning: 'llama.cpp cannot run here' },
   'schema-compiler-busy': { status: 503, meaning: 'the schema compiler is saturated' },
   'model-load-failed': { status: 500, meaning: 'llama.cpp could not load the model' },
+  // The inference pool (devices/gpu-infer/dispatch-*.ts).
+  'pool-unavailable': { status: 503, meaning: 'the pool\'s Redis cannot be reached (the request in flight is lost; retry)' },
+  'no-pool-worker': { status: 503, meaning: 'no live pool worker serves the requested model' },
+  'determinism-fault': { status: 502, meaning: 'a worker\'s re-execution differs from the text already streamed (recorded as a fault)' },
   // Store.
   'invalid-sha256': { status: 400, meaning: 'a sha256 is not 64 lower-case hex digits' },
   'invalid-id': { status: 400, meaning: 'a message ID is malformed' },

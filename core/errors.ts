@@ -158,6 +158,17 @@ export class UnavailableError extends AoError {
   }
 }
 
+/**
+ * Thrown when two executions of one deterministic step disagree where they must not, e.g. a
+ * pool worker re-running a job differs from what another worker already streamed (502).
+ */
+export class DeterminismFaultError extends AoError {
+  constructor(message: string, options?: AoErrorOptions) {
+    super(502, 'determinism-fault', message, options)
+    this.name = 'DeterminismFaultError'
+  }
+}
+
 /** Thrown for `cache-control: only-if-cached` when nothing is cached (504). */
 export class CacheMissError extends AoError {
   constructor(message: string, options?: AoErrorOptions) {

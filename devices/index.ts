@@ -45,6 +45,9 @@ export interface BuiltinConfig extends Pick<EngineOptions, 'gpu' | 'threads' | '
   readonly port: number
   readonly host: string
   readonly cluster: ClusterConfig
+  readonly dispatch?: string | undefined
+  readonly worker?: string | undefined
+  readonly poolLeaseMs: number
 }
 
 /** The parts the node composes and lends the built-ins. */
@@ -98,6 +101,12 @@ export async function builtinDevices(config: BuiltinConfig, parts: BuiltinParts)
     models, log: log.child({ device: 'gpu-infer' }), preload: config.preload ? Object.keys(models) : [], maxChoices: config.maxChoices,
     storedModels: { store, cacheDir: join(config.dataDir, 'models', 'from-store') },
     ...(parts.onModelProgress === undefined ? {} : { onLoadProgress: parts.onModelProgress }),
+    pool: {
+      ...(config.dispatch === undefined ? {} : { dispatch: { url: config.dispatch, maxQueue: config.maxQueue, leaseMs: config.poolLeaseMs } }),
+      ...(config.worker === undefined ? {} : {
+        worker: { url: config.worker, leaseMs: config.poolLeaseMs, slots: config.parallel ?? 1, address: parts.address, resolver: parts.resolver, store },
+      }),
+    },
   })
   // The measurement names the llama.cpp binary in use, so it waits for the engine: measured at
   // start with --preload, else on the first report or receipt.

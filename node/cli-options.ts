@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path'
 import type { ParseArgsConfig } from 'node:util'
-import { defaultConfig, parseGpu, parseMetricsAccess, parseParallel, parseParallelMode, parsePort, parsePositive, parseSeconds, type NodeConfig } from './config.js'
+import { defaultConfig, poolConfig, parseGpu, parseMetricsAccess, parseParallel, parseParallelMode, parsePort, parsePositive, parseSeconds, type NodeConfig } from './config.js'
 import { createNode, type HashbeamNode } from './index.js'
 import { parseWalletKind } from './keygen.js'
 import { openStore } from '../devices/store/index.js'
@@ -60,6 +60,9 @@ export const SERVE = {
   admit: { type: 'string', multiple: true },
   'node-ttl': { type: 'string' },
   'relay-timeout': { type: 'string' },
+  dispatch: { type: 'string' },
+  worker: { type: 'string' },
+  'pool-lease-ms': { type: 'string' },
 } as const satisfies ParseArgsConfig['options']
 
 /** A mistake in how a command was called: exit 2 with the usage text. */
@@ -109,6 +112,8 @@ export function configFrom(values: Values, env: NodeJS.ProcessEnv = process.env)
     bodyLimit: int('body-limit') ?? base.bodyLimit,
     metrics: str('metrics') === undefined ? base.metrics : parseMetricsAccess(str('metrics')!),
     cluster: clusterFrom(values, base, str, seconds),
+    ...poolConfig(str('dispatch') ?? base.dispatch, str('worker') ?? base.worker),
+    poolLeaseMs: int('pool-lease-ms') ?? base.poolLeaseMs,
     ...(str('wallet-kind') === undefined ? {} : { walletKind: parseWalletKind(str('wallet-kind')!) }),
   }
 }

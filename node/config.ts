@@ -80,6 +80,21 @@ export interface NodeConfig {
   readonly cluster: ClusterConfig
   /** Free-form extra options (public) for custom devices. */
   readonly extra: Readonly<Record<string, unknown>>
+  /** Inference pool: hand gpu-infer runs to the Redis Streams queue at this URL (`--dispatch`). */
+  readonly dispatch?: string | undefined
+  /** Inference pool: serve the queue's jobs for this node's models (`--worker`). */
+  readonly worker?: string | undefined
+  /** Inference pool: how long a worker holds a job without renewing it (`--pool-lease-ms`). */
+  readonly poolLeaseMs: number
+}
+
+/** `--dispatch` and `--worker`: Redis URLs, not both on one node (a worker would dispatch its own jobs). */
+export function poolConfig(dispatch: string | undefined, worker: string | undefined): Pick<NodeConfig, 'dispatch' | 'worker'> {
+  for (const [flag, url] of [['--dispatch', dispatch], ['--worker', worker]] as const) {
+    if (url !== undefined && !/^rediss?:\/\//i.test(url)) throw new ConfigError(`config: ${flag} takes a redis:// URL; got "${url}"`)
+  }
+  if (dispatch !== undefined && worker !== undefined) throw new ConfigError('config: a node either dispatches (--dispatch) or works (--worker) for a pool, not both')
+  return { ...(dispatch === undefined ? {} : { dispatch }), ...(worker === undefined ? {} : { worker }) }
 }
 
 export type MetricsAccess = 'local' | 'public' | 'operator' | 'off'
@@ -139,6 +154,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig 
     metrics: parseMetricsAccess(env.HASHBEAM_METRICS ?? 'local'),
     cluster: DEFAULT_CLUSTER_CONFIG,
     extra: {},
+    ...poolConfig(env.HASHBEAM_DISPATCH, env.HASHBEAM_WORKER),
+    poolLeaseMs: 5000,
   }
 }
 
@@ -187,6 +204,8 @@ export function publicConfig(config: NodeConfig): Record<string, unknown> {
   return {
     port: config.port,
     store: config.store.startsWith('redis://') ? 'redis' : config.store,
+    // The role only: a pool URL may hold a password.
+    pool: config.dispatch !== undefined ? 'dispatch' : config.worker !== undefined ? 'worker' : 'off',
     'body-limit': config.bodyLimit,
     'max-path-bytes': config.limits.maxPathBytes,
     'max-segment-bytes': config.limits.maxSegmentBytes,

@@ -28,6 +28,7 @@ import { detokenizeParams, embedParams, generateParams, messagesOf, promptOf, to
 import { mountOpenAi } from './openai.js'
 import { OPENAI_DEFAULTS } from './constants.js'
 import { createStoredModels, type StoredModelSource } from './stored-models.js'
+import { devicePool, type PoolInit } from './dispatch-device.js'
 
 export { createEngine, type Engine, type GenerateParams, type InferResult } from './engine.js'
 export type { EngineOptions } from './engine-types.js'
@@ -36,6 +37,7 @@ export { createHashCache, sha256File, type HashCache } from './models.js'
 export { DEMO_MODEL_NAME, ensureDemoModel, fileHashCache, parseModelFlags, scanModelsDir } from './model-files.js'
 export { checkJsonSchemaText } from './engine-schema.js'
 export { CHATML_TOOLS_TEMPLATE, OPENAI_DEFAULTS } from './constants.js'
+export { DEFAULT_POOL_LEASE_MS, type PoolInit } from './dispatch-device.js'
 
 export const GPU_INFER_DEVICE_NAME = 'gpu-infer@1.0'
 
@@ -59,6 +61,8 @@ export interface GpuInferInit {
   readonly log?: Logger
   /** Most choices (`n`) one OpenAI request may ask for (default OPENAI_DEFAULTS.maxChoices). */
   readonly maxChoices?: number
+  /** The inference pool (dispatch-device.ts): hand runs to it, serve its jobs, or both. */
+  readonly pool?: PoolInit
 }
 
 /** The sampler slot of a profile that samples nothing (embeddings, the `profile` key). */
@@ -152,8 +156,17 @@ export function gpuInferDevice(init: GpuInferInit): GpuInferDevice {
     resolve: (model: string) => (stored ??= createStoredModels(engineNow(), storedSource)).resolve(model),
   }
   let started: Promise<void> | undefined
+  const pool = devicePool(init.pool, {
+    ready: () => ready(), modelNames: () => engineNow().listModels().map((m) => m.name), localStats: () => current?.stats() ?? [],
+  }, init.log ?? SILENT)
 
-  async function infer(kind: 'run' | 'chat', req: Message, ctx: ResolveContext): Promise<Message> {
+  async function infer(kind: 'run' | 'chat', base: Message, req: Message, ctx: ResolveContext): Promise<Message> {
+    if (pool.dispatcher !== undefined) {
+      // Refused here, not by a worker: a bad request costs no queue slot.
+      generateParams(req)
+      if (kind === 'chat') messagesOf(req)
+      return pool.dispatcher.infer(base, req, ctx)
+    }
     await ready()
     const engine = engineNow()
     const params = generateParams(req)
@@ -210,8 +223,9 @@ export function gpuInferDevice(init: GpuInferInit): GpuInferDevice {
       missingInputCodes: ['unknown-model'],
     },
     keys: {
-      run: (_base, req, ctx) => infer('run', req, ctx),
-      chat: (_base, req, ctx) => infer('chat', req, ctx),
+      run: (base, req, ctx) => infer('run', base, req, ctx),
+      chat: (base, req, ctx) => infer('chat', base, req, ctx),
+      queue: (_base, _req, ctx) => pool.queue(ctx),
       // The model's tokenizer: deterministic (a function of the weights file and the text).
       async tokenize(_base, req) {
         await ready()
@@ -270,8 +284,10 @@ export function gpuInferDevice(init: GpuInferInit): GpuInferDevice {
     // never pays for it.
     start: async () => {
       if ((init.preload ?? []).length > 0) await ready()
+      await pool.start()
     },
     async stop() {
+      await pool.stop()
       const engine = current
       const wasStarted = started !== undefined
       started = undefined

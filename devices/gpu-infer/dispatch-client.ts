@@ -1,0 +1,173 @@
+/**
+ * @module
+ * The dispatching side of the inference pool (`--dispatch redis://…`): a gpu-infer run becomes
+ * a job on the model's Redis Stream, and the step's answer is the result a worker publishes.
+ *
+ * Job ID = the step's hashpath. The first dispatcher to ask for a hashpath takes `job:<hashpath>`
+ * with SET NX and enqueues; every identical request in the cluster meanwhile finds the key and
+ * follows the same job's events — one execution. The job's events are read from their start, so
+ * a late follower streams everything already produced. When the last follower leaves (client
+ * disconnect) the job is deleted from its queue if no worker took it yet, else cancelled.
+ */
+import { randomBytes } from 'node:crypto'
+import type { Redis } from 'ioredis'
+import { AoError, DeterminismFaultError, InvalidRequestError, RequestAbortedError, UnavailableError } from '../../core/errors.js'
+import { decodeMessage, encodeMessage } from '../../core/codec.js'
+import { hashpathAlgOf, hashpathOf } from '../../core/hashpath.js'
+import { idOfBytes } from '../../core/id.js'
+import type { Logger, Message, ResolveContext } from '../../core/types.js'
+import { DRAIN_WINDOW_MS, ENQUEUE_SCRIPT, entryFields, laneOf, poolKeys } from './dispatch-keys.js'
+import { connected, eventReader, parsePoolUrl, poolClient, poolUnavailable } from './dispatch-redis.js'
+import { poolStats } from './dispatch-stats.js'
+import { forwarder } from './dispatch-stream.js'
+
+export interface DispatchOptions {
+  /** `redis://host:port/db?prefix=p:` (the prefix defaults to `hashbeam:pool:`). */
+  readonly url: string
+  /** Jobs queued or running per model; beyond → 503 with retry-after. */
+  readonly maxQueue: number
+  /** How long a worker holds a job without renewing (ms). */
+  readonly leaseMs: number
+  readonly log: Logger
+}
+
+/** Longest model name a job may carry (it becomes part of Redis key names). */
+const MAX_MODEL_NAME = 200
+const JOB_TTL_MS = 30_000
+
+export function createDispatcher(options: DispatchOptions) {
+  const { url, prefix } = parsePoolUrl(options.url)
+  const keys = poolKeys(prefix)
+  const log = options.log
+  const redis = poolClient(url, log, 'dispatch')
+  redis.defineCommand('poolEnqueue', { lua: ENQUEUE_SCRIPT })
+  const reader = eventReader(url, redis, log)
+
+  const call = async <T>(work: () => Promise<T>): Promise<T> => {
+    try { return await work() } catch (err) {
+      if (err instanceof AoError) throw err
+      throw poolUnavailable(err)
+    }
+  }
+
+  async function retryAfter(model: string): Promise<number> {
+    const now = Date.now()
+    const [done, depth] = await Promise.all([
+      redis.zcount(keys.done(model), now - DRAIN_WINDOW_MS, '+inf'),
+      Promise.all(keys.lanes(model).map((k) => redis.xlen(k))).then((l) => l.reduce((a, b) => a + b, 0)),
+    ])
+    if (done === 0) return 5
+    return Math.min(300, Math.max(1, Math.ceil(depth / (done / (DRAIN_WINDOW_MS / 1000)))))
+  }
+
+  /** Takes or joins the hashpath's job; returns its nonce. */
+  async function takeOrJoin(hashpath: string, model: string, base: Message, baseHashpath: string, req: Message, signer: string | undefined): Promise<{ nonce: string; owner: boolean }> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const nonce = randomBytes(9).toString('base64url')
+      if (await redis.set(keys.job(hashpath), nonce, 'PX', JOB_TTL_MS, 'NX') === 'OK') {
+        const lane = laneOf(signer)
+        const fields = ['hp', hashpath, 'nonce', nonce, 'model', model, 'base-hashpath', baseHashpath,
+          'base', Buffer.from(encodeMessage(base)).toString('base64'), 'req', Buffer.from(encodeMessage(req)).toString('base64')]
+        const entry = await (redis as Redis & { poolEnqueue(n: number, ...a: unknown[]): Promise<string | null> })
+          .poolEnqueue(keys.lanes(model).length + 1, ...keys.lanes(model), keys.lane(model, lane), options.maxQueue, ...fields)
+        if (entry === null) {
+          await redis.del(keys.job(hashpath))
+          throw new UnavailableError(`pool: the queue for model "${model}" is full (${options.maxQueue} jobs)`, {
+            code: 'queue-full', retryAfterSeconds: await retryAfter(model),
+          })
+        }
+        await redis.set(keys.entry(hashpath, nonce), `${lane} ${entry}`, 'PX', JOB_TTL_MS)
+        return { nonce, owner: true }
+      }
+      const existing = await redis.get(keys.job(hashpath))
+      if (existing !== null) return { nonce: existing, owner: false }
+    }
+    throw new UnavailableError('pool: the job of this request keeps changing hands; retry', { code: 'pool-unavailable', retryAfterSeconds: 1 })
+  }
+
+  /** The last follower left: drop the job from its queue if still waiting, else stop it. */
+  async function abandon(hashpath: string, model: string, nonce: string): Promise<void> {
+    if (await redis.decr(keys.followers(hashpath, nonce)) > 0) return
+    const where = await redis.get(keys.entry(hashpath, nonce))
+    const [lane, entry] = (where ?? '').split(' ')
+    const removed = lane !== undefined && entry !== undefined ? await redis.xdel(keys.lane(model, lane), entry) : 0
+    await redis.set(keys.cancel(hashpath, nonce), '1', 'PX', JOB_TTL_MS)
+    if (removed === 1) await redis.del(keys.job(hashpath))
+    log.info({ hashpath, removed: removed === 1 }, removed === 1 ? 'pool: job removed from its queue (client gone)' : 'pool: job cancelled (client gone)')
+  }
+
+  async function infer(base: Message, req: Message, ctx: ResolveContext): Promise<Message> {
+    const model = typeof req.model === 'string' ? req.model : '_default'
+    if (model.length > MAX_MODEL_NAME || /[\s\0]/.test(model)) {
+      throw new InvalidRequestError(`pool: a model name has at most ${MAX_MODEL_NAME} characters and no spaces`, { code: 'invalid-model' })
+    }
+    const hashpath = hashpathOf(ctx.hashpath, req, hashpathAlgOf(base))
+    const now = Date.now()
+    const workers = await call(() => redis.zcount(keys.workers(model), now - 3 * options.leaseMs, '+inf'))
+    if (workers === 0) {
+      throw new UnavailableError(`pool: no live worker serves model "${model}"`, { code: 'no-pool-worker', retryAfterSeconds: 5 })
+    }
+    const { nonce } = await call(() => takeOrJoin(hashpath, model, base, ctx.hashpath, req, ctx.caller?.address))
+    await call(() => redis.multi().incr(keys.followers(hashpath, nonce)).pexpire(keys.followers(hashpath, nonce), JOB_TTL_MS).exec())
+    const signal = ctx.signal
+    const forward = forwarder()
+    let settled = false
+    const outcome = new Promise<Message>((resolve, reject) => {
+      const finish = (err: Error | undefined, value?: Message) => {
+        if (settled) return
+        settled = true
+        stop()
+        clearInterval(renew)
+        signal.removeEventListener('abort', onAbort)
+        if (err === undefined) resolve(value!)
+        else reject(err)
+      }
+      const onAbort = () => {
+        finish(new RequestAbortedError('gpu-infer: the client left before the pool answered'))
+        void abandon(hashpath, model, nonce).catch((err) => log.warn({ err: (err as Error).message, hashpath }, 'pool: could not cancel a job'))
+      }
+      // Waiters keep the job key alive: if every dispatcher dies, it expires and a retry re-enqueues.
+      const renew = setInterval(() => {
+        redis.multi().pexpire(keys.job(hashpath), JOB_TTL_MS).pexpire(keys.followers(hashpath, nonce), JOB_TTL_MS)
+          .pexpire(keys.entry(hashpath, nonce), JOB_TTL_MS).exec().catch(() => {})
+      }, 1000)
+      const stop = reader.follow(keys.events(hashpath, nonce), (entries) => {
+        for (const [, flat] of entries) {
+          const e = entryFields(flat)
+          if (e.type === 'start') ctx.meta.set('pool-worker', e.worker ?? '')
+          else if (e.type === 'token') {
+            const fresh = forward.accept(Number(e.at), e.text ?? '')
+            if (fresh === undefined) return finish(new DeterminismFaultError('pool: a worker skipped ahead of the streamed text', { code: 'determinism-fault' }))
+            if (fresh !== '') ctx.stream?.write('token', { text: fresh })
+          } else if (e.type === 'done') {
+            const bytes = new Uint8Array(Buffer.from(e.result ?? '', 'base64'))
+            if (idOfBytes(bytes) !== e.id) return finish(new DeterminismFaultError('pool: a worker\'s result does not hash to its ID', { code: 'determinism-fault' }))
+            for (const [k, v] of Object.entries(JSON.parse(e.meta ?? '{}') as Record<string, string>)) ctx.meta.set(k, v)
+            ctx.meta.set('pool-worker', e.worker ?? '')
+            return finish(undefined, decodeMessage(bytes))
+          } else if (e.type === 'error' || e.type === 'fault') {
+            return finish(new AoError(Number(e.status ?? 500), e.code ?? 'internal', e.message ?? 'pool: the job failed'))
+          }
+        }
+      }, (err) => finish(err))
+      if (signal.aborted) onAbort()
+      else signal.addEventListener('abort', onAbort, { once: true })
+    })
+    return outcome
+  }
+
+  return {
+    infer,
+    /** The pool as this dispatcher sees it (`/~gpu-infer@1.0/queue`). */
+    stats: () => call(() => poolStats(redis, keys, options.leaseMs)),
+    async start(): Promise<void> {
+      await call(() => connected(redis))
+    },
+    async close(): Promise<void> {
+      reader.close()
+      redis.disconnect()
+    },
+  }
+}
+
+export type Dispatcher = ReturnType<typeof createDispatcher>

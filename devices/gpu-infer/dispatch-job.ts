@@ -1,0 +1,142 @@
+/**
+ * @module
+ * One job on a worker: take the lease, replay what earlier attempts published, execute, publish
+ * tokens beyond that prefix, then the result (or the error, or a determinism fault), and
+ * acknowledge. See dispatch-worker.ts for the loop around it.
+ */
+import type { Redis } from 'ioredis'
+import { encodeMessage, decodeMessage } from '../../core/codec.js'
+import { isAoError } from '../../core/errors.js'
+import { idOfBytes } from '../../core/id.js'
+import type { Message } from '../../core/types.js'
+import { GROUP, entryFields, type PoolKeys } from './dispatch-keys.js'
+import { continuation, type Continuation } from './dispatch-stream.js'
+import type { PoolWorkerOptions } from './dispatch-worker.js'
+
+/** A job as a worker took it from its lane. */
+export interface PoolJob {
+  readonly lane: string
+  readonly entry: string
+  readonly fields: Record<string, string>
+  readonly model: string
+}
+
+/** Executes a job's step on this node: the result message, its ID, headers, whether the ledger answered. */
+export type JobExecutor = (
+  job: { base: Message; baseHashpath: string; req: Message },
+  onToken: (text: string) => void,
+  signal: AbortSignal,
+) => Promise<{ id: string; hashpath: string; value: Message; meta: ReadonlyMap<string, string>; cached: boolean }>
+
+interface JobContext {
+  readonly command: Redis
+  readonly keys: PoolKeys
+  readonly consumer: string
+  readonly options: PoolWorkerOptions
+  readonly signal: AbortSignal
+  readonly stopping: () => boolean
+}
+
+const EVENTS_TTL_MS = 10 * 60_000
+const fromB64 = (text: string | undefined): Message => decodeMessage(new Uint8Array(Buffer.from(text ?? '', 'base64')))
+const toB64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64')
+
+/** Runs one job; resolves how it ended for the worker's counters. */
+export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' | 'ledger' | 'skipped' | 'failed' | 'released'> {
+  const { command, keys, consumer, options } = jc
+  const { hp, nonce } = job.fields
+  const log = options.log.child({ hashpath: hp, entry: job.entry })
+  const ack = () => command.multi().xack(job.lane, GROUP, job.entry).xdel(job.lane, job.entry).exec()
+  if (hp === undefined || nonce === undefined) {
+    log.warn({}, 'pool: dropping a malformed job entry')
+    await ack()
+    return 'skipped'
+  }
+  const events = keys.events(hp, nonce)
+  if (await command.set(keys.lease(hp), consumer, 'PX', options.leaseMs, 'NX') !== 'OK' && await command.get(keys.lease(hp)) !== consumer) {
+    // Another live worker runs this hashpath: its events answer every follower.
+    await ack()
+    return 'skipped'
+  }
+  const controller = new AbortController()
+  const abortWith = (why: string) => { if (!controller.signal.aborted) controller.abort(new Error(why)) }
+  jc.signal.addEventListener('abort', () => abortWith('worker stopping'), { once: true })
+  let cancelled = await command.exists(keys.cancel(hp, nonce)) === 1
+  const renew = setInterval(() => {
+    command.multi().pexpire(keys.lease(hp), options.leaseMs).xclaim(job.lane, GROUP, consumer, 0, job.entry, 'JUSTID')
+      .pexpire(events, EVENTS_TTL_MS).exists(keys.cancel(hp, nonce)).exec()
+      .then((r) => { if (r?.[3]?.[1] === 1) { cancelled = true; abortWith('cancelled') } })
+      .catch(() => abortWith('redis unreachable'))
+  }, Math.max(50, Math.floor(options.leaseMs / 3)))
+
+  // Earlier attempts: the text they published (in order, each past the last) and who ran them.
+  const history = (await command.xrange(events, '-', '+')).map(([, flat]) => entryFields(flat))
+  const published = history.filter((e) => e.type === 'token').map((e) => e.text ?? '').join('')
+  const before = history.filter((e) => e.type === 'start').at(-1)
+  const profile = await options.profile()
+  const profileB64 = toB64(encodeMessage(profile))
+  let last: Promise<unknown> = command.xadd(events, '*', 'type', 'start', 'worker', options.address, 'profile', profileB64,
+    'attempt', String(history.filter((e) => e.type === 'start').length + 1))
+  const publish = (...fields: string[]) => {
+    last = command.xadd(events, '*', ...fields).catch((err: Error) => abortWith(`redis unreachable: ${err.message}`))
+  }
+  const cont = continuation(published)
+  let fault: Extract<Continuation, { kind: 'fault' }> | undefined
+  const take = (step: Continuation | undefined) => {
+    if (step?.kind === 'fresh') publish('type', 'token', 'at', String(step.at), 'text', step.text)
+    else if (step?.kind === 'fault') { fault = step; abortWith('determinism fault') }
+  }
+  let outcome: 'executed' | 'ledger' | 'failed' | 'released' = 'failed'
+  try {
+    if (cancelled) throw new Error('cancelled')
+    const base = fromB64(job.fields.base)
+    const req = fromB64(job.fields.req)
+    const result = await options.execute({ base, baseHashpath: job.fields['base-hashpath'] ?? '', req }, (text) => take(cont.push(text)), controller.signal)
+    if (result.hashpath !== hp) throw new Error(`the step's hashpath ${result.hashpath} is not the job's ${hp}`)
+    if (result.cached && typeof result.value.output === 'string') take(cont.push(result.value.output))
+    take(cont.finish())
+    if (fault !== undefined) throw new Error('determinism fault')
+    const bytes = encodeMessage(result.value)
+    if (idOfBytes(bytes) !== result.id) throw new Error('the result does not hash to its ID')
+    publish('type', 'done', 'id', result.id, 'result', toB64(bytes), 'worker', options.address, 'meta', JSON.stringify(Object.fromEntries(result.meta)))
+    await command.zadd(keys.done(job.model), Date.now(), `${job.entry}:${hp}`)
+    outcome = result.cached ? 'ledger' : 'executed'
+    log.info({ cached: result.cached, worker: options.address }, result.cached ? 'pool: job answered from the ledger' : 'pool: job executed')
+  } catch (err) {
+    if (fault !== undefined) {
+      const record: Message = {
+        type: 'determinism-fault', hashpath: hp, at: fault.at, published: fault.published, reproduced: fault.reproduced,
+        workers: [
+          { address: before?.worker ?? 'unknown', profile: before?.profile === undefined ? null : fromB64(before.profile) },
+          { address: options.address, profile },
+        ],
+      }
+      const id = await options.recordFault(record).catch(() => 'unrecorded')
+      await command.multi().lpush(keys.faults, id).ltrim(keys.faults, 0, 999).exec().catch(() => {})
+      log.error({ fault: id, at: fault.at, before: before?.worker }, 'pool: determinism fault: the re-execution differs from the text already streamed')
+      publish('type', 'fault', 'status', '502', 'code', 'determinism-fault', 'fault', id,
+        'message', `pool: determinism fault: the re-execution differs at character ${fault.at} from what ${before?.worker ?? 'an earlier worker'} streamed (fault record ${id})`)
+    } else if (jc.stopping() && !cancelled) {
+      // Leaving: hand the job back at once (idle time far past any lease) instead of making a peer wait.
+      await command.multi().xclaim(job.lane, GROUP, `${consumer}:released`, 0, job.entry, 'IDLE', 1e9, 'JUSTID').del(keys.lease(hp)).exec().catch(() => {})
+      outcome = 'released'
+    } else if (cancelled) {
+      publish('type', 'error', 'status', '408', 'code', 'request-aborted', 'message', 'pool: the job was cancelled (every client left)')
+      log.info({}, 'pool: job cancelled')
+    } else {
+      const status = isAoError(err) ? err.status : 500
+      publish('type', 'error', 'status', String(status), 'code', isAoError(err) ? err.code : 'internal',
+        'message', isAoError(err) ? err.message : `pool: the worker failed (${(err as Error).message})`)
+      if (!isAoError(err)) log.error({ err }, 'pool: job failed')
+    }
+  } finally {
+    clearInterval(renew)
+    await last
+    if (outcome !== 'released') {
+      await command.multi().xack(job.lane, GROUP, job.entry).xdel(job.lane, job.entry).del(keys.lease(hp)).pexpire(events, 60_000).exec().catch(() => {})
+      // The job key goes only if it is still this job's: later requests then read the ledger.
+      if (await command.get(keys.job(hp)).catch(() => null) === nonce) await command.del(keys.job(hp)).catch(() => 0)
+    }
+  }
+  return outcome
+}
