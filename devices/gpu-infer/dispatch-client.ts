@@ -85,14 +85,15 @@ export function createDispatcher(options: DispatchOptions) {
     throw new UnavailableError('pool: the job of this request keeps changing hands; retry', { code: 'pool-unavailable', retryAfterSeconds: 1 })
   }
 
-  /** The last follower left: drop the job from its queue if still waiting, else stop it. */
+  /** The last follower left: drop the job from its queue if no worker took it yet, else stop it. */
   async function abandon(hashpath: string, model: string, nonce: string): Promise<void> {
     if (await redis.decr(keys.followers(hashpath, nonce)) > 0) return
-    const where = await redis.get(keys.entry(hashpath, nonce))
-    const [lane, entry] = (where ?? '').split(' ')
-    const removed = lane !== undefined && entry !== undefined ? await redis.xdel(keys.lane(model, lane), entry) : 0
+    // The flag first: a worker that takes the job from here on sees it before it starts.
     await redis.set(keys.cancel(hashpath, nonce), '1', 'PX', JOB_TTL_MS)
-    if (removed === 1) await redis.del(keys.job(hashpath))
+    const [where, running] = await Promise.all([redis.get(keys.entry(hashpath, nonce)), redis.exists(keys.lease(hashpath))])
+    const [lane, entry] = (where ?? '').split(' ')
+    const removed = running === 0 && lane !== undefined && entry !== undefined ? await redis.xdel(keys.lane(model, lane), entry) : 0
+    if (removed === 1 && await redis.get(keys.job(hashpath)) === nonce) await redis.del(keys.job(hashpath))
     log.info({ hashpath, removed: removed === 1 }, removed === 1 ? 'pool: job removed from its queue (client gone)' : 'pool: job cancelled (client gone)')
   }
 

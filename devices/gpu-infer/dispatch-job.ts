@@ -38,11 +38,12 @@ interface JobContext {
 }
 
 const EVENTS_TTL_MS = 10 * 60_000
+const CANCEL_POLL_MS = 100
 const fromB64 = (text: string | undefined): Message => decodeMessage(new Uint8Array(Buffer.from(text ?? '', 'base64')))
 const toB64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64')
 
 /** Runs one job; resolves how it ended for the worker's counters. */
-export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' | 'ledger' | 'skipped' | 'failed' | 'released'> {
+export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' | 'ledger' | 'skipped' | 'failed' | 'cancelled' | 'released'> {
   const { command, keys, consumer, options } = jc
   const { hp, nonce } = job.fields
   const log = options.log.child({ hashpath: hp, entry: job.entry })
@@ -64,10 +65,13 @@ export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' |
   let cancelled = await command.exists(keys.cancel(hp, nonce)) === 1
   const renew = setInterval(() => {
     command.multi().pexpire(keys.lease(hp), options.leaseMs).xclaim(job.lane, GROUP, consumer, 0, job.entry, 'JUSTID')
-      .pexpire(events, EVENTS_TTL_MS).exists(keys.cancel(hp, nonce)).exec()
-      .then((r) => { if (r?.[3]?.[1] === 1) { cancelled = true; abortWith('cancelled') } })
+      .pexpire(events, EVENTS_TTL_MS).exec()
       .catch(() => abortWith('redis unreachable'))
   }, Math.max(50, Math.floor(options.leaseMs / 3)))
+  // A client that left should stop the work soon, not at the next renewal: one EXISTS per 100 ms.
+  const watchCancel = setInterval(() => {
+    command.exists(keys.cancel(hp, nonce)).then((n) => { if (n === 1) { cancelled = true; abortWith('cancelled') } }, () => {})
+  }, CANCEL_POLL_MS)
 
   // Earlier attempts: the text they published (in order, each past the last) and who ran them.
   const history = (await command.xrange(events, '-', '+')).map(([, flat]) => entryFields(flat))
@@ -86,7 +90,7 @@ export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' |
     if (step?.kind === 'fresh') publish('type', 'token', 'at', String(step.at), 'text', step.text)
     else if (step?.kind === 'fault') { fault = step; abortWith('determinism fault') }
   }
-  let outcome: 'executed' | 'ledger' | 'failed' | 'released' = 'failed'
+  let outcome: 'executed' | 'ledger' | 'failed' | 'cancelled' | 'released' = 'failed'
   try {
     if (cancelled) throw new Error('cancelled')
     const base = fromB64(job.fields.base)
@@ -123,6 +127,7 @@ export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' |
     } else if (cancelled) {
       publish('type', 'error', 'status', '408', 'code', 'request-aborted', 'message', 'pool: the job was cancelled (every client left)')
       log.info({}, 'pool: job cancelled')
+      outcome = 'cancelled'
     } else {
       const status = isAoError(err) ? err.status : 500
       publish('type', 'error', 'status', String(status), 'code', isAoError(err) ? err.code : 'internal',
@@ -131,6 +136,7 @@ export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' |
     }
   } finally {
     clearInterval(renew)
+    clearInterval(watchCancel)
     await last
     if (outcome !== 'released') {
       await command.multi().xack(job.lane, GROUP, job.entry).xdel(job.lane, job.entry).del(keys.lease(hp)).pexpire(events, 60_000).exec().catch(() => {})

@@ -3,7 +3,7 @@
  * Redis connections of the inference pool, and the one blocking reader a dispatcher shares
  * between all the jobs it waits on.
  *
- * Pool connections fail fast: no offline queue, one retry. While Redis is away a command
+ * Pool connections fail fast: no offline queue, no resending, one retry. While Redis is away a command
  * rejects at once (the client gets a clear 503) instead of queueing behind a dead socket;
  * ioredis reconnects on its own, so the node recovers when Redis is back without a restart.
  */
@@ -31,7 +31,9 @@ export const poolUnavailable = (err: unknown): UnavailableError =>
 /** A pool connection; connection errors are logged (rate-limited), never thrown as events. */
 export function poolClient(url: string, log: Logger, role: string): Redis {
   const client = new Redis(url, {
-    lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 3000,
+    // A command in flight when the connection drops fails instead of being resent to a Redis that
+    // may have restarted empty (a blocking XREAD would then wait forever on a stream that is gone).
+    lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, connectTimeout: 3000,
     retryStrategy: (times) => Math.min(100 * times, 1000),
   })
   let lastLog = 0
@@ -53,15 +55,18 @@ export async function connected(client: Redis, timeoutMs = 5000): Promise<void> 
 }
 
 type Entries = Array<[id: string, fields: string[]]>
-interface Reader { lastId: string; onEntries(entries: Entries): void; onError(err: Error): void }
+interface Follower { onEntries(entries: Entries): void; onError(err: Error): void }
+/** One job stream read once for all its followers on this node (identical requests share a job). */
+interface Followed { lastId: string; readonly seen: Entries; readonly followers: Set<Follower> }
 
 /**
- * One blocking XREAD over every job stream this node waits on. A new waiter interrupts the
- * current XREAD (CLIENT UNBLOCK) so it is read from at once; a lost connection fails every
- * waiter with a 503 and the loop ends until the next waiter starts it again.
+ * One blocking XREAD over every job stream this node waits on. A new stream interrupts the
+ * current XREAD (CLIENT UNBLOCK) so it is read from at once; a second follower of a stream gets
+ * what was read so far, then the rest. A lost connection fails every follower with a 503 and
+ * the loop ends until the next follower starts it again.
  */
 export function eventReader(url: string, command: Redis, log: Logger) {
-  const readers = new Map<string, Reader>()
+  const streams = new Map<string, Followed>()
   let blocking: Redis | undefined
   let blockingId: number | undefined
   let running = false
@@ -69,24 +74,25 @@ export function eventReader(url: string, command: Redis, log: Logger) {
   async function loop(): Promise<void> {
     running = true
     try {
-      while (readers.size > 0) {
+      while (streams.size > 0) {
         blocking ??= poolClient(url, log, 'events')
         await connected(blocking)
         blockingId ??= Number(await blocking.client('ID'))
-        const keys = [...readers.keys()]
-        const ids = keys.map((k) => readers.get(k)!.lastId)
+        const keys = [...streams.keys()]
+        const ids = keys.map((k) => streams.get(k)!.lastId)
         const answer = await blocking.xread('COUNT', 256, 'BLOCK', 5000, 'STREAMS', ...keys, ...ids) as Array<[string, Entries]> | null
         for (const [key, entries] of answer ?? []) {
-          const reader = readers.get(key)
-          if (reader === undefined || entries.length === 0) continue
-          reader.lastId = entries[entries.length - 1]![0]
-          reader.onEntries(entries)
+          const followed = streams.get(key)
+          if (followed === undefined || entries.length === 0) continue
+          followed.lastId = entries[entries.length - 1]![0]
+          followed.seen.push(...entries)
+          for (const follower of followed.followers) follower.onEntries(entries)
         }
       }
     } catch (err) {
       const failure = poolUnavailable(err)
-      for (const reader of readers.values()) reader.onError(failure)
-      readers.clear()
+      for (const followed of streams.values()) for (const follower of followed.followers) follower.onError(failure)
+      streams.clear()
       blocking?.disconnect()
       blocking = undefined
       blockingId = undefined
@@ -96,15 +102,29 @@ export function eventReader(url: string, command: Redis, log: Logger) {
   }
 
   return {
-    /** Reads `key` from its start; returns a function that stops reading it. */
-    follow(key: string, onEntries: Reader['onEntries'], onError: Reader['onError']): () => void {
-      readers.set(key, { lastId: '0-0', onEntries, onError })
-      if (!running) void loop()
-      else if (blockingId !== undefined) command.client('UNBLOCK', blockingId).catch(() => {})
-      return () => { readers.delete(key) }
+    /** Reads `key` from its start; returns a function that stops following it. */
+    follow(key: string, onEntries: Follower['onEntries'], onError: Follower['onError']): () => void {
+      const follower: Follower = { onEntries, onError }
+      let followed = streams.get(key)
+      if (followed === undefined) {
+        followed = { lastId: '0-0', seen: [], followers: new Set() }
+        streams.set(key, followed)
+        if (!running) void loop()
+        else if (blockingId !== undefined) command.client('UNBLOCK', blockingId).catch(() => {})
+      }
+      followed.followers.add(follower)
+      const mine = followed
+      // What was read before this follower came, delivered before anything newer (a microtask
+      // runs before the next XREAD answer), and never inside follow() itself.
+      const earlier = followed.seen.slice()
+      if (earlier.length > 0) queueMicrotask(() => { if (mine.followers.has(follower)) onEntries(earlier) })
+      return () => {
+        mine.followers.delete(follower)
+        if (mine.followers.size === 0 && streams.get(key) === mine) streams.delete(key)
+      }
     },
     close(): void {
-      readers.clear()
+      streams.clear()
       blocking?.disconnect()
       blocking = undefined
     },

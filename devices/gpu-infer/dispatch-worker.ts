@@ -54,6 +54,7 @@ export function createPoolWorker(options: PoolWorkerOptions) {
   let lastClaim = 0
   let executions = 0
   let completed = 0
+  let cancelled = 0
   let beat: NodeJS.Timeout | undefined
 
   async function refreshModels(): Promise<void> {
@@ -125,6 +126,7 @@ export function createPoolWorker(options: PoolWorkerOptions) {
           const outcome = await runJob(job, { command, keys, consumer, options, signal: controller.signal, stopping: () => stopped })
           if (outcome === 'executed') executions++
           if (outcome === 'executed' || outcome === 'ledger') completed++
+          if (outcome === 'cancelled') cancelled++
         } finally {
           running.delete(controller)
         }
@@ -148,7 +150,7 @@ export function createPoolWorker(options: PoolWorkerOptions) {
       log.info({ consumer, models: [...new Set(laneModel.values())] }, 'pool: worker started')
     },
     /** This worker's own numbers (beside the pool's in `/~gpu-infer@1.0/queue`). */
-    stats: (): Message => ({ consumer, executions, completed, running: running.size }),
+    stats: (): Message => ({ consumer, executions, completed, cancelled, running: running.size }),
     /** The whole pool's numbers, as a dispatcher reads them. */
     poolStats: (): Promise<Message> => poolStats(command, keys, options.leaseMs),
     async stop(): Promise<void> {

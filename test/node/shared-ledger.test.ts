@@ -93,7 +93,7 @@ describe.skipIf(redis.skip)('two node processes on one Redis ledger', () => {
     ;[addressA, addressB] = [await keygen(dirs[0]!.dir), await keygen(dirs[1]!.dir)]
     const storeUrl = `${DB_URL}?prefix=${prefix}nodes:`
     const start = (dir: string, trust: string[]) =>
-      startServer(['--data', dir, '--wallet', join(dir, 'wallet.json'), '--store', storeUrl, ...trust.flatMap((t) => ['--trust', t])])
+      startServer(['--data', dir, '--wallet', join(dir, 'wallet.json'), '--store', storeUrl, ...trust.map((t) => `--trust=${t}`)])
     // B trusts A; A trusts nobody else: B's records are evidence to A, never answers.
     ;[nodeA, nodeB] = await Promise.all([start(dirs[0]!.dir, []), start(dirs[1]!.dir, [addressA])])
     store = await openRedisStore({ url: DB_URL, keyPrefix: `${prefix}nodes:` })

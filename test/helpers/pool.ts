@@ -1,0 +1,150 @@
+/**
+ * Helpers for the inference-pool tests: a private redis-server on a free loopback port (so a
+ * test may kill and restart it), and one client call over every gpu-infer surface — the path
+ * form and the OpenAI routes, streamed (SSE) or not — reduced to {status, id, text}.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
+import { Redis } from 'ioredis'
+
+/** A free TCP port on 127.0.0.1 (released before it is returned). */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
+  const port = (server.address() as { port: number }).port
+  await new Promise((done) => server.close(done))
+  return port
+}
+
+export interface OwnRedis {
+  readonly url: string
+  readonly port: number
+  pid(): number | undefined
+  /** kill -9 by PID, then wait for the exit. */
+  kill(): Promise<void>
+  /** A fresh, empty server on the same port. */
+  restart(): Promise<void>
+}
+
+/** Starts `redis-server` without persistence on a free port; undefined when none is installed. */
+export async function startOwnRedis(): Promise<OwnRedis | undefined> {
+  const port = await freePort()
+  let child: ChildProcess | undefined
+  const launch = async (): Promise<boolean> => {
+    const started = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+    const failed = await new Promise<boolean>((done) => { started.once('error', () => done(true)); setTimeout(() => done(false), 50) })
+    if (failed) return false
+    child = started
+    for (let i = 0; i < 100; i++) {
+      const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+      probe.on('error', () => {})
+      try {
+        await probe.connect()
+        await probe.ping()
+        return true
+      } catch { await new Promise((r) => setTimeout(r, 50)) } finally { probe.disconnect() }
+    }
+    return false
+  }
+  if (!(await launch())) return undefined
+  const kill = async () => {
+    const c = child
+    if (c === undefined || c.exitCode !== null || c.signalCode !== null) return
+    const exited = new Promise((done) => c.once('exit', done))
+    c.kill('SIGKILL')
+    await exited
+  }
+  return {
+    url: `redis://127.0.0.1:${port}/0`, port, pid: () => child?.pid, kill,
+    async restart() {
+      await kill()
+      if (!(await launch())) throw new Error('redis-server did not restart')
+    },
+  }
+}
+
+export interface Ask {
+  readonly surface: 'path' | 'completion' | 'chat'
+  readonly prompt: string
+  readonly stream: boolean
+  readonly maxTokens: number
+  readonly temperature?: number
+}
+
+export interface Answer {
+  readonly status: number
+  readonly id: string | null
+  readonly text: string
+  readonly error?: unknown
+  readonly headers: Headers
+  /** Text pieces in arrival order (streams). */
+  readonly pieces: readonly string[]
+}
+
+/** Reads an SSE body; calls `onEvent(event, data)` per event. */
+async function readSse(res: Response, onEvent: (event: string, data: string) => void): Promise<void> {
+  const decoder = new TextDecoder()
+  let buffer = ''
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buffer += decoder.decode(chunk, { stream: true })
+    let cut: number
+    while ((cut = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, cut)
+      buffer = buffer.slice(cut + 2)
+      let event = 'message'
+      const data: string[] = []
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event:')) event = line.slice(6).trim()
+        else if (line.startsWith('data:')) data.push(line.slice(5).trimStart())
+      }
+      if (data.length > 0) onEvent(event, data.join('\n'))
+    }
+  }
+}
+
+/** One request over the chosen surface; `onPiece` sees streamed text as it arrives. */
+export async function ask(baseUrl: string, a: Ask, opts: { signal?: AbortSignal; onPiece?: (text: string) => void } = {}): Promise<Answer> {
+  const pieces: string[] = []
+  const piece = (t: string) => { if (t !== '') { pieces.push(t); opts.onPiece?.(t) } }
+  let res: Response
+  if (a.surface === 'path') {
+    const q = `model=tiny&prompt=${encodeURIComponent(a.prompt)}&max-tokens+integer=${a.maxTokens}${a.temperature === undefined ? '' : `&temperature+float=${a.temperature}`}${a.stream ? '&stream=true' : ''}`
+    res = await fetch(`${baseUrl}/~gpu-infer@1.0/run&${q}`, { headers: { accept: 'application/json' }, ...(opts.signal ? { signal: opts.signal } : {}) })
+  } else {
+    const body = {
+      model: 'tiny', max_tokens: a.maxTokens, stream: a.stream, ...(a.temperature === undefined ? {} : { temperature: a.temperature }),
+      ...(a.surface === 'chat' ? { messages: [{ role: 'user', content: a.prompt }] } : { prompt: a.prompt }),
+    }
+    res = await fetch(`${baseUrl}/~gpu-infer@1.0/v1/${a.surface === 'chat' ? 'chat/completions' : 'completions'}`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), ...(opts.signal ? { signal: opts.signal } : {}),
+    })
+  }
+  if (res.status !== 200) return { status: res.status, id: null, text: '', error: await res.json().catch(() => null), headers: res.headers, pieces }
+  if (!a.stream) {
+    const json = await res.json() as Record<string, unknown>
+    const choice = (json.choices as Array<Record<string, unknown>> | undefined)?.[0]
+    const text = a.surface === 'path' ? String(json.output) : a.surface === 'chat' ? String((choice?.message as { content: string }).content) : String(choice?.text)
+    return { status: 200, id: res.headers.get('ao-id'), text, headers: res.headers, pieces }
+  }
+  let id: string | null = null
+  let error: unknown
+  await readSse(res, (event, data) => {
+    if (data === '[DONE]') return
+    const json = JSON.parse(data) as Record<string, unknown>
+    if (a.surface === 'path') {
+      if (event === 'token') piece(String((json as { text: string }).text))
+      else if (event === 'result') {
+        id = String(json.id)
+        // A ledger answer streams no tokens: the result carries the whole output.
+        if (pieces.length === 0) piece(String((json.value as { output?: string } | undefined)?.output ?? ''))
+      }
+      else if (event === 'error') error = json
+      return
+    }
+    if (json.error !== undefined) { error = json.error; return }
+    const choice = (json.choices as Array<Record<string, unknown>>)[0]
+    if (choice !== undefined) piece(String(a.surface === 'chat' ? (choice.delta as { content?: string }).content ?? '' : choice.text ?? ''))
+    if (json.hashbeam !== undefined) id = String((json.hashbeam as { id: string }).id)
+  })
+  return { status: 200, id, text: pieces.join(''), error, headers: res.headers, pieces }
+}
