@@ -10,6 +10,9 @@ import { join } from 'node:path'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadStep } from '../../core/ledger.js'
+import { DEFAULT_CLUSTER_CONFIG, signOffer } from '../../devices/router/index.js'
+import { createWallet, walletAddress } from '../../identity/keys.js'
+import { createSigner } from '../../identity/signer.js'
 import type { HashbeamNode } from '../../node/index.js'
 import { listen, type RunningServer } from '../../node/server.js'
 import { modelDir, type ModelDir } from '../devices/gpu-infer/fixtures.js'
@@ -31,7 +34,7 @@ const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-ru
 const PUBLIC = [
   /^\/$/, /^\/~dashboard@1\.0\/(assets\/[\w.-]+)?$/, /^\/~dashboard@1\.0\/chain&hashpath=[\w%-]+$/, /^\/~meta@1\.0\/(info|build)$/,
   /^\/~[a-z0-9-]+@[\d.]+\/info$/, /^\/~gpu-infer@1\.0\/(models|run&.*)$/, /^\/~replay@1\.0\/(verify|replay)&hashpath=[\w%-]+$/,
-  /^\/[A-Za-z0-9_-]{43}(\?accept-codec=json@1\.0)?$/, /^\/metrics$/,
+  /^\/[A-Za-z0-9_-]{43}(\?accept-codec=json@1\.0)?$/, /^\/metrics$/, /^\/~router@1\.0\/nodes$/,
 ]
 
 interface Browsing { context: BrowserContext; page: Page; errors: string[]; requests: Array<{ method: string; url: URL; headers: Record<string, string> }>; close(): Promise<void> }
@@ -161,6 +164,35 @@ describe.skipIf(!available)('dashboard in chromium', () => {
     } finally {
       await b.close()
       await served.close()
+    }
+  })
+
+  it('the Cluster tab lists a router\'s nodes (models, load, circuit, heartbeat) and says when the node is no router', async () => {
+    const worker = await createWallet('ed25519')
+    const router = await testNode({ config: { cluster: { ...DEFAULT_CLUSTER_CONFIG, router: true, admit: [walletAddress(worker)] } } })
+    const served = await listen(router, 0, '127.0.0.1')
+    const lone = await testNode()
+    const loneServed = await listen(lone, 0, '127.0.0.1')
+    const b = await browse()
+    try {
+      const offer = await signOffer(createSigner(worker), 'register', {
+        url: 'http://127.0.0.1:9', devices: ['message@1.0'], models: [{ name: 'tiny', sha256: 'a'.repeat(64), bytes: 1 }],
+        capacity: { parallel: 1, 'max-queue': 8 }, load: { models: { tiny: { queued: 2, running: 1, 'max-queue': 8 } } },
+      })
+      expect((await fetch(`${served.url}/~router@1.0/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(offer) })).status).toBe(200)
+      await b.page.goto(`${served.url}/~dashboard@1.0/#cluster`)
+      await poll(() => b.page.getByTestId('cluster-nodes').textContent()).toContain('http://127.0.0.1:9')
+      const row = await b.page.getByTestId('cluster-nodes').textContent()
+      expect(row).toContain('tiny: 1 running, 2/8 queued')
+      expect(row).toContain('closed')
+      expectPublicOnly(b, served.url)
+      await b.page.goto(`${loneServed.url}/~dashboard@1.0/#cluster`)
+      await b.page.getByTestId('cluster-none').waitFor()
+      expect(b.errors.filter((e) => !/404/.test(e))).toEqual([])
+    } finally {
+      await b.close()
+      await served.close()
+      await loneServed.close()
     }
   })
 })

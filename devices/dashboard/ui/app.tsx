@@ -1,14 +1,16 @@
-/** The dashboard: three views switched by the URL hash (#node, #explorer=<hashpath>, #playground). */
+/** The dashboard: four views switched by the URL hash (#node, #explorer=<hashpath>, #playground, #cluster). */
 import { useEffect, useState } from 'preact/hooks'
+import { ClusterView } from './cluster.js'
 import { Explorer } from './explorer.js'
 import { NodeView } from './node-view.js'
 import { Playground } from './playground.js'
 
-type View = { name: 'node' } | { name: 'explorer'; hashpath: string } | { name: 'playground' }
+type View = { name: 'node' } | { name: 'explorer'; hashpath: string } | { name: 'playground' } | { name: 'cluster' }
 
 function fromHash(hash: string): View {
   if (hash.startsWith('#explorer')) return { name: 'explorer', hashpath: decodeURIComponent(hash.slice('#explorer='.length)) }
   if (hash === '#playground') return { name: 'playground' }
+  if (hash === '#cluster') return { name: 'cluster' }
   return { name: 'node' }
 }
 
@@ -30,12 +32,14 @@ export function App() {
           {tab('node', 'Node', '#node')}
           {tab('explorer', 'Explorer', '#explorer=')}
           {tab('playground', 'Playground', '#playground')}
+          {tab('cluster', 'Cluster', '#cluster')}
         </nav>
       </header>
       <main>
         {view.name === 'node' && <NodeView />}
         {view.name === 'explorer' && <Explorer hashpath={view.hashpath} />}
         {view.name === 'playground' && <Playground />}
+        {view.name === 'cluster' && <ClusterView />}
       </main>
     </>
   )
