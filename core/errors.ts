@@ -132,6 +132,14 @@ export class UnprocessableError extends AoError {
   }
 }
 
+/** Thrown when independent answers to one request disagree (409). */
+export class ConflictError extends AoError {
+  constructor(message: string, options?: AoErrorOptions) {
+    super(409, 'conflict', message, options)
+    this.name = 'ConflictError'
+  }
+}
+
 /** Thrown when a server-side failure is not the caller's fault (500). */
 export class InternalError extends AoError {
   constructor(message: string, options?: AoErrorOptions) {

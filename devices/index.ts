@@ -23,6 +23,8 @@ import { dashboardDevice } from './dashboard/index.js'
 import { DEMO_MODEL_NAME, ensureDemoModel, fileHashCache, gpuInferDevice, scanModelsDir, type Engine, type EngineOptions } from './gpu-infer/index.js'
 import { commitMessage, messageDevice } from './message/index.js'
 import { metaDevice, type MetaSettings } from './meta/index.js'
+import { hexToBytes } from '@noble/hashes/utils.js'
+import { checkerDevice } from './checker/index.js'
 import { relayDevice } from './relay/index.js'
 import { createCluster, createJoiner, offerSource, routerDevice, type ClusterConfig } from './router/index.js'
 import { replayDevice } from './replay/index.js'
@@ -48,6 +50,8 @@ export interface BuiltinConfig extends Pick<EngineOptions, 'gpu' | 'threads' | '
   readonly dispatch?: string | undefined
   readonly worker?: string | undefined
   readonly poolLeaseMs: number
+  /** TEST ONLY: gpu-infer's fault injector (node/config.ts refuses it outside test mode). */
+  readonly testFaultEvery?: number
 }
 
 /** The parts the node composes and lends the built-ins. */
@@ -99,6 +103,7 @@ export async function builtinDevices(config: BuiltinConfig, parts: BuiltinParts)
     },
     ...(parts.observeEngine === undefined ? {} : { observe: parts.observeEngine }),
     models, log: log.child({ device: 'gpu-infer' }), preload: config.preload ? Object.keys(models) : [], maxChoices: config.maxChoices,
+    ...(config.testFaultEvery === undefined ? {} : { testFaultEvery: config.testFaultEvery }),
     storedModels: { store, cacheDir: join(config.dataDir, 'models', 'from-store') },
     ...(parts.onModelProgress === undefined ? {} : { onLoadProgress: parts.onModelProgress }),
     pool: {
@@ -118,7 +123,7 @@ export async function builtinDevices(config: BuiltinConfig, parts: BuiltinParts)
   })
   const { cluster: clusterConfig } = config
   const cluster = clusterConfig.router
-    ? createCluster({ ttlMs: clusterConfig.ttlMs, admit: clusterConfig.admit, routesFile: join(config.dataDir, 'routes.json'), log: log.child({ device: 'router' }) })
+    ? createCluster({ ttlMs: clusterConfig.ttlMs, admit: clusterConfig.admit, routesFile: join(config.dataDir, 'routes.json'), faultsFile: join(config.dataDir, 'faults.json'), log: log.child({ device: 'router' }) })
     : undefined
   const joiner = clusterConfig.join === undefined ? undefined : createJoiner({
     router: clusterConfig.join, advertise: clusterConfig.advertise ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`,
@@ -128,6 +133,7 @@ export async function builtinDevices(config: BuiltinConfig, parts: BuiltinParts)
       parallel: config.parallel ?? 1, maxQueue: config.maxQueue ?? 8,
     }),
   })
+  const checkRouter = clusterConfig.checkRouter ?? clusterConfig.join
   const devices: Device[] = [
     // First: on a router its preprocess sees every request before any other device's routes.
     relayDevice({ ...(cluster === undefined ? {} : { cluster }), log: log.child({ device: 'relay' }), address: parts.address, timeoutMs: clusterConfig.relayTimeoutMs }),
@@ -141,6 +147,12 @@ export async function builtinDevices(config: BuiltinConfig, parts: BuiltinParts)
     gpuInfer,
     attest,
     dashboardDevice({ store, files: join(parts.root, 'dist', 'dashboard') }),
+    // Stopped before gpu-infer: a check in progress finishes on a running engine.
+    checkerDevice(checkRouter === undefined || clusterConfig.checkPeers === undefined ? undefined : {
+      rate: clusterConfig.checkPeers, router: checkRouter, signer: parts.components.signer, http: parts.components.http,
+      log: log.child({ device: 'checker' }), resolver: parts.resolver, attestor: attest.attestor,
+      ...(clusterConfig.checkSecret === undefined ? {} : { secret: hexToBytes(clusterConfig.checkSecret) }),
+    }),
     // Last: stopped first, so a leaving worker deregisters before anything else shuts down.
     routerDevice({ ...(cluster === undefined ? {} : { cluster }), ...(joiner === undefined ? {} : { joiner }), signer: parts.components.signer, log: log.child({ device: 'router' }) }),
   ]

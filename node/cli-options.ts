@@ -59,6 +59,9 @@ export const SERVE = {
   advertise: { type: 'string' },
   admit: { type: 'string', multiple: true },
   'node-ttl': { type: 'string' },
+  'check-peers': { type: 'string' },
+  'check-router': { type: 'string' },
+  'check-secret': { type: 'string' },
   'relay-timeout': { type: 'string' },
   dispatch: { type: 'string' },
   worker: { type: 'string' },
@@ -136,7 +139,23 @@ function clusterFrom(values: Values, base: NodeConfig, str: (k: string) => strin
     admit: [...base.cluster.admit, ...((values.admit as string[] | undefined) ?? []).flatMap((t) => t.split(/[\s,]+/)).filter((a) => a !== '')],
     ttlMs: seconds('node-ttl') ?? base.cluster.ttlMs,
     relayTimeoutMs: seconds('relay-timeout') ?? base.cluster.relayTimeoutMs,
+    ...checkFrom(str, join ?? base.cluster.join, base),
   }
+}
+
+/** `--check-peers RATE` (0 < RATE ≤ 1) and `--check-router URL` (default: the `--join` router). docs/verification.md. */
+function checkFrom(str: (k: string) => string | undefined, join: string | undefined, base: NodeConfig): Pick<NodeConfig['cluster'], 'checkPeers' | 'checkRouter' | 'checkSecret'> {
+  const secret = str('check-secret')
+  if (secret !== undefined && !/^(?:[0-9a-f]{2}){16,64}$/i.test(secret)) throw new UsageError('--check-secret is 16 to 64 bytes in hex')
+  const keep = secret === undefined ? {} : { checkSecret: secret.toLowerCase() }
+  const rateText = str('check-peers')
+  const router = str('check-router')?.replace(/\/+$/, '') ?? base.cluster.checkRouter
+  if (router !== undefined && !/^https?:\/\/[^/\s?#]+$/i.test(router)) throw new UsageError('--check-router is a base URL: http(s)://host:port')
+  if (rateText === undefined) return { ...(base.cluster.checkPeers === undefined ? {} : { checkPeers: base.cluster.checkPeers }), ...(router === undefined ? {} : { checkRouter: router }) }
+  const rate = Number(rateText)
+  if (!(rate > 0 && rate <= 1)) throw new UsageError('--check-peers is a share of results to re-execute: 0 < RATE ≤ 1')
+  if (router === undefined && join === undefined) throw new UsageError('--check-peers needs the router whose results it checks: --check-router URL or --join URL')
+  return { checkPeers: rate, ...(router === undefined ? {} : { checkRouter: router }), ...keep }
 }
 
 function receiptsMode(text: string): NodeConfig['receipts'] {

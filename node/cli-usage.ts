@@ -49,6 +49,9 @@ cluster options (router@1.0, relay@1.0; docs/cluster.md):
   --router              relay every request that matches a route to the cluster's nodes; accept registrations
   --admit ADDRESS       a node address allowed to register with this router (repeatable)
   --node-ttl S          a registration's lifetime without a heartbeat (default 10)
+  --check-peers RATE    re-execute this share (0–1] of the results the router relayed (docs/verification.md)
+  --check-router URL    the router whose results --check-peers checks (default: --join)
+  --check-secret HEX    the key that picks which results to check (default: random at each start)
   --relay-timeout S     how long one relayed attempt may wait for its answer (default 300)
   --join URL            register with the router at URL, heartbeat, deregister on shutdown
   --advertise URL       this node's URL as the router reaches it (default http://HOST:PORT)

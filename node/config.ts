@@ -78,6 +78,11 @@ export interface NodeConfig {
   readonly metrics: MetricsAccess
   /** Cluster role: router (`--router`, `--admit`), worker (`--join`), or neither (docs/cluster.md). */
   readonly cluster: ClusterConfig
+  /**
+   * TEST ONLY (env HASHBEAM_TEST_FAULT_EVERY=N, refused unless HASHBEAM_TEST_MODE=1): gpu-infer
+   * changes one output token of every N-th result, so the peer checks have a liar to catch.
+   */
+  readonly testFaultEvery?: number
   /** Free-form extra options (public) for custom devices. */
   readonly extra: Readonly<Record<string, unknown>>
   /** Inference pool: hand gpu-infer runs to the Redis Streams queue at this URL (`--dispatch`). */
@@ -153,10 +158,18 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig 
     maxBlobBytes: DEFAULT_MAX_BLOB_BYTES,
     metrics: parseMetricsAccess(env.HASHBEAM_METRICS ?? 'local'),
     cluster: DEFAULT_CLUSTER_CONFIG,
+    ...testFault(env),
     extra: {},
     ...poolConfig(env.HASHBEAM_DISPATCH, env.HASHBEAM_WORKER),
     poolLeaseMs: 5000,
   }
+}
+
+/** The test-only fault injector's setting: refused outside test mode, so no production node lies by accident. */
+function testFault(env: NodeJS.ProcessEnv): { testFaultEvery?: number } {
+  if (env.HASHBEAM_TEST_FAULT_EVERY === undefined) return {}
+  if (env.HASHBEAM_TEST_MODE !== '1') throw new ConfigError('config: HASHBEAM_TEST_FAULT_EVERY is a test-only fault injector; it is refused unless HASHBEAM_TEST_MODE=1')
+  return { testFaultEvery: parsePositive('HASHBEAM_TEST_FAULT_EVERY', env.HASHBEAM_TEST_FAULT_EVERY) }
 }
 
 export function parsePort(text: string): number {

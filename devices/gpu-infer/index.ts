@@ -29,6 +29,7 @@ import { mountOpenAi } from './openai.js'
 import { OPENAI_DEFAULTS } from './constants.js'
 import { createStoredModels, type StoredModelSource } from './stored-models.js'
 import { devicePool, type PoolInit } from './dispatch-device.js'
+import { injectFault } from './test-fault.js'
 
 export { createEngine, type Engine, type GenerateParams, type InferResult } from './engine.js'
 export type { EngineOptions } from './engine-types.js'
@@ -63,6 +64,8 @@ export interface GpuInferInit {
   readonly maxChoices?: number
   /** The inference pool (dispatch-device.ts): hand runs to it, serve its jobs, or both. */
   readonly pool?: PoolInit
+  /** TEST ONLY (test-fault.ts): change one output token of every N-th result. */
+  readonly testFaultEvery?: number
 }
 
 /** The sampler slot of a profile that samples nothing (embeddings, the `profile` key). */
@@ -159,6 +162,7 @@ export function gpuInferDevice(init: GpuInferInit): GpuInferDevice {
   const pool = devicePool(init.pool, {
     ready: () => ready(), modelNames: () => engineNow().listModels().map((m) => m.name), localStats: () => current?.stats() ?? [],
   }, init.log ?? SILENT)
+  let produced = 0
 
   async function infer(kind: 'run' | 'chat', base: Message, req: Message, ctx: ResolveContext): Promise<Message> {
     if (pool.dispatcher !== undefined) {
@@ -192,7 +196,7 @@ export function gpuInferDevice(init: GpuInferInit): GpuInferDevice {
       const prefix = `call_${idOf(req).slice(0, 16)}`
       message['tool-calls'] = result.toolCalls.map((c, i) => ({ id: `${prefix}_${i}`, name: c.name, arguments: c.arguments }))
     }
-    return message
+    return init.testFaultEvery === undefined ? message : injectFault(message, ++produced, init.testFaultEvery)
   }
 
   /** Loads llama.cpp and registers the models, once; a failure is retried by the next call. */

@@ -21,6 +21,7 @@ import { createCluster, summarize, type Candidate, type Cluster } from '../route
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { forward, relayedBefore, toResponse, type RelayAnswer } from './forward.js'
+import { quorumOf, runQuorum } from './quorum.js'
 import { checkTarget } from './targets.js'
 
 export const RELAY_DEVICE_NAME = 'relay@1.0'
@@ -54,6 +55,17 @@ function modelInBody(headers: Headers, body: Uint8Array | undefined): string | u
   } catch {
     return undefined
   }
+}
+
+/** A freshly computed, receipted answer joins the feed checkers sample from (router checks.ts). */
+function recordForCheckers(cluster: Cluster, answer: RelayAnswer, model: string | undefined): void {
+  if (answer.status !== 200) return
+  const h: Record<string, string> = {}
+  for (let i = 0; i < answer.headers.length; i += 2) h[answer.headers[i]!.toLowerCase()] = answer.headers[i + 1]!
+  const { 'hashbeam-node': node, 'ao-receipt': receipt, hashpath, 'ao-id': result } = h
+  // A cache hit was computed by whoever wrote the record: checking it would check someone else.
+  if (node === undefined || receipt === undefined || hashpath === undefined || result === undefined || h['ao-cache'] === 'hit') return
+  cluster.checks.record({ node, receipt, hashpath, result, ...(model === undefined ? {} : { model }) })
 }
 
 const asText = (value: Value | undefined): string | undefined => (typeof value === 'string' ? value : undefined)
@@ -141,6 +153,8 @@ export function relayDevice(init: RelayDeviceInit): Device {
     if (route === undefined) return next()
     const requestId = randomUUID()
     try {
+      const verifyHeader = incoming === undefined ? raw.headers.get('hashbeam-verify') : incoming.headers['hashbeam-verify']
+      const quorum = quorumOf(target, typeof verifyHeader === 'string' ? verifyHeader : null)
       const body = method === 'GET' || method === 'HEAD' ? undefined : await http.readBody(raw, http.bodyLimit)
       const plan = cluster.planRoute(route, summary, summary.keys.model ?? modelInBody(raw.headers, body))
       if (plan.nodes.length === 0) {
@@ -148,7 +162,10 @@ export function relayDevice(init: RelayDeviceInit): Device {
       }
       const outgoing = env?.outgoing
       const signal = outgoing === undefined ? raw.signal : clientGone(outgoing)
-      const answer = await forward({ method, target, headers: incoming?.headers ?? raw.headers, body, signal }, plan.nodes, { ...options, cluster })
+      const sent = { method, target: quorum?.target ?? target, headers: incoming?.headers ?? raw.headers, body, signal }
+      if (quorum !== undefined) return await runQuorum(sent, quorum.count, plan.nodes, { ...options, cluster })
+      const answer = await forward(sent, plan.nodes, { ...options, cluster })
+      recordForCheckers(cluster, answer, plan.model)
       if (outgoing === undefined || !(answer.body === null || answer.body instanceof Uint8Array)) return toResponse(answer)
       writeAnswer(outgoing, answer)
       return RESPONSE_ALREADY_SENT

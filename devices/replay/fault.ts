@@ -39,8 +39,17 @@ export interface FaultVerdict {
 
 const str = (m: Message, key: string): string => (typeof m[key] === 'string' ? (m[key] as string) : '')
 
-/** Replays the step a receipt names; returns a fault proof, or refuses (422) when there is no fault. */
-export async function createFaultProof(resolver: Resolver, attestor: Attestor, receipt: Message): Promise<Message> {
+/** A receipt's step, re-executed here: the inputs from the ledger and this node's result. */
+export interface ReplayedReceipt {
+  readonly record: { readonly base: string; readonly request: string }
+  readonly request: Message
+  /** The root base message, when the step is the first of its chain. */
+  readonly rootBase: Message | undefined
+  readonly again: { readonly id: string; readonly value: unknown }
+}
+
+/** Checks a receipt's signature, reads its step's inputs from the ledger and re-executes the step. */
+export async function replayReceipt(resolver: Resolver, receipt: Message): Promise<ReplayedReceipt> {
   const signed = await verifyDocument(receipt)
   if (!signed.valid || signed.kind !== 'receipt') throw new UnprocessableError('replay: that is not a validly signed receipt', { code: 'invalid-receipt' })
   const hashpath = str(receipt, 'hashpath')
@@ -51,12 +60,14 @@ export async function createFaultProof(resolver: Resolver, attestor: Attestor, r
   const rootBase = record.base.includes('/') ? undefined : await loadMessage(resolver.store, record.base)
   const base = rootBase ?? (await loadMessage(resolver.store, (await loadStep(resolver.store, record.base))?.result ?? ''))
   const again = await resolver.step(base, record.base, request, { cache: { noCache: true, noStore: true } })
-  if (again.id === str(receipt, 'result')) throw new UnprocessableError('replay: the step reproduces the signed result: no fault', { code: 'no-fault' })
-  const recomputed = again.value
-  if (!isMessage(recomputed) || recomputed['profile-id'] !== receipt['profile-id']) {
-    throw new UnprocessableError('replay: the result differs, but on another profile: a difference of machines, not a fault', { code: 'profile-mismatch' })
-  }
-  const verifierReceipt = await attestor.receipt(receiptFieldsFrom({ requestId: record.request, resultId: again.id, hashpath, result: recomputed }))
+  return { record, request, rootBase, again }
+}
+
+/** The fault-proof document for a replayed receipt whose result differs on the same profile. */
+export async function faultProofFrom(attestor: Attestor, receipt: Message, replayed: ReplayedReceipt): Promise<Message> {
+  const { record, request, rootBase, again } = replayed
+  const recomputed = again.value as Message
+  const verifierReceipt = await attestor.receipt(receiptFieldsFrom({ requestId: record.request, resultId: again.id, hashpath: str(receipt, 'hashpath'), result: recomputed }))
   return {
     type: FAULT_PROOF_TYPE,
     receipt,
@@ -64,6 +75,17 @@ export async function createFaultProof(resolver: Resolver, attestor: Attestor, r
     recomputed,
     'verifier-receipt': verifierReceipt,
   }
+}
+
+/** Replays the step a receipt names; returns a fault proof, or refuses (422) when there is no fault. */
+export async function createFaultProof(resolver: Resolver, attestor: Attestor, receipt: Message): Promise<Message> {
+  const replayed = await replayReceipt(resolver, receipt)
+  if (replayed.again.id === str(receipt, 'result')) throw new UnprocessableError('replay: the step reproduces the signed result: no fault', { code: 'no-fault' })
+  const recomputed = replayed.again.value
+  if (!isMessage(recomputed) || recomputed['profile-id'] !== receipt['profile-id']) {
+    throw new UnprocessableError('replay: the result differs, but on another profile: a difference of machines, not a fault', { code: 'profile-mismatch' })
+  }
+  return faultProofFrom(attestor, receipt, replayed)
 }
 
 /** Checks a fault proof offline; with `reexecute`, also recomputes the step on this node. */

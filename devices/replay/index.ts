@@ -45,7 +45,7 @@ import { createFaultProof, verifyFaultProof } from './fault.js'
 
 export { CAR_CONTENT_TYPE, exportChain, type ExportSigner } from './car.js'
 export { importChain, type ImportReport } from './import.js'
-export { verifyFaultProof } from './fault.js'
+export { FAULT_PROOF_TYPE, faultProofFrom, replayReceipt, verifyFaultProof, type FaultVerdict, type ReplayedReceipt } from './fault.js'
 
 export const REPLAY_DEVICE_NAME = 'replay@1.0'
 

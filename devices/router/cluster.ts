@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs'
 import writeFileAtomic from 'write-file-atomic'
 import { createBreakers, type Breakers, type CircuitState } from './breaker.js'
+import { createCheckBook, type CheckBook, type FaultEntry, type NodeChecks } from './checks.js'
 import type { ModelOffer } from './offer.js'
 import { createNodeRegistry, type NodeRegistry, type RegisteredNode } from './registry.js'
 import { compileRoutes, DEFAULT_ROUTES, matchRoute, parseRoutes, sortRoutes, type CompiledRoute, type RequestSummary, type Route } from './routes.js'
@@ -21,6 +22,8 @@ export interface ClusterOptions {
   readonly admit: readonly string[]
   /** Where the route list persists (absent: memory only, the defaults at start). */
   readonly routesFile?: string
+  /** Where proven faults persist (absent: memory only). */
+  readonly faultsFile?: string
   readonly breaker?: Parameters<typeof createBreakers>[0]
   readonly now?: () => number
   readonly log?: { info(obj: object, msg: string): void }
@@ -38,11 +41,16 @@ export interface RoutePlan {
 export interface NodeView extends RegisteredNode {
   readonly circuit: CircuitState
   readonly 'in-flight': number
+  readonly checks: NodeChecks
+  /** Models (sha256) this node is out of rotation for, each by a proven fault. */
+  readonly benched: readonly Pick<FaultEntry, 'model-sha256' | 'proof-id' | 'by' | 'at'>[]
 }
 
 export interface Cluster {
   readonly registry: NodeRegistry
   readonly breakers: Breakers
+  /** Results relayed, checks reported, faults proven (checks.ts). */
+  readonly checks: CheckBook
   routes(): readonly CompiledRoute[]
   /** Replaces the route list (sorted by priority) and persists it. */
   setRoutes(routes: readonly Route[]): Promise<void>
@@ -51,6 +59,8 @@ export interface Cluster {
   match(request: RequestSummary): CompiledRoute | undefined
   /** The nodes of a matched route for this request. */
   planRoute(route: CompiledRoute, request: RequestSummary, model?: string): RoutePlan
+  /** Whether an address is on the operator's admission list. */
+  admits(address: string): boolean
   /** Counts a request in flight to a node until the returned function is called. */
   begin(address: string): () => void
   nodes(): NodeView[]
@@ -94,6 +104,7 @@ export function createCluster(opts: ClusterOptions): Cluster {
   const admitted = new Set(opts.admit)
   const breakers = createBreakers({ ...opts.breaker, ...(opts.now === undefined ? {} : { now: opts.now }) })
   const inFlight = new Map<string, number>()
+  const checks = createCheckBook({ ...(opts.faultsFile === undefined ? {} : { faultsFile: opts.faultsFile }), ...(opts.now === undefined ? {} : { now: opts.now }) })
   const registry = createNodeRegistry({
     ttlMs: opts.ttlMs ?? DEFAULT_TTL_MS, admits: (a) => admitted.has(a), ...(opts.now === undefined ? {} : { now: opts.now }),
     onRemove: (node, why) => {
@@ -105,11 +116,16 @@ export function createCluster(opts: ClusterOptions): Cluster {
   let turn = 0
 
   const candidate = (node: RegisteredNode, model: string | undefined, weight = 1): Candidate =>
-    ({ address: node.address, url: node.url, weight, load: loadOf(node, model), inFlight: inFlight.get(node.address) ?? 0 })
+    ({ address: node.address, url: node.url, weight, load: loadOf(node, model), inFlight: inFlight.get(node.address) ?? 0, verified: checks.stats(node.address).agreed })
 
   const candidates = (route: CompiledRoute, model: string | undefined): Candidate[] => {
     const live = registry.live()
-    const serves = (node: RegisteredNode) => model === undefined || servedModel(node.models, model) !== undefined
+    // A node with a proven fault on the model is out of its rotation until the operator clears it.
+    const serves = (node: RegisteredNode) => {
+      if (model === undefined) return true
+      const served = servedModel(node.models, model)
+      return served !== undefined && !checks.benched(node.address, served.sha256)
+    }
     if (route.nodes === undefined) return live.filter(serves).map((n) => candidate(n, model))
     const out: Candidate[] = []
     for (const entry of route.nodes) {
@@ -132,7 +148,8 @@ export function createCluster(opts: ClusterOptions): Cluster {
   }
 
   return {
-    registry, breakers,
+    registry, breakers, checks,
+    admits: (address) => admitted.has(address),
     routes: () => compiled,
     async setRoutes(routes) {
       const sorted = sortRoutes(routes)
@@ -156,6 +173,9 @@ export function createCluster(opts: ClusterOptions): Cluster {
         else inFlight.set(address, n)
       }
     },
-    nodes: () => registry.live().map((n) => ({ ...n, circuit: breakers.state(n.address), 'in-flight': inFlight.get(n.address) ?? 0 })),
+    nodes: () => registry.live().map((n) => ({
+      ...n, circuit: breakers.state(n.address), 'in-flight': inFlight.get(n.address) ?? 0, checks: checks.stats(n.address),
+      benched: checks.faults(n.address).map(({ proof: _proof, ...f }) => f),
+    })),
   }
 }

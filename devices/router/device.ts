@@ -8,6 +8,7 @@
  *     GET  /~router@1.0/route&route-path=/~x@1.0/y   which node(s) that request would go to
  *     GET  /~router@1.0/nodes                        live nodes: models, load, circuit, heartbeat
  *     POST /~router@1.0/register|heartbeat|deregister   a node's signed offer (devices/router/offer.ts)
+ *     POST /~router@1.0/results|checks, GET faults, POST clear-fault   checkers (check-routes.ts)
  *
  * On a node started without `--router` there is no cluster: `routes` and `route` answer 404
  * `not-a-router`, and offers are refused the same way. A node started with `--join URL` runs the
@@ -19,6 +20,7 @@ import { requireOperator } from '../../core/authority.js'
 import { InvalidRequestError, NotFoundError } from '../../core/errors.js'
 import { fromJson, toJson } from '../../core/json.js'
 import type { Device, HttpKit, Logger, Message, ResolveContext, Signer } from '../../core/types.js'
+import { clearFault, mountCheckRoutes } from './check-routes.js'
 import type { Cluster } from './cluster.js'
 import type { Joiner } from './join.js'
 import { MAX_OFFER_BYTES, verifyOffer, type OfferAction } from './offer.js'
@@ -109,7 +111,7 @@ export function routerDevice(init: RouterDeviceInit): Device {
   return {
     name: ROUTER_DEVICE_NAME,
     info: { description: 'Routes requests to the nodes of a cluster (HyperBEAM routes and strategies, plus Least-Loaded and model filters); a registry of nodes that join with signed offers and expire without heartbeats.' },
-    exports: ['routes', 'route'],
+    exports: ['routes', 'route', 'clear-fault'],
     // Routes and nodes change between two identical requests: never answered from cache.
     deterministic: false,
     keys: {
@@ -122,6 +124,10 @@ export function routerDevice(init: RouterDeviceInit): Device {
         if (cluster === undefined) throw notRouter()
         return routeAnswer(cluster, req)
       },
+      'clear-fault': async (_base, req, ctx) => {
+        if (cluster === undefined) throw notRouter()
+        return clearFault(cluster, req, ctx, init.log)
+      },
     },
     routes(app: unknown, http: HttpKit) {
       const hono = app as Hono
@@ -132,6 +138,7 @@ export function routerDevice(init: RouterDeviceInit): Device {
         if (cluster === undefined) return http.error(notRouter(), randomUUID())
         return c.json({ 'ttl-ms': cluster.registry.ttlMs, now: Date.now(), nodes: cluster.nodes() })
       })
+      mountCheckRoutes(hono, cluster, init.signer, init.log, http, notRouter)
     },
     async start() {
       init.joiner?.start()

@@ -16,6 +16,8 @@
  */
 export { createBreakers, type Breakers, type CircuitState } from './breaker.js'
 export { createCluster, DEFAULT_TTL_MS, servedModel, type Cluster, type ClusterOptions, type NodeView, type RoutePlan } from './cluster.js'
+export { CHECK_TAG, signCheck, verifyCheck, type CheckMessage, type CheckOutcome, type CheckOutcomeKind } from './check-message.js'
+export { createCheckBook, FEED_SIZE, type CheckBook, type FaultEntry, type FeedEntry, type NodeChecks } from './checks.js'
 export { routerDevice, ROUTER_DEVICE_NAME, type RouterDeviceInit } from './device.js'
 export { createJoiner, type Joiner, type JoinOptions } from './join.js'
 export { OFFER_TAG, signOffer, verifyOffer, type ModelLoad, type ModelOffer, type Offer, type OfferBody } from './offer.js'
@@ -37,6 +39,12 @@ export interface ClusterConfig {
   readonly ttlMs: number
   /** How long one relayed attempt may wait for its answer (`--relay-timeout`, default 300 s). */
   readonly relayTimeoutMs: number
+  /** `--check-peers RATE`: re-execute this share (0–1] of other nodes' results (docs/verification.md). */
+  readonly checkPeers?: number
+  /** The router whose relayed results are checked (`--check-router URL`; default `--join`). */
+  readonly checkRouter?: string
+  /** `--check-secret HEX`: the HMAC key that picks results (default random per start). */
+  readonly checkSecret?: string
 }
 
 export const DEFAULT_CLUSTER_CONFIG: ClusterConfig = {

@@ -11,11 +11,12 @@
  * | `By-Weight` | weighted random without replacement (`weight`, default 1) |
  * | `Nearest` | rendezvous: by 256-bit ring distance between sha256(key) and sha256(key:address) |
  * | `Least-Loaded` | fewest queued + running (heartbeats) + in flight from here; a full queue is left out |
+ * | `By-Verified-Weight` | weighted random, the weight growing with the node's results that checkers reproduced |
  */
 import { sha256 } from '../../core/sha256.js'
 import { toHex } from '../../core/bytes.js'
 
-export const STRATEGIES = ['All', 'Random', 'By-Base', 'By-Weight', 'Nearest', 'Least-Loaded'] as const
+export const STRATEGIES = ['All', 'Random', 'By-Base', 'By-Weight', 'Nearest', 'Least-Loaded', 'By-Verified-Weight'] as const
 export type Strategy = (typeof STRATEGIES)[number]
 
 /** A node's load for one request: the model it names, or the node's totals. */
@@ -34,7 +35,12 @@ export interface Candidate {
   readonly load?: Load
   /** Requests this router has in flight to the node now. */
   readonly inFlight: number
+  /** The node's results that checkers re-executed and reproduced (router checks.ts). */
+  readonly verified?: number
 }
+
+/** Trust follows correctness: 1 for an unchecked node, up to 11 at 50 reproduced results. */
+export const verifiedWeight = (c: Candidate): number => c.weight * (1 + Math.min(c.verified ?? 0, 50) / 5)
 
 const UTF8 = new TextEncoder()
 const hashInt = (text: string): bigint => BigInt(`0x${toHex(sha256(UTF8.encode(text)))}`)
@@ -120,5 +126,7 @@ export function orderNodes(strategy: Strategy, nodes: readonly Candidate[], opts
       return nearest(sorted, opts.key)
     case 'Least-Loaded':
       return leastLoaded(sorted, opts.turn ?? 0)
+    case 'By-Verified-Weight':
+      return byWeight(sorted.map((c) => ({ ...c, weight: verifiedWeight(c) })), random)
   }
 }
