@@ -100,7 +100,7 @@ beforeAll(async () => {
   liar = workers[2]!.address
   checker = await serve([...common(4), ...MODEL_ARGS, '--check-peers', '0.5', '--check-router', router.url, '--check-secret', SECRET])
   // Another profile: the context size differs.
-  gapChecker = await serve([...common(5), '--threads', '1', '--context-size', '512', '--check-peers', '0.2', '--check-router', router.url, '--check-secret', SECRET])
+  gapChecker = await serve([...common(5), '--threads', '1', '--context-size', '512', '--check-peers', '0.1', '--check-router', router.url, '--check-secret', SECRET])
   await until(async () => (await nodesNow()).length === 3, 20_000, 'three workers registered')
 }, 120_000)
 
