@@ -95,9 +95,11 @@ export { isPrivateKey }
 
 /**
  * Returns the public form of a value: private keys removed at every depth, keys checked.
- * Throws InvalidMessageError for values outside the message data model.
+ * Throws InvalidMessageError for values outside the message data model. A key holding
+ * `undefined` is left out (an optional field spread into a message), unless `strict`: a
+ * device's output must say what it means (core/resolve.ts).
  */
-export function publicValue(value: Value, where = 'message'): Value {
+export function publicValue(value: Value, where = 'message', strict = false): Value {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return value
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new InvalidMessageError(`codec: ${where} holds a non-finite number`)
@@ -107,7 +109,7 @@ export function publicValue(value: Value, where = 'message'): Value {
     return value
   }
   if (value instanceof Uint8Array) return value
-  if (Array.isArray(value)) return value.map((v, i) => publicValue(v, `${where}[${i}]`))
+  if (Array.isArray(value)) return value.map((v, i) => publicValue(v, `${where}[${i}]`, strict))
   const proto = typeof value === 'object' ? Object.getPrototypeOf(value) : undefined
   if (proto === Object.prototype || proto === null) {
     const out: Message = {}
@@ -115,8 +117,11 @@ export function publicValue(value: Value, where = 'message'): Value {
       if (isPrivateKey(key)) continue
       if (!isValidKeyCase(key)) throw new InvalidMessageError(`codec: key "${key}" in ${where} is not lower-case`)
       const v = (value as Message)[key]
-      if (v === undefined) continue
-      out[key] = publicValue(v, `${where}.${key}`)
+      if (v === undefined) {
+        if (strict) throw new InvalidMessageError(`codec: ${where}.${key} is undefined (leave the key out, or give it a value)`)
+        continue
+      }
+      out[key] = publicValue(v, `${where}.${key}`, strict)
     }
     return out
   }
@@ -136,9 +141,9 @@ export function sameValue(a: Value | undefined, b: Value | undefined): boolean {
   return x.length === y.length && x.every((byte, i) => byte === y[i])
 }
 
-/** Canonical bytes of a message (private keys removed). */
-export function encodeMessage(message: Message): Uint8Array {
-  return encodeCanonical(publicValue(message))
+/** Canonical bytes of a message (private keys removed; `strict`: no key may hold undefined). */
+export function encodeMessage(message: Message, strict = false): Uint8Array {
+  return encodeCanonical(publicValue(message, 'message', strict))
 }
 
 /** Decodes a stored or received message; the top level must be a map. */

@@ -109,8 +109,9 @@ export class EncodedMessage {
     this.bytes = bytes
   }
 
-  static of(message: Message): EncodedMessage {
-    const bytes = encodeMessage(message)
+  /** `strict`: a key holding undefined is refused instead of left out (a device's output). */
+  static of(message: Message, strict = false): EncodedMessage {
+    const bytes = encodeMessage(message, strict)
     return new EncodedMessage(idOfBytes(bytes), bytes)
   }
 }

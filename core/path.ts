@@ -20,11 +20,21 @@ import { decodeTypedValue, splitTypedKey } from './typed.js'
 import type { Value } from './types.js'
 import { utf8ByteLength } from './bytes.js'
 
+/**
+ * Marks the sub-paths the parser made. A body, a signed key or a device's message may hold an
+ * object of the same shape; only a parsed one is ever resolved (a symbol key cannot arrive in
+ * JSON, CBOR or a header), else a JSON body `{"a": {"kind": "subpath", …}}` ran as a computation.
+ */
+const PARSED = Symbol('parsed sub-path')
+
 /** A value computed by resolving a sub-path. */
 export interface SubPath {
   readonly kind: 'subpath'
   readonly path: HyperPath
+  readonly [PARSED]: true
 }
+
+const subPath = (path: HyperPath): SubPath => ({ kind: 'subpath', path, [PARSED]: true })
 export type PathValue = Value | SubPath
 
 /** One parsed segment. Exactly one of `key`, `id`, `sub` is set, or only `device`. */
@@ -62,7 +72,7 @@ const invalid = (message: string, code: string, detail?: Record<string, unknown>
   new InvalidRequestError(`path: ${message}`, detail === undefined ? { code } : { code, detail })
 
 export const isSubPath = (value: unknown): value is SubPath =>
-  typeof value === 'object' && value !== null && (value as SubPath).kind === 'subpath' && 'path' in (value as object)
+  typeof value === 'object' && value !== null && (value as Partial<SubPath>)[PARSED] === true
 
 /** Percent-decodes one piece; malformed escapes are a 400, not a URIError. */
 export function decodePiece(raw: string): string {
@@ -134,9 +144,9 @@ function parseSegmentKeys(pieces: readonly string[], limits: PathLimits, depth: 
     }
     const rawValue = piece.slice(eq + 1)
     if (isParenthesised(rawValue) && type === undefined) {
-      keys[key] = { kind: 'subpath', path: parseWithin(rawValue.slice(1, -1), limits, depth + 1) }
+      keys[key] = subPath(parseWithin(rawValue.slice(1, -1), limits, depth + 1))
     } else if (type === 'resolve') {
-      keys[key] = { kind: 'subpath', path: parseWithin(decodePiece(rawValue), limits, depth + 1) }
+      keys[key] = subPath(parseWithin(decodePiece(rawValue), limits, depth + 1))
     } else {
       const text = decodePiece(rawValue)
       keys[key] = type === undefined ? text : decodeTypedValue(key, type, text)

@@ -18,6 +18,7 @@ import { implementationWrite, recordedImplementation } from './implementation.js
 import { createLru } from './lru.js'
 import { loadMessage, loadStep, messageWrites, stepWrites, type LedgerTrust, type StepRecord } from './ledger.js'
 import { asResultMessage, fromResultMessage, isMessage, normalizeKey, overlayKeys } from './message.js'
+import { PATH_ONLY_KEYS } from './keys.js'
 import { DEFAULT_PATH_LIMITS, isSubPath, parsePath, type HyperPath, type PathLimits } from './path.js'
 import type { Registry } from './registry.js'
 import { NO_EXTRA_KEYS, planRequest, type ExtraKeys, type KeySet, type RequestPlan } from './request.js'
@@ -98,8 +99,11 @@ export interface Resolver {
   readonly store: Store
   readonly limits: PathLimits
   readonly ledger: LedgerTrust
-  /** Parses, plans and runs a path. */
-  resolve(path: string, extra?: ExtraKeys, opts?: ResolveOptions): Promise<ResolveResult>
+  /**
+   * Parses, plans and runs a path, or a message `{path, ...keys}` read as an HTTP request whose
+   * other keys came in its body (they reach every message of the chain, of any size).
+   */
+  resolve(path: string | Message, extra?: ExtraKeys, opts?: ResolveOptions): Promise<ResolveResult>
   /** Readies a plan to run many times (its base ID once, when it is the same every run). */
   prepare(plan: RequestPlan): PreparedPlan
   /** Runs a prepared plan. */
@@ -111,13 +115,13 @@ export interface Resolver {
 const NEVER_ABORTED = new AbortController().signal
 
 /**
- * The ID of what a device returned. Output outside the message data model (upper-case keys,
- * Maps, class instances, the raw result of `ctx.resolve`) is the device's fault, not the
- * client's: a 500 `invalid-device-output` naming the device and the key, logged.
+ * What a device returned, encoded. Output outside the message data model (upper-case keys,
+ * Maps, class instances, `undefined` values, the raw result of `ctx.resolve`) is the device's
+ * fault, not the client's: a 500 `invalid-device-output` naming the device and the key, logged.
  */
 function deviceOutput(result: Message, device: string, key: string, log: () => Logger): EncodedMessage {
   try {
-    return EncodedMessage.of(result)
+    return EncodedMessage.of(result, true)
   } catch (err) {
     if (!isAoError(err) || err.code !== 'invalid-message') throw err
     const raw = 'cached' in result && 'meta' in result && 'hashpath' in result && 'id' in result
@@ -145,6 +149,21 @@ function nestedOptions(opts: ResolveOptions, depth: number): ResolveOptions {
 function rootWrite(base: Message, baseHashpath: string, root: EncodedMessage | undefined): Array<Message | EncodedMessage> {
   if (baseHashpath.includes('/')) return []
   return [root !== undefined && root.id === baseHashpath ? root : base]
+}
+
+/**
+ * A message as a request: its `path` parsed, its other keys global (as a body's keys are), so
+ * data passes whole instead of through the path's segment limit. `as-device` stays the path's.
+ */
+function planMessage(message: Message, extra: ExtraKeys, limits: PathLimits): RequestPlan {
+  const { path, ...keys } = message
+  if (typeof path !== 'string' || path === '') {
+    throw new InvalidRequestError('resolve: a message to resolve needs a "path" (a HyperPATH such as /~message@1.0/key)', { code: 'empty-path' })
+  }
+  for (const key of Object.keys(keys)) {
+    if (PATH_ONLY_KEYS.has(key)) throw new InvalidRequestError(`resolve: "${key}" can only be set by the path`, { code: 'reserved-key' })
+  }
+  return planRequest(parsePath(path.startsWith('/') ? path : `/${path}`, limits), { global: { ...extra.global, ...keys }, scoped: extra.scoped })
 }
 
 interface StepOutcome {
@@ -363,7 +382,7 @@ export function createResolver(init: ResolverInit): Resolver {
       signal: () => opts.signal ?? NEVER_ABORTED,
       resolve: (path, sub) => {
         const nested = nestedOptions(opts, depth + 1)
-        if (typeof path === 'string') return resolveText(path, NO_EXTRA_KEYS, nested)
+        if (!Array.isArray(path)) return resolveText(path, NO_EXTRA_KEYS, nested)
         const [first, ...rest] = path
         const root = sub?.base ?? first ?? {}
         const steps = sub?.base === undefined ? rest : path
@@ -414,10 +433,10 @@ export function createResolver(init: ResolverInit): Resolver {
   }
 
   /** Parsing throws; a caller of `resolve` gets every refusal as a rejection. */
-  function resolveText(path: string, extra: ExtraKeys = NO_EXTRA_KEYS, opts: ResolveOptions = {}): Promise<ResolveResult> {
+  function resolveText(path: string | Message, extra: ExtraKeys = NO_EXTRA_KEYS, opts: ResolveOptions = {}): Promise<ResolveResult> {
     let plan: RequestPlan
     try {
-      plan = planRequest(parsePath(path, limits), extra)
+      plan = typeof path === 'string' ? planRequest(parsePath(path, limits), extra) : planMessage(path, extra, limits)
     } catch (err) {
       return Promise.reject(err)
     }

@@ -34,7 +34,7 @@ export class StepContext implements ResolveContext {
   readonly method?: string
   readonly caller?: Caller
   /** Own properties, so a handler may pass them on detached (`const { resolve } = ctx`). */
-  readonly resolve: (path: string | Message[], opts?: { base?: Message }) => Promise<ResolveResult>
+  readonly resolve: (path: string | Message | Message[], opts?: { base?: Message }) => Promise<ResolveResult>
   readonly markNonDeterministic: () => void
   #deterministic = true
   readonly #log: () => Logger

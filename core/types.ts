@@ -35,8 +35,18 @@ export interface ResolveContext {
   readonly depth: number
   /** The hashpath of the base message of the current step. */
   readonly hashpath: string
-  /** Resolve another path (a sub-resolution); subject to the recursion limit. */
-  resolve(path: string | Message[], opts?: { base?: Message }): Promise<ResolveResult>
+  /**
+   * Resolve something else (a sub-resolution; subject to the recursion limit):
+   * - a path string, `/~calc@1.0/add&a+integer=2&b+integer=3`;
+   * - a message `{path, ...keys}`, read as an HTTP request with those keys in its body: `path` is
+   *   the HyperPATH, every other key reaches each message of its chain, of any size (a path's
+   *   segments are limited to 512 bytes);
+   * - a list of messages, the first the base and each next one a step's request (`opts.base`: a
+   *   base to start from, every message then a request).
+   * The result is `{value, hashpath, id, cached, meta}`: return `result.value` (or a message of
+   * your own), never the result object itself.
+   */
+  resolve(path: string | Message | Message[], opts?: { base?: Message }): Promise<ResolveResult>
   /** Side-channel for a handler to report non-hashed facts (timings) to the HTTP layer. */
   readonly meta: Map<string, string>
   /**
@@ -213,7 +223,7 @@ export interface Signer {
 
 /**
  * The resolver as a device may use it outside a request (from `start`, a route, a timer): the
- * same paths and messages `ctx.resolve` takes, each a top-level resolution of its own.
+ * same paths, messages and lists of messages `ctx.resolve` takes, each a top-level resolution.
  */
 export interface ResolverView {
   resolve(path: string | Message | Message[], opts?: { signal?: AbortSignal }): Promise<ResolveResult>

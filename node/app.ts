@@ -35,7 +35,7 @@ import type { Wallet } from '../identity/keys.js'
 import { COUNTED, type Counted } from './metrics-http.js'
 import type { NodeMetrics } from './metrics.js'
 import { requestSpan } from './telemetry.js'
-import { toJson } from './json.js'
+import { toJson } from '../core/json.js'
 
 export interface AppInit {
   readonly resolver: Resolver

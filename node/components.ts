@@ -46,8 +46,7 @@ export function createComponents(init: ComponentsInit): DeviceComponents {
   const resolver: ResolverView = {
     resolve(path, opts = {}) {
       const options: ResolveOptions = opts.signal === undefined ? {} : { signal: opts.signal }
-      if (typeof path === 'string') return full.resolve(path, undefined, options)
-      return runChain(full, Array.isArray(path) ? path : [path], options)
+      return Array.isArray(path) ? runChain(full, path, options) : full.resolve(path, undefined, options)
     },
   }
   const http: HttpClient = {

@@ -12,7 +12,7 @@ import { decodeCanonical, MAX_NESTING_DEPTH } from '../core/codec.js'
 import { isMessage } from '../core/message.js'
 import type { KeySet } from '../core/request.js'
 import type { CacheControl } from '../core/resolve.js'
-import { fromJson } from './json.js'
+import { fromJson } from '../core/json.js'
 
 export { isTransportHeader } from '../core/keys.js'
 

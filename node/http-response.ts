@@ -26,7 +26,7 @@ import {
   createSignature, hyperbeamComponent, serializeSignatureFields, SIGNATURE_TAG, type SigningKey,
 } from '../devices/httpsig/index.js'
 import { encodeHttpsigMessage as encodeMessage } from '../devices/httpsig/index.js'
-import { toJson } from './json.js'
+import { toJson } from '../core/json.js'
 import type { ReplyCodec } from './negotiate.js'
 import { privateKeyObject, publicKeyBytes, type Wallet } from '../identity/keys.js'
 

@@ -9,12 +9,18 @@ import { getKey as readKey } from '../../core/message.js'
 import type { Message, Value } from '../../core/types.js'
 
 
+/**
+ * Why a key is often missing: the base names no device, so message@1.0 read it — a device's
+ * result that should chain to the device again carries `device`, or the path names it per key.
+ */
+const CHAIN_HINT = ' (the base has no "device", so message@1.0 read it: a result that should chain to its device carries "device", or the path names it per key, key~device@1.0)'
+
 /** `get&key=k`: the value of `k` in the base (case-insensitive); 404 when absent. */
 export function getKey(base: Message, req: Message): Value {
   const key = req.key
   if (typeof key !== 'string' || key === '') throw new UnprocessableError('message: get needs a "key"', { code: 'missing-key' })
   const value = readKey(base, key)
-  if (value === undefined) throw new NotFoundError(`message: no key "${key}"`, { code: 'key-not-found', detail: { key } })
+  if (value === undefined) throw new NotFoundError(`message: no key "${key}"${base.device === undefined ? CHAIN_HINT : ''}`, { code: 'key-not-found', detail: { key } })
   return value
 }
 

@@ -14,6 +14,9 @@ const sloppy: Device = {
     upper: () => ({ Answer: 42 }),
     map: () => ({ table: new Map([['a', 1]]) as unknown as Value }),
     raw: async (_b, _r, ctx) => (await ctx.resolve('/~message@1.0&a=1/a')) as unknown as Value,
+    undefined: () => ({ answer: undefined as unknown as Value }),
+    'nested-undefined': () => ({ outer: { inner: undefined as unknown as Value } }),
+    nothing: () => undefined as unknown as Value,
     fine: () => ({ answer: 42 }),
   },
 }
@@ -26,6 +29,9 @@ describe('bad device output', () => {
     ['upper', /key "Answer"/],
     ['map', /table holds an unsupported object/],
     ['raw', /result of ctx\.resolve: return its \.value/],
+    ['undefined', /message\.answer is undefined/],
+    ['nested-undefined', /message\.outer\.inner is undefined/],
+    ['nothing', /message\.body is undefined/],
   ])('%s: 500 invalid-device-output naming the device and key, logged', async (key, reason) => {
     const err = await resolver.resolve(`/~sloppy@1.0/${key}`).catch((e: unknown) => e)
     expect(err).toMatchObject({ status: 500, code: 'invalid-device-output', detail: { device: 'sloppy@1.0', key } })

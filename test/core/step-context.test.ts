@@ -31,6 +31,12 @@ const probe: Device = {
       seen.inner = ctx.signal.aborted
       return 'inner'
     },
+    // A result without `device`: the next step runs on message@1.0.
+    bare: () => ({ x: 1 }),
+    // Passes its request's text on whole: as a message, not through a path segment.
+    async pass(_base, req, ctx) {
+      return (await ctx.resolve({ path: '/~message@1.0/text', text: req.text as string })).value
+    },
   },
 }
 
@@ -70,5 +76,41 @@ describe('step context', () => {
     seen.inner = undefined
     await resolver.resolve('/~probe@1.0/outer', undefined, new LazySignal())
     expect(seen.inner).toBe(true)
+  })
+})
+
+describe('ctx.resolve with a message', () => {
+  const long = 'x'.repeat(5000)
+
+  it('passes data of any size whole, where a path segment stops at 512 bytes', async () => {
+    const { resolver } = setup()
+    expect((await resolver.resolve({ path: '/~probe@1.0/pass', text: long })).value).toBe(long)
+    await expect(resolver.resolve(`/~message@1.0&text=${long}/text`)).rejects.toMatchObject({ status: 400 })
+  })
+
+  it('reads {path, ...keys} as an HTTP request with those keys in its body: the same hashpath', async () => {
+    const { resolver } = setup()
+    const asMessage = await resolver.resolve({ path: '/~message@1.0/a', a: '1', b: 2 })
+    const asQuery = await resolver.resolve('/~message@1.0/a', { global: { a: '1', b: 2 }, scoped: new Map() })
+    expect(asMessage.value).toBe('1')
+    expect(asMessage.hashpath).toBe(asQuery.hashpath)
+    expect((await resolver.resolve({ path: 'a', a: 'no slash needed' })).value).toBe('no slash needed')
+  })
+
+  it('refuses a message without a path, and path-only keys in its body', async () => {
+    const { resolver } = setup()
+    await expect(resolver.resolve({ a: '1' })).rejects.toMatchObject({ status: 400, code: 'empty-path' })
+    await expect(resolver.resolve({ path: '/~message@1.0/a', a: '1', 'as-device': 'x@1.0' })).rejects.toMatchObject({ status: 400, code: 'reserved-key' })
+  })
+
+  it('key-not-found on a base without a device says how to chain', async () => {
+    const { resolver } = setup()
+    const err = await resolver.resolve('/~probe@1.0/bare/more').catch((e: unknown) => e)
+    expect(err).toMatchObject({ status: 404, code: 'key-not-found' })
+    expect((err as Error).message).toContain('carries "device"')
+    expect((err as Error).message).toContain('key~device@1.0')
+    // A base that names its device gets the plain message.
+    const named = await resolver.resolve('/~message@1.0&a=1/nope').catch((e: unknown) => e)
+    expect((named as Error).message).toBe('message: no key "nope"')
   })
 })

@@ -134,6 +134,13 @@ describe('HTTP: bad input gets a clear 4xx and the node keeps serving', () => {
     expect(res.headers.get('x-request-id')).toBeTruthy()
     expect(await (await get('/~message@1.0&alive=yes/alive')).text()).toBe('yes')
   })
+  it('a body value shaped like a parsed sub-path is data, never a computation (it was a 500)', async () => {
+    for (const spoof of [{ kind: 'subpath', path: {} }, { kind: 'subpath', path: { segments: [{ key: 'keys', keys: {} }] } }]) {
+      const res = await get('/~message@1.0/a', { method: 'POST', body: JSON.stringify({ a: spoof }), headers: { 'content-type': 'application/json', accept: 'application/json' } })
+      expect(res.status).toBe(200)
+      expect(await res.json()).toEqual(spoof)
+    }
+  })
   it('an internal failure is a 500 naming the request id, logged with it; the node keeps serving', async () => {
     const boom = await testNode({ devices: [{ name: 'boom@1.0', keys: { now: () => { throw new TypeError('kaput') } } }] })
     try {

@@ -16,7 +16,7 @@ import { commitmentsFromSignatures, decodeTypedFields, signRequest, verifyReques
 import { commitMessage } from '../../devices/message/commit.js'
 import { checkCommitments, committedKeys, verifyReport } from '../../devices/message/verify.js'
 import type { HashbeamNode } from '../../node/index.js'
-import { fromJson, toJson } from '../../node/json.js'
+import { fromJson, toJson } from '../../core/json.js'
 import { createWallet, type Wallet } from '../../identity/keys.js'
 import { fixedHardware, fixedMeasurement } from '../devices/attest/helpers/attest.js'
 import { testNode } from '../helpers/node.js'

@@ -17,7 +17,7 @@
  */
 import fc from 'fast-check'
 import { expect, it } from 'vitest'
-import { fromJson } from '../../../node/json.js'
+import { fromJson } from '../../../core/json.js'
 import { sendSigned, useHbsigNode } from '../../helpers/hbsig.js'
 
 const RUNS = 240

@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest'
 import { verify as hbsigVerify } from 'hbsig'
 import { verifyMessageSignatures } from '../../../devices/httpsig/index.js'
-import { fromJson, toJson } from '../../../node/json.js'
+import { fromJson, toJson } from '../../../core/json.js'
 import { walletAddress } from '../../../identity/keys.js'
 import { hbsigVerifies, sendSigned, useHbsigNode } from '../../helpers/hbsig.js'
 import { headerFields } from '../../helpers/http.js'
