@@ -1,14 +1,14 @@
 /**
  * @module
  * A device's code is part of its identity. A device that names its implementation
- * (`Device.implementation`: the sha256 of a `--device` module) has it recorded beside each step
- * it computes, under `impl/<hashpath>`; the ledger answers such a step only while the same
- * implementation is loaded, so an edited device computes afresh instead of serving what the old
- * code wrote, and replay names the change (`implementation-changed`) instead of a fault.
+ * (`Device.implementation`: the sha256 of a `--device` module, the package's `hashbeam@<version>`
+ * for a built-in) has it recorded beside each step it computes, under `impl/<hashpath>`; the
+ * ledger answers such a step only while the same implementation is loaded, so an edited device
+ * or an upgraded node computes afresh instead of serving what the old code wrote, and replay
+ * names the change (`implementation-changed`) instead of a fault.
  *
- * Built-in devices name none: their code changes with the node's version, which a deployment
- * changes as a whole. The key sits outside the step record, so records, verify and exports keep
- * their format.
+ * The key sits outside the step record, so records and verify keep their format; an export
+ * names each step's implementation in its signed manifest, and an import records it.
  */
 import type { BatchOp, Store } from './store.js'
 

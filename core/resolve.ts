@@ -358,13 +358,16 @@ export function createResolver(init: ResolverInit): Resolver {
     // A record nobody this node trusts stands behind is never an answer (and never replaced:
     // only replay promotes it, once re-execution agrees). The reply says so in a header. An
     // order-blind step's record is kept (the first computation's evidence) but never answers.
-    // A device that names its code is answered from the ledger only by the code that wrote it.
+    // A device that names its code is answered from the ledger only by the code that wrote it:
+    // a record this node stands behind but older code wrote is recomputed and replaced. (Any
+    // other record is untrusted whatever wrote it, and stays.)
     const implementation = chosen.device.implementation
-    const wroteWith = implementation === undefined || recorded === undefined ? implementation : await recordedImplementation(store, hashpath)
+    const believedRecord = recorded !== undefined && believed(recorded)
+    const wroteWith = implementation === undefined || !believedRecord ? implementation : await recordedImplementation(store, hashpath)
     const sameCode = wroteWith === implementation
     if (!sameCode) meta.set('implementation-changed', wroteWith ?? 'unknown')
-    const trusted = recorded !== undefined && sameCode && believed(recorded)
-    if (recorded !== undefined && !trusted && !orderBlind) meta.set('untrusted-record', recorded.writer === '' ? 'unknown' : recorded.writer)
+    const trusted = believedRecord && sameCode
+    if (recorded !== undefined && !believedRecord && !orderBlind) meta.set('untrusted-record', recorded.writer === '' ? 'unknown' : recorded.writer)
     if (trusted && !orderBlind && recorded.deterministic && cache.noCache !== true) {
       const value = fromResultMessage(await loadMessage(store, recorded.result))
       hot.set(hashpath, { id: recorded.result, value, writer: recorded.writer })

@@ -173,9 +173,9 @@ export interface Device {
   /** Whether results may be cached and replayed bit-exactly. Default true. */
   readonly deterministic?: boolean | ((key: string, req: Message) => boolean)
   /**
-   * The code behind this device (`sha256:<hex>` of a `--device` module, set by the loader): the
-   * ledger answers a step only while the implementation that computed it is loaded
-   * (core/implementation.ts). Built-ins leave it out.
+   * The code behind this device (`sha256:<hex>` of a `--device` module, set by the loader; the
+   * package's `hashbeam@<version>` for a built-in, set by devices/index.ts): the ledger answers a
+   * step only while the implementation that computed it is loaded (core/implementation.ts).
    */
   readonly implementation?: string
   /** How replay tells a difference of machines or installs from a fault in this device. */

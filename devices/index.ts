@@ -83,6 +83,9 @@ export interface Builtins {
   readonly engineStats: () => ReturnType<Engine['stats']>
 }
 
+/** The implementation every built-in names: `<package>@<version>` (`meta@1.0/build`). */
+export const builtinImplementation = (build: Message): string => `${String(build.name ?? 'hashbeam')}@${String(build.version ?? '0.0.0')}`
+
 /** The configured models, or the generated demo model when there are none and it is allowed. */
 async function configuredModels(config: BuiltinConfig): Promise<Record<string, string>> {
   const models = { ...(await scanModelsDir(config.modelsDir)), ...config.models }
@@ -156,7 +159,11 @@ export async function builtinDevices(config: BuiltinConfig, parts: BuiltinParts)
     // Last: stopped first, so a leaving worker deregisters before anything else shuts down.
     routerDevice({ ...(cluster === undefined ? {} : { cluster }), ...(joiner === undefined ? {} : { joiner }), signer: parts.components.signer, log: log.child({ device: 'router' }) }),
   ]
-  return { devices, models, receipts: attest.receipts, engineStats: () => gpuInfer.engineStats() }
+  // A built-in's code is the package's: the ledger answers its steps only while this version is
+  // the one running (core/implementation.ts), so an upgrade recomputes instead of serving what
+  // older code wrote.
+  const implementation = builtinImplementation(parts.build)
+  return { devices: devices.map((device) => ({ ...device, implementation })), models, receipts: attest.receipts, engineStats: () => gpuInfer.engineStats() }
 }
 
 // What the node composes from besides the device list, each from its device's door.

@@ -5,7 +5,9 @@
  *
  * An export holds every block the chain needs — the root message, each step's request and
  * result, and each sealed step record — plus a manifest block (the CAR's root) that names every
- * record with its hashpath. Every block is canonical DAG-CBOR addressed by its sha2-256 CID.
+ * record with its hashpath, and the implementation that computed it when one was recorded
+ * (core/implementation.ts: the importer's ledger then answers the step only while that code is
+ * loaded there). Every block is canonical DAG-CBOR addressed by its sha2-256 CID.
  *
  * The manifest is signed once by the exporting node: a native commitment with the tag `export`
  * (signed bytes `utf8("hashbeam:export\n") ‖ the manifest's unsigned ID`), which covers every
@@ -23,6 +25,7 @@ import { CID } from 'multiformats/cid'
 import * as Digest from 'multiformats/hashes/digest'
 import { DAG_CBOR_CODE, encodeCanonical } from '../../core/codec.js'
 import { NotFoundError, UnprocessableError } from '../../core/errors.js'
+import { recordedImplementation } from '../../core/implementation.js'
 import { encodeStep } from '../../core/ledger.js'
 import { chainOf } from '../../core/replay.js'
 import type { Resolver } from '../../core/resolve.js'
@@ -74,7 +77,11 @@ export async function exportChain(resolver: Resolver, hashpath: string, signer: 
     }
     add(await mustGet(resolver.store, messageKey(record.request)))
     add(await mustGet(resolver.store, messageKey(record.result)))
-    steps.push({ hashpath: record.hashpath, record: add(encodeStep({ ...record, writer: signer.address })).toString() })
+    const implementation = await recordedImplementation(resolver.store, record.hashpath)
+    steps.push({
+      hashpath: record.hashpath, record: add(encodeStep({ ...record, writer: signer.address })).toString(),
+      ...(implementation === undefined ? {} : { implementation }),
+    })
   }
   const unsigned: Message = { kind: MANIFEST_KIND, hashpath, root, count: steps.length }
   if (steps.length <= pageSize) unsigned.steps = steps

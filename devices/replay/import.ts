@@ -14,12 +14,14 @@
  *    first (422 `invalid-chain`, with verify's reason: a cycle is `chain-cycle`), and the records
  *    the manifest names are exactly the chain's.
  * Then messages are written by ID, and each record under its hashpath unless one is already
- * there: an import never replaces a record. Imported records keep the signer as their writer.
+ * there: an import never replaces a record. Imported records keep the signer as their writer,
+ * and the implementation the signed manifest names for them (core/implementation.ts).
  */
 import { CarBlockIterator } from '@ipld/car'
 import { DAG_CBOR_CODE, decodeMessage } from '../../core/codec.js'
 import { InvalidRequestError, UnprocessableError, isAoError } from '../../core/errors.js'
 import { toBase64Url } from '../../core/id.js'
+import { implementationWrite } from '../../core/implementation.js'
 import { decodeStep } from '../../core/ledger.js'
 import { isMessage } from '../../core/message.js'
 import type { LedgerTrust } from '../../core/resolve.js'
@@ -80,18 +82,32 @@ function decodeBlock(bytes: Uint8Array | undefined, what: string): Message {
   }
 }
 
-const entryOf = (value: unknown): { hashpath: string; record: string } => {
-  if (!isMessage(value as Message) || typeof (value as Message).hashpath !== 'string' || typeof (value as Message).record !== 'string') {
-    throw refuseWith('invalid-manifest', 'a manifest entry is not {hashpath, record}')
-  }
-  return value as { hashpath: string; record: string }
+interface ManifestEntry {
+  readonly hashpath: string
+  readonly record: string
+  /** The implementation that computed the step, when the exporter recorded one. */
+  readonly implementation?: string
 }
 
+const entryOf = (value: unknown): ManifestEntry => {
+  const entry = value as Message
+  if (!isMessage(entry) || typeof entry.hashpath !== 'string' || typeof entry.record !== 'string') {
+    throw refuseWith('invalid-manifest', 'a manifest entry is not {hashpath, record}')
+  }
+  if (entry.implementation !== undefined && (typeof entry.implementation !== 'string' || entry.implementation === '' || entry.implementation.length > MAX_IMPLEMENTATION)) {
+    throw refuseWith('invalid-manifest', 'a manifest entry\'s implementation is not a short text')
+  }
+  return entry as unknown as ManifestEntry
+}
+
+/** Longer than any `sha256:<hex>` or `name@version`: a manifest entry is not a place for data. */
+const MAX_IMPLEMENTATION = 256
+
 /** The manifest's entries, from its steps or its pages. */
-function entriesOf(manifest: Message, blocks: Map<string, Uint8Array>): Array<{ hashpath: string; record: string }> {
+function entriesOf(manifest: Message, blocks: Map<string, Uint8Array>): ManifestEntry[] {
   if (Array.isArray(manifest.steps)) return manifest.steps.map(entryOf)
   if (!Array.isArray(manifest.pages)) throw refuseWith('invalid-manifest', 'the manifest lists neither steps nor pages')
-  const entries: Array<{ hashpath: string; record: string }> = []
+  const entries: ManifestEntry[] = []
   for (const page of manifest.pages) {
     const block = decodeBlock(typeof page === 'string' ? blocks.get(page) : undefined, 'a manifest page')
     if (block.kind !== PAGE_KIND || !Array.isArray(block.steps)) throw refuseWith('invalid-manifest', 'a manifest page is not a page')
@@ -136,9 +152,9 @@ export async function importChain(store: Store, car: Uint8Array | AsyncIterable<
   const manifest = decodeBlock(blocks.get(root), 'its manifest block')
   if (manifest.kind !== MANIFEST_KIND || typeof manifest.hashpath !== 'string') throw refuseWith('invalid-manifest', `the CAR root is not a ${MANIFEST_KIND} manifest`)
   const signer = signerOf(manifest)
-  const records = new Map<string, { bytes: Uint8Array; base: string }>()
+  const records = new Map<string, { bytes: Uint8Array; base: string; implementation: string | undefined }>()
   const special = new Set([root, ...(Array.isArray(manifest.pages) ? manifest.pages.map(String) : [])])
-  for (const { hashpath, record } of entriesOf(manifest, blocks)) {
+  for (const { hashpath, record, implementation } of entriesOf(manifest, blocks)) {
     const bytes = blocks.get(record)
     if (bytes === undefined) throw refuseWith('invalid-manifest', `the CAR lacks the record of ${hashpath.slice(0, 100)}`)
     let decoded
@@ -150,7 +166,7 @@ export async function importChain(store: Store, car: Uint8Array | AsyncIterable<
     if (decoded.hashpath !== hashpath) throw refuseWith('corrupt-record', `the record named for ${hashpath.slice(0, 100)} is another hashpath's`)
     if (decoded.writer !== signer) throw refuseWith('writer-mismatch', `the record of ${hashpath.slice(0, 100)} names ${decoded.writer || 'no writer'}, not the export's signer`)
     if (records.has(hashpath)) throw refuseWith('invalid-manifest', `the manifest names ${hashpath.slice(0, 100)} twice`)
-    records.set(hashpath, { bytes, base: decoded.base })
+    records.set(hashpath, { bytes, base: decoded.base, implementation })
     special.add(record)
   }
   onlyTheChain(manifest.hashpath, records)
@@ -168,9 +184,10 @@ export async function importChain(store: Store, car: Uint8Array | AsyncIterable<
   }
   const ops: BatchOp[] = [...messages].map(([id, value]) => ({ type: 'put', key: messageKey(id), value }))
   let imported = 0
-  for (const [hashpath, { bytes }] of records) {
+  for (const [hashpath, { bytes, implementation }] of records) {
     if (await store.has(stepKey(hashpath))) continue
     ops.push({ type: 'put', key: stepKey(hashpath), value: bytes })
+    if (implementation !== undefined) ops.push(implementationWrite(hashpath, implementation))
     imported++
   }
   await store.batch(ops)

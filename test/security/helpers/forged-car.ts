@@ -16,6 +16,8 @@ import { commitMessage, type CommitmentTag } from '../../../devices/message/comm
 import { messageDevice } from '../../../devices/message/index.js'
 import { MANIFEST_KIND, cidOf, exportChain } from '../../../devices/replay/car.js'
 import { memoryStore } from '../../../devices/store/backends/memory.js'
+import { builtinImplementation } from '../../../devices/index.js'
+import { buildInfo } from '../../../node/build-info.js'
 import { walletAddress, type Wallet } from '../../../identity/keys.js'
 import { signerOf } from '../../helpers/export-signer.js'
 import { memoryLogger } from '../../helpers/log.js'
@@ -33,9 +35,12 @@ export async function carOf(root: Uint8Array, blocks: readonly Uint8Array[]): Pr
   return collected
 }
 
-/** A scratch resolver (message@1.0 only) on a memory store: what an attacker runs at home. */
+/** The implementation a node of this version names for its built-ins (and exports). */
+const BUILTIN = builtinImplementation(buildInfo())
+
+/** A scratch resolver (message@1.0 only, as this version names it) on a memory store: what an attacker runs at home. */
 export function scratch(): Resolver {
-  return createResolver({ registry: createRegistry([messageDevice()]), store: memoryStore(), log: memoryLogger() })
+  return createResolver({ registry: createRegistry([{ ...messageDevice(), implementation: BUILTIN }]), store: memoryStore(), log: memoryLogger() })
 }
 
 /** The records of a path's chain on a scratch resolver, root first, and its messages' bytes. */
@@ -61,7 +66,7 @@ export function manifestOf(
   const recordBlocks = alterBlocks(records.map((r) => encodeStep({ ...r, writer: walletAddress(wallet) })))
   const unsigned: Message = {
     kind: MANIFEST_KIND, hashpath, root: records[0]?.base ?? '', count: records.length,
-    steps: records.map((r, i) => ({ hashpath: r.hashpath, record: cidOf(recordBlocks[i]!).toString() })),
+    steps: records.map((r, i) => ({ hashpath: r.hashpath, record: cidOf(recordBlocks[i]!).toString(), implementation: BUILTIN })),
   }
   return { manifest: encodeCanonical(commitMessage(unsigned, wallet, tag)), recordBlocks }
 }
