@@ -4,6 +4,8 @@
  * lane needed) and embeddings (a place in the model's queue, like any request).
  */
 import type { Llama } from 'node-llama-cpp'
+import { InvalidRequestError } from '../../core/errors.js'
+import { LIMITS } from './constants.js'
 import { checkEmbedInput, embedTexts } from './engine-embed.js'
 import type { SlotManager, LoadedModel } from './engine-slots.js'
 import { checkDetokenizeRequest, checkTokenizeRequest, detokenizeWith, pieceOf, tokenizeWith } from './engine-tokens.js'
@@ -32,6 +34,10 @@ export function auxMethods(parts: AuxParts): Pick<Engine, 'tokenize' | 'detokeni
       checkTokenizeRequest(req)
       const loaded = await loadedModel(req.model)
       const tokens = tokenizeWith(loaded.model, req)
+      // One detokenize call per piece, on the event loop: bounded like a detokenize request.
+      if (req.withPieces === true && tokens.length > LIMITS.maxDetokenizeTokens) {
+        throw new InvalidRequestError(`gpu-infer: with_pieces takes at most ${LIMITS.maxDetokenizeTokens} tokens; this content has ${tokens.length}`, { code: 'content-too-long', detail: { param: 'content' } })
+      }
       return { tokens, ...(req.withPieces === true ? { pieces: tokens.map((t) => pieceOf(loaded.model, t)) } : {}), model: loaded.identity }
     },
     async detokenize(req) {

@@ -178,7 +178,12 @@ export const CORPUS: readonly Hostile[] = [
   ] as const).map(([name, body]) => row('encodings', name, answered, () => post('/~message@1.0/set/a', body, 'application/cbor'))),
   row('encodings', 'text body with invalid UTF-8', answered, () => post('/~message@1.0/set/body', Buffer.from([0x61, 0xff, 0xfe]), 'text/plain')),
   row('encodings', 'OpenAI body not JSON', refused('invalid-json'), () => json('/~gpu-infer@1.0/v1/chat/completions', '{{{')),
-  row('encodings', 'OpenAI n=5', refused('unsupported-parameter'), () => json('/~gpu-infer@1.0/v1/chat/completions', chat(',"n":5'))),
+  row('encodings', 'OpenAI n=500', refused('invalid-n'), () => json('/~gpu-infer@1.0/v1/chat/completions', chat(',"n":500'))),
+  row('encodings', 'OpenAI 200 tools', refused('invalid-tools'), () => json('/~gpu-infer@1.0/v1/chat/completions', chat(`,"tools":[${Array.from({ length: 200 }, (_, i) => `{"type":"function","function":{"name":"f${i}"}}`).join(',')}]`))),
+  row('encodings', 'OpenAI tools 100 KiB', refused('json-schema-too-large'), () => json('/~gpu-infer@1.0/v1/chat/completions', chat(`,"tools":[{"type":"function","function":{"name":"f","description":"${'d'.repeat(100_000)}"}}]`))),
+  row('encodings', 'embeddings of 1000 inputs', refused('invalid-input'), () => json('/~gpu-infer@1.0/v1/embeddings', JSON.stringify({ model: 'tiny', input: Array.from({ length: 1000 }, () => 'x') }))),
+  row('encodings', 'detokenize an id past the vocabulary', refused('invalid-tokens'), () => json('/~gpu-infer@1.0/v1/detokenize', '{"model":"tiny","tokens":[1,4294967295]}')),
+  row('encodings', 'OpenAI route that does not exist', refused('unknown-route'), () => json('/~gpu-infer@1.0/v1/images/generations', '{}')),
 
   // --- deep nesting and costly schemas -----------------------------------------------------------
   row('nesting', 'JSON body 5000 deep', refused('nesting-too-deep'), () => json('/~message@1.0/set/a', deepJson(5_000))),
