@@ -185,6 +185,8 @@ describe.skipIf(!available)('dashboard in chromium', () => {
       const row = await b.page.getByTestId('cluster-nodes').textContent()
       expect(row).toContain('tiny: 1 running, 2/8 queued')
       expect(row).toContain('closed')
+      // No checks yet: nothing rules out a cheater (docs/verification.md).
+      expect(await b.page.getByTestId('cluster-escape').textContent()).toBe('100 %')
       expectPublicOnly(b, served.url)
       await b.page.goto(`${loneServed.url}/~dashboard@1.0/#cluster`)
       await b.page.getByTestId('cluster-none').waitFor()

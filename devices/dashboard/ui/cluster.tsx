@@ -1,7 +1,9 @@
 /**
  * The cluster, as a router sees it (`GET /~router@1.0/nodes`, polled every 2 s): each live node
- * with its models, load, circuit state and last heartbeat. On a node that is no router the view
- * says so (404 `not-a-router`).
+ * with its models, load, circuit state and last heartbeat, and what checkers found: results
+ * checked, faults proven, the models it is benched for, and the chance that a node cheating on
+ * every k-th result has escaped its checks so far, (1 − 1/k)^checked (docs/verification.md).
+ * On a node that is no router the view says so (404 `not-a-router`).
  */
 import { useEffect, useState } from 'preact/hooks'
 import { ApiError, getJson } from './api.js'
@@ -16,6 +18,8 @@ interface ClusterNode {
   'in-flight': number
   lastHeartbeat: number
   expiresAt: number
+  checks?: { checked: number; agreed: number; faults: number; gaps: number }
+  benched?: Array<{ 'model-sha256': string }>
 }
 interface Nodes { 'ttl-ms': number; now: number; nodes: ClusterNode[] }
 
@@ -26,7 +30,17 @@ function load(node: ClusterNode): string {
   return parts.length === 0 ? '—' : parts.join('; ')
 }
 
+/** The chance a node that cheats on every k-th result passed `checked` independent checks unseen. */
+export const escapeChance = (k: number, checked: number): number => (1 - 1 / k) ** checked
+
+function checksCell(n: ClusterNode): string {
+  const c = n.checks
+  if (c === undefined || c.checked === 0) return '—'
+  return `${c.agreed}/${c.checked} agreed${c.faults > 0 ? `, ${c.faults} fault${c.faults === 1 ? '' : 's'} proven` : ''}${c.gaps > 0 ? `, ${c.gaps} gaps` : ''}`
+}
+
 export function ClusterView() {
+  const [k, setK] = useState(10)
   const [nodes, setNodes] = useState<Nodes>()
   const [state, setState] = useState<'loading' | 'router' | 'none' | 'error'>('loading')
   const [error, setError] = useState<string>()
@@ -61,8 +75,10 @@ export function ClusterView() {
     <section data-testid="cluster-view">
       {state === 'error' && <p class="error">{error}</p>}
       <p class="muted">{nodes === undefined ? '…' : `${nodes.nodes.length} live node${nodes.nodes.length === 1 ? '' : 's'}; a node without a heartbeat for ${(nodes['ttl-ms'] / 1000).toFixed(1)} s leaves every route.`}</p>
+      <label class="muted">a node cheating on every <input type="number" min={2} max={1000} value={k} style="width:5em" data-testid="cluster-k"
+        onInput={(e) => { const v = Number((e.target as HTMLInputElement).value); if (Number.isInteger(v) && v >= 2 && v <= 1000) setK(v) }} />-th result</label>
       <table data-testid="cluster-nodes">
-        <thead><tr><th>node</th><th>url</th><th>models</th><th>load</th><th>circuit</th><th>in flight</th><th>last heartbeat</th></tr></thead>
+        <thead><tr><th>node</th><th>url</th><th>models</th><th>load</th><th>circuit</th><th>in flight</th><th>last heartbeat</th><th>checks</th><th title="(1 − 1/k)^checked">escape chance, cheating 1 in {k}</th></tr></thead>
         <tbody>{(nodes?.nodes ?? []).map((n) => (
           <tr key={n.address}>
             <td><code title={n.address}>{short(n.address)}</code></td>
@@ -72,6 +88,8 @@ export function ClusterView() {
             <td class={n.circuit === 'closed' ? '' : 'error'}>{n.circuit}</td>
             <td>{n['in-flight']}</td>
             <td>{nodes === undefined ? '' : `${((nodes.now - n.lastHeartbeat) / 1000).toFixed(1)} s ago`}</td>
+            <td class={(n.benched?.length ?? 0) > 0 ? 'error' : ''} data-testid="cluster-checks">{checksCell(n)}{(n.benched?.length ?? 0) > 0 ? ` — benched for ${n.benched!.length} model${n.benched!.length === 1 ? '' : 's'}` : ''}</td>
+            <td data-testid="cluster-escape">{`${(escapeChance(k, n.checks?.checked ?? 0) * 100).toFixed(n.checks?.checked ? 2 : 0)} %`}</td>
           </tr>
         ))}</tbody>
       </table>

@@ -12,7 +12,7 @@ import { createSigner } from '../../../identity/signer.js'
 import { differingFields, selected } from '../../../devices/checker/index.js'
 import { injectFault } from '../../../devices/gpu-infer/test-fault.js'
 import { quorumOf } from '../../../devices/relay/quorum.js'
-import { DEFAULT_CLUSTER_CONFIG, signCheck, type CheckMessage } from '../../../devices/router/index.js'
+import { DEFAULT_CLUSTER_CONFIG, signCheck, type CheckMessage, type CheckOutcome } from '../../../devices/router/index.js'
 import type { HashbeamNode } from '../../../node/index.js'
 import { nodeWithOwnOperator, signPrivileged, URL_BASE } from '../../helpers/operator.js'
 
@@ -22,11 +22,12 @@ let checker: Wallet
 let stranger: Wallet
 let time = Date.now()
 
-const post = (path: string, body: unknown): Promise<Response> =>
+const post = async (path: string, body: unknown): Promise<Response> =>
   node.app.request(`${URL_BASE}/~router@1.0/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
 const signed = async (wallet: Wallet, msg: CheckMessage, at = ++time) => signCheck(createSigner(wallet), msg, at)
 const refusal = async (res: Response): Promise<[number, string]> => [res.status, ((await res.json()) as { code: string }).code]
-const outcome = (extra: object) => ({ node: 'N'.repeat(43), result: 'R'.repeat(43), hashpath: 'H', 'model-sha256': 'a'.repeat(64), ...extra })
+const outcome = (extra: Record<string, unknown>): CheckOutcome =>
+  ({ node: 'N'.repeat(43), result: 'R'.repeat(43), hashpath: 'H', 'model-sha256': 'a'.repeat(64), ...extra }) as unknown as CheckOutcome
 
 beforeAll(async () => {
   checker = await createWallet('ed25519')
@@ -59,7 +60,7 @@ describe('checkers talking to the router', () => {
     expect(await (await node.app.request(`${URL_BASE}/~router@1.0/faults`)).json()).toEqual({ faults: {} })
     const tooMany = Array.from({ length: 65 }, () => outcome({ outcome: 'agree' }))
     expect(await refusal(await post('checks', await signed(checker, { kind: 'report', outcomes: tooMany })))).toEqual([400, 'invalid-check'])
-    expect(await refusal(await post('checks', await signed(checker, { kind: 'report', outcomes: [outcome({ outcome: 'lie' })] } as never)))).toEqual([400, 'invalid-check'])
+    expect(await refusal(await post('checks', await signed(checker, { kind: 'report', outcomes: [outcome({ outcome: 'lie' })] })))).toEqual([400, 'invalid-check'])
     const agreed = await post('checks', await signed(checker, { kind: 'report', outcomes: [outcome({ outcome: 'agree' }), outcome({ outcome: 'agree', node: walletAddress(checker) })] }))
     // A checker's word about its own results counts for nothing.
     expect(await agreed.json()).toEqual({ accepted: 1, faults: 0 })
