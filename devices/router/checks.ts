@@ -88,7 +88,14 @@ const signerOf = async (doc: unknown): Promise<string | undefined> => {
   return v.valid && v.kind === 'receipt' ? v.address : undefined
 }
 
-export function createCheckBook(opts: { readonly faultsFile?: string; readonly now?: () => number; readonly log?: { warn(obj: object, msg: string): void } }): CheckBook {
+export interface CheckBookOptions {
+  readonly faultsFile?: string
+  readonly now?: () => number
+  /** The operator's admission list: outcomes about anyone else are ignored (they would grow the book without bound). */
+  readonly admits?: (address: string) => boolean
+}
+
+export function createCheckBook(opts: CheckBookOptions): CheckBook {
   const now = opts.now ?? Date.now
   const feed: FeedEntry[] = []
   let seq = 0
@@ -133,8 +140,8 @@ export function createCheckBook(opts: { readonly faultsFile?: string; readonly n
       let accepted = 0
       let proved = 0
       for (const o of outcomes) {
-        // A checker's word about itself counts for nothing.
-        if (o.node === checker) continue
+        // A checker's word about itself counts for nothing; about a node no operator admitted, neither.
+        if (o.node === checker || opts.admits?.(o.node) === false) continue
         if (o.outcome === 'fault') {
           const entry = await proven(checker, o)
           bump(o.node, 'faults')

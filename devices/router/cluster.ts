@@ -104,7 +104,7 @@ export function createCluster(opts: ClusterOptions): Cluster {
   const admitted = new Set(opts.admit)
   const breakers = createBreakers({ ...opts.breaker, ...(opts.now === undefined ? {} : { now: opts.now }) })
   const inFlight = new Map<string, number>()
-  const checks = createCheckBook({ ...(opts.faultsFile === undefined ? {} : { faultsFile: opts.faultsFile }), ...(opts.now === undefined ? {} : { now: opts.now }) })
+  const checks = createCheckBook({ admits: (a) => admitted.has(a), ...(opts.faultsFile === undefined ? {} : { faultsFile: opts.faultsFile }), ...(opts.now === undefined ? {} : { now: opts.now }) })
   const registry = createNodeRegistry({
     ttlMs: opts.ttlMs ?? DEFAULT_TTL_MS, admits: (a) => admitted.has(a), ...(opts.now === undefined ? {} : { now: opts.now }),
     onRemove: (node, why) => {

@@ -141,6 +141,7 @@ const NO_SUCCESS_EXPECTED: Record<string, string> = {
   'replay@1.0/verify-fault': 'needs a fault proof; covered by test/devices/replay',
   'router@1.0/routes': 'answers on a --router node only (404 not-a-router here); covered by test/devices/router',
   'router@1.0/route': 'answers on a --router node only (404 not-a-router here); covered by test/devices/router',
+  'router@1.0/clear-fault': 'operator-only, on a --router node only; covered by test/devices/router/checks-http.test.ts',
   'relay@1.0/call': 'needs a reachable peer (this node listens on no port; loopback peers are refused); covered by test/node/cluster-process.test.ts',
   'relay@1.0/cast': 'needs a reachable peer, as call; covered by test/node/cluster-process.test.ts',
 }

@@ -20,6 +20,7 @@ let node: HashbeamNode
 let operator: Wallet
 let checker: Wallet
 let stranger: Wallet
+let worker: Wallet
 let time = Date.now()
 
 const post = async (path: string, body: unknown): Promise<Response> =>
@@ -27,12 +28,13 @@ const post = async (path: string, body: unknown): Promise<Response> =>
 const signed = async (wallet: Wallet, msg: CheckMessage, at = ++time) => signCheck(createSigner(wallet), msg, at)
 const refusal = async (res: Response): Promise<[number, string]> => [res.status, ((await res.json()) as { code: string }).code]
 const outcome = (extra: Record<string, unknown>): CheckOutcome =>
-  ({ node: 'N'.repeat(43), result: 'R'.repeat(43), hashpath: 'H', 'model-sha256': 'a'.repeat(64), ...extra }) as unknown as CheckOutcome
+  ({ node: walletAddress(worker), result: 'R'.repeat(43), hashpath: 'H', 'model-sha256': 'a'.repeat(64), ...extra }) as unknown as CheckOutcome
 
 beforeAll(async () => {
   checker = await createWallet('ed25519')
   stranger = await createWallet('ed25519')
-  ;({ node, operator } = await nodeWithOwnOperator({ cluster: { ...DEFAULT_CLUSTER_CONFIG, router: true, admit: [walletAddress(checker)], ttlMs: 60_000 } }))
+  worker = await createWallet('ed25519')
+  ;({ node, operator } = await nodeWithOwnOperator({ cluster: { ...DEFAULT_CLUSTER_CONFIG, router: true, admit: [walletAddress(checker), walletAddress(worker)], ttlMs: 60_000 } }))
 })
 afterAll(() => node.stop())
 
@@ -61,8 +63,8 @@ describe('checkers talking to the router', () => {
     const tooMany = Array.from({ length: 65 }, () => outcome({ outcome: 'agree' }))
     expect(await refusal(await post('checks', await signed(checker, { kind: 'report', outcomes: tooMany })))).toEqual([400, 'invalid-check'])
     expect(await refusal(await post('checks', await signed(checker, { kind: 'report', outcomes: [outcome({ outcome: 'lie' })] })))).toEqual([400, 'invalid-check'])
-    const agreed = await post('checks', await signed(checker, { kind: 'report', outcomes: [outcome({ outcome: 'agree' }), outcome({ outcome: 'agree', node: walletAddress(checker) })] }))
-    // A checker's word about its own results counts for nothing.
+    const agreed = await post('checks', await signed(checker, { kind: 'report', outcomes: [outcome({ outcome: 'agree' }), outcome({ outcome: 'agree', node: walletAddress(checker) }), outcome({ outcome: 'agree', node: walletAddress(stranger) })] }))
+    // A checker's word about its own results counts for nothing; about a node nobody admitted, neither.
     expect(await agreed.json()).toEqual({ accepted: 1, faults: 0 })
   })
 
