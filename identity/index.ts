@@ -1,6 +1,6 @@
 /**
  * @packageDocumentation
- * The identity layer: keys and signatures, below every device. A wallet (a private JWK, RSA or
+ * Folder: the identity layer, keys and signatures, below every device. A wallet (a private JWK, RSA or
  * Ed25519), its address, and the signature algorithms of RFC 9421 plus AO's `ethereum`, with the
  * node's one RSA-PSS. Devices sign and verify through this layer (the node's key itself reaches
  * a device only as a signer, core/types.ts `Signer`); wallet *files* stay in node/.
