@@ -111,6 +111,7 @@ export function relayDevice(init: RelayDeviceInit): Device {
     let nodes: Candidate[]
     if (peer !== undefined) {
       const url = peer.replace(/\/+$/, '')
+      // Refused here with its own 403; forward checks again and pins the address it vetted.
       await checkTarget(url, registered)
       nodes = [{ address: url, url, weight: 1, inFlight: 0 }]
     } else {

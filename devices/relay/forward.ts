@@ -16,6 +16,7 @@
 import { RequestAbortedError, UnavailableError } from '../../core/errors.js'
 import type { IncomingMessage } from 'node:http'
 import type { Candidate, Cluster } from '../router/index.js'
+import type { PinnedAddress } from './targets.js'
 import { headersOf, send, UpstreamError } from './transport.js'
 
 /** Answers up to this size are buffered (failover possible until the last byte). */
@@ -45,8 +46,8 @@ export interface ForwardOptions {
   readonly backoffMs?: number
   /** This router's address, sent in `via` (a router never relays such a request again). */
   readonly relayedBy: string
-  /** Throws when the relay may not call this node (relay/targets.ts). */
-  checkTarget(node: Candidate): Promise<void>
+  /** Throws when the relay may not call this node; else the address to connect to, if pinned (relay/targets.ts). */
+  checkTarget(node: Candidate): Promise<PinnedAddress | undefined>
 }
 
 /** The `via` entry a router adds (RFC 9110 §7.6.3); `via` is a transport header, never a message key. */
@@ -160,8 +161,9 @@ export async function forward(req: ForwardRequest, nodes: readonly Candidate[], 
   for (const node of nodes) {
     if (attempts >= maxAttempts || req.signal.aborted) break
     if (!cluster.breakers.allow(node.address)) continue
+    let pin: PinnedAddress | undefined
     try {
-      await opts.checkTarget(node)
+      pin = await opts.checkTarget(node)
     } catch (err) {
       lastError = (err as Error).message
       continue
@@ -175,7 +177,7 @@ export async function forward(req: ForwardRequest, nodes: readonly Candidate[], 
     req.signal.addEventListener('abort', onClient, { once: true })
     let passedOn = false
     try {
-      const upstream = { method: req.method, headers, body: req.body, signal: attempt.signal }
+      const upstream = { method: req.method, headers, body: req.body, signal: attempt.signal, pin }
       const url = `${node.url}${req.target}`
       // A kept-alive connection the node had closed: once more on a fresh one, not a failure.
       const res = await send(url, upstream).catch((err: unknown) => (err instanceof UpstreamError && err.stale ? send(url, upstream) : Promise.reject(err)))

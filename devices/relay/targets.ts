@@ -43,13 +43,21 @@ export function targetOrigin(url: string): URL {
   return parsed
 }
 
+/** The vetted address a connection must use (its host name resolved once, here). */
+export interface PinnedAddress {
+  readonly address: string
+  readonly family: 4 | 6
+}
+
 /**
- * Resolves when the relay may call `url`: its origin is a registered node's, or every address
- * its host resolves to is public.
+ * Resolves when the relay may call `url`: its origin is a registered node's (undefined: connect
+ * as usual), or every address its host resolves to is public — then to the address the
+ * connection must use, so a name that resolves differently a moment later (DNS rebinding)
+ * cannot steer the request to an internal address.
  */
-export async function checkTarget(url: string, registered: (origin: string) => boolean): Promise<void> {
+export async function checkTarget(url: string, registered: (origin: string) => boolean): Promise<PinnedAddress | undefined> {
   const parsed = targetOrigin(url)
-  if (registered(parsed.origin)) return
+  if (registered(parsed.origin)) return undefined
   const host = parsed.hostname.replace(/^\[|\]$/g, '')
   let addresses: string[]
   if (isIP(host) !== 0) addresses = [host]
@@ -63,4 +71,6 @@ export async function checkTarget(url: string, registered: (origin: string) => b
   if (addresses.length === 0 || addresses.some(isInternalAddress)) {
     throw new ForbiddenError('relay: the target is a private or loopback address and no registered node', { code: 'relay-target-private', detail: { target: parsed.origin } })
   }
+  const address = addresses[0]!
+  return { address, family: isIP(address) === 6 ? 6 : 4 }
 }

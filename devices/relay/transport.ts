@@ -11,6 +11,7 @@
  */
 import { Agent, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
+import type { LookupFunction } from 'node:net'
 
 // noDelay: a relayed request is one small write; Nagle would hold it for the previous one's ACK.
 const AGENT_OPTIONS = { keepAlive: true, maxSockets: 256, maxFreeSockets: 64, noDelay: true }
@@ -18,6 +19,8 @@ const http = new Agent(AGENT_OPTIONS)
 const https = new HttpsAgent(AGENT_OPTIONS)
 
 export interface UpstreamRequest {
+  /** Connect to this address, whatever the host name resolves to now (relay/targets.ts). */
+  readonly pin?: { readonly address: string; readonly family: 4 | 6 } | undefined
   readonly method: string
   readonly headers: Readonly<Record<string, string>>
   readonly body: Uint8Array | undefined
@@ -40,8 +43,15 @@ export function send(url: string, req: UpstreamRequest): Promise<IncomingMessage
   const target = new URL(url)
   const secure = target.protocol === 'https:'
   return new Promise((resolve, reject) => {
+    const pin = req.pin
     const outgoing = (secure ? httpsRequest : httpRequest)(target, {
       method: req.method, headers: req.headers, agent: secure ? https : http, signal: req.signal,
+      ...(pin === undefined ? {} : {
+        lookup: ((_host: string, opts: { all?: boolean }, done: (...args: unknown[]) => void) => {
+          if (opts.all === true) done(null, [{ address: pin.address, family: pin.family }])
+          else done(null, pin.address, pin.family)
+        }) as unknown as LookupFunction,
+      }),
     })
     outgoing.once('response', resolve)
     outgoing.once('error', (err: NodeJS.ErrnoException) => {

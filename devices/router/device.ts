@@ -96,7 +96,7 @@ async function offerRoute(c: Context, action: OfferAction, cluster: Cluster, ini
     if (typeof body?.offer !== 'string' || typeof body.signature !== 'string') {
       throw new InvalidRequestError('router: the body is {"offer": "<JSON text>", "signature": "<base64url>"}', { code: 'invalid-offer' })
     }
-    const offer = verifyOffer(body.offer, body.signature, init.signer)
+    const offer = verifyOffer(body.offer, body.signature, init.signer, (a) => cluster.registry.admits(a))
     if (offer.action !== action) throw new InvalidRequestError(`router: a ${offer.action} offer sent to /${action}`, { code: 'invalid-offer' })
     const answer = cluster.registry.accept(offer)
     if (action === 'register') init.log.info({ address: offer.address, url: offer.url, models: offer.models.map((m) => m.name) }, 'node registered')

@@ -93,9 +93,10 @@ function checkShape(o: Record<string, unknown>): void {
 
 /**
  * The offer, once its signature verifies under the key it names and that key is its address's.
- * Throws 400 `invalid-offer` for a malformed one, 403 `offer-signature` for a bad signature.
+ * Throws 400 `invalid-offer` for a malformed one, 403 `node-not-admitted` for an address `admits`
+ * refuses (checked before the signature), 403 `offer-signature` for a bad signature.
  */
-export function verifyOffer(text: string, signature: string, signer: Signer): Offer {
+export function verifyOffer(text: string, signature: string, signer: Signer, admits: (address: string) => boolean = () => true): Offer {
   if (UTF8.encode(text).byteLength > MAX_OFFER_BYTES) throw bad(`an offer has at most ${MAX_OFFER_BYTES} bytes`)
   let parsed: unknown
   try {
@@ -106,6 +107,10 @@ export function verifyOffer(text: string, signature: string, signer: Signer): Of
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw bad('an offer is a JSON object')
   const o = parsed as Record<string, unknown>
   checkShape(o)
+  // Before any signature work: an address the router does not admit costs it a JSON parse only.
+  if (!admits(o.address as string)) {
+    throw new ForbiddenError('router: this node is not admitted (the operator\'s --admit list)', { code: 'node-not-admitted', detail: { address: o.address as string } })
+  }
   let publicKey: Uint8Array
   let sig: Uint8Array
   try {

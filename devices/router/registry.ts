@@ -45,6 +45,8 @@ export interface NodeRegistry {
   live(): RegisteredNode[]
   /** The live node at this origin (`http://host:port`), if any. */
   atOrigin(origin: string): RegisteredNode | undefined
+  /** Whether an address is on the admission list. */
+  admits(address: string): boolean
   /** Removes every expired node; returns how many left. */
   sweep(): number
   readonly ttlMs: number
@@ -71,6 +73,7 @@ export function createNodeRegistry(opts: RegistryOptions): NodeRegistry {
   }
   return {
     ttlMs: opts.ttlMs,
+    admits: (address) => opts.admits(address),
     accept(offer) {
       if (!opts.admits(offer.address)) {
         throw new ForbiddenError('router: this node is not admitted (the operator\'s --admit list)', { code: 'node-not-admitted', detail: { address: offer.address } })
