@@ -132,7 +132,7 @@ export async function builtinDevices(config: BuiltinConfig, parts: BuiltinParts)
     router: clusterConfig.join, advertise: clusterConfig.advertise ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`,
     signer: parts.components.signer, http: parts.components.http, log: log.child({ device: 'router' }),
     offer: offerSource({
-      models, hashCache, engineStats: () => gpuInfer.engineStats(), devices: () => devices.map((d) => d.name),
+      models, hashCache, engineStats: () => gpuInfer.engineStats(), poolLoad: () => gpuInfer.poolLoad(), devices: () => devices.map((d) => d.name),
       parallel: config.parallel ?? 1, maxQueue: config.maxQueue ?? 8,
     }),
   })

@@ -139,7 +139,8 @@ export function createDispatcher(options: DispatchOptions) {
           else if (e.type === 'token') {
             const fresh = forward.accept(Number(e.at), e.text ?? '')
             if (fresh === undefined) return finish(new DeterminismFaultError('pool: a worker skipped ahead of the streamed text', { code: 'determinism-fault' }))
-            if (fresh !== '') ctx.stream?.write('token', { text: fresh })
+            if (fresh === e.text && e.extra !== undefined) ctx.stream?.write('token', { ...(JSON.parse(e.extra) as Record<string, unknown>), text: fresh })
+            else if (fresh !== '') ctx.stream?.write('token', { text: fresh })
           } else if (e.type === 'done') {
             const bytes = new Uint8Array(Buffer.from(e.result ?? '', 'base64'))
             if (idOfBytes(bytes) !== e.id) return finish(new DeterminismFaultError('pool: a worker\'s result does not hash to its ID', { code: 'determinism-fault' }))

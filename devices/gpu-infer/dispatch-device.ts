@@ -39,6 +39,20 @@ export function devicePool(init: PoolInit | undefined, engine: EngineView, log: 
   const dispatcher: Dispatcher | undefined = dispatch === undefined ? undefined
     : createDispatcher({ url: dispatch.url, maxQueue: dispatch.maxQueue, leaseMs: dispatch.leaseMs, log: log.child({ pool: 'dispatch' }) })
   let worker: PoolWorker | undefined
+  // The pool's numbers per model, refreshed in the background for the router's heartbeat
+  // (which reads them synchronously); empty off the pool or while Redis is away.
+  let load: Record<string, Record<string, number>> = {}
+  let loadTimer: NodeJS.Timeout | undefined
+  const refreshLoad = async () => {
+    const stats = dispatcher !== undefined ? await dispatcher.stats() : await worker?.poolStats()
+    const next: Record<string, Record<string, number>> = {}
+    for (const m of (stats?.models ?? []) as Message[]) {
+      next[String(m.model)] = {
+        'pool-waiting': Number(m.waiting), 'pool-in-flight': Number(m['in-flight']), 'pool-workers': Number(m.workers), 'pool-oldest-wait-ms': Number(m['oldest-wait-ms']),
+      }
+    }
+    load = next
+  }
 
   const makeWorker = (w: NonNullable<PoolInit['worker']>): PoolWorker => createPoolWorker({
     url: w.url, leaseMs: w.leaseMs, slots: w.slots, address: w.address, log: log.child({ pool: 'worker' }),
@@ -57,7 +71,13 @@ export function devicePool(init: PoolInit | undefined, engine: EngineView, log: 
     },
     async execute(job, onToken, signal) {
       const result = await w.resolver.step(job.base, job.baseHashpath, job.req, {
-        signal, stream: { write: (event, data) => { if (event === 'token') onToken(String((data as { text: unknown }).text)) } },
+        signal, stream: {
+          write: (event, data) => {
+            if (event !== 'token') return
+            const { text, ...extra } = data as { text: unknown } & Record<string, unknown>
+            onToken(String(text), Object.keys(extra).length === 0 ? undefined : extra)
+          },
+        },
       })
       return { id: result.id, hashpath: result.hashpath, value: result.value as Message, meta: result.meta, cached: result.cached }
     },
@@ -72,14 +92,22 @@ export function devicePool(init: PoolInit | undefined, engine: EngineView, log: 
         : worker !== undefined ? await worker.poolStats() : { pool: false, local: engine.localStats() as Message[] }
       return worker === undefined ? pool : { ...pool, worker: worker.stats() }
     },
+    /** Per model: pool-waiting, pool-in-flight, pool-workers, pool-oldest-wait-ms (router heartbeats). */
+    load: (): Readonly<Record<string, Readonly<Record<string, number>>>> => load,
     async start(): Promise<void> {
       await dispatcher?.start()
       if (work !== undefined && worker === undefined) {
         worker = makeWorker(work)
         await worker.start()
       }
+      if ((dispatcher !== undefined || worker !== undefined) && loadTimer === undefined) {
+        loadTimer = setInterval(() => { refreshLoad().catch(() => { load = {} }) }, 2000)
+        loadTimer.unref()
+      }
     },
     async stop(): Promise<void> {
+      if (loadTimer !== undefined) clearInterval(loadTimer)
+      loadTimer = undefined
       await worker?.stop()
       worker = undefined
       await dispatcher?.close()

@@ -24,7 +24,8 @@ export interface PoolJob {
 /** Executes a job's step on this node: the result message, its ID, headers, whether the ledger answered. */
 export type JobExecutor = (
   job: { base: Message; baseHashpath: string; req: Message },
-  onToken: (text: string) => void,
+  /** A token's text, and what else the device streams with it (logprobs). */
+  onToken: (text: string, extra?: Record<string, unknown>) => void,
   signal: AbortSignal,
 ) => Promise<{ id: string; hashpath: string; value: Message; meta: ReadonlyMap<string, string>; cached: boolean }>
 
@@ -86,16 +87,19 @@ export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' |
   }
   const cont = continuation(published)
   let fault: Extract<Continuation, { kind: 'fault' }> | undefined
-  const take = (step: Continuation | undefined) => {
-    if (step?.kind === 'fresh') publish('type', 'token', 'at', String(step.at), 'text', step.text)
-    else if (step?.kind === 'fault') { fault = step; abortWith('determinism fault') }
+  const take = (step: Continuation | undefined, whole?: string, extra?: Record<string, unknown>) => {
+    if (step?.kind === 'fresh') {
+      // What came with the token (logprobs) travels only with the token's whole text.
+      const with_ = extra !== undefined && step.text === whole ? ['extra', JSON.stringify(extra)] : []
+      publish('type', 'token', 'at', String(step.at), 'text', step.text, ...with_)
+    } else if (step?.kind === 'fault') { fault = step; abortWith('determinism fault') }
   }
   let outcome: 'executed' | 'ledger' | 'failed' | 'cancelled' | 'released' = 'failed'
   try {
     if (cancelled) throw new Error('cancelled')
     const base = fromB64(job.fields.base)
     const req = fromB64(job.fields.req)
-    const result = await options.execute({ base, baseHashpath: job.fields['base-hashpath'] ?? '', req }, (text) => take(cont.push(text)), controller.signal)
+    const result = await options.execute({ base, baseHashpath: job.fields['base-hashpath'] ?? '', req }, (text, extra) => take(cont.push(text), text, extra), controller.signal)
     if (result.hashpath !== hp) throw new Error(`the step's hashpath ${result.hashpath} is not the job's ${hp}`)
     if (result.cached && typeof result.value.output === 'string') take(cont.push(result.value.output))
     take(cont.finish())

@@ -77,6 +77,8 @@ const SILENT: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: ()
 export interface GpuInferDevice extends Device {
   /** Per-model queue numbers; empty before the engine exists. */
   engineStats(): ReturnType<Engine['stats']>
+  /** The inference pool's numbers per model (empty off the pool), for the router's heartbeat. */
+  poolLoad(): Readonly<Record<string, Readonly<Record<string, number>>>>
   /** Loads llama.cpp (once) and names the runtime in use. */
   runtime(): Promise<EngineProfile>
 }
@@ -303,6 +305,7 @@ export function gpuInferDevice(init: GpuInferInit): GpuInferDevice {
       await engine.close()
     },
     engineStats: () => current?.stats() ?? [],
+    poolLoad: () => pool.load(),
     async runtime() {
       return engineNow().init()
     },

@@ -14,6 +14,8 @@ export interface OfferSourceInit {
   readonly hashCache: HashCache
   /** gpu-infer's per-model queues. */
   engineStats(): ReadonlyArray<{ name: string; running: number; waiting: number }>
+  /** The inference pool's numbers per model (`pool-waiting`, `pool-in-flight`, …), when on a pool. */
+  poolLoad?(): Readonly<Record<string, Readonly<Record<string, number>>>>
   devices(): readonly string[]
   readonly parallel: number
   readonly maxQueue: number
@@ -36,10 +38,11 @@ export function offerSource(init: OfferSourceInit): () => Promise<Omit<OfferBody
     models ??= Promise.all(Object.entries(init.models).map(([n, p]) => identity(n, p, init.hashCache).catch(() => undefined)))
       .then((list) => list.filter((m): m is ModelOffer => m !== undefined))
     const stats = new Map(init.engineStats().map((s) => [s.name, s]))
+    const pool = init.poolLoad?.() ?? {}
     const load: Record<string, ModelLoad> = {}
     for (const m of await models) {
       const s = stats.get(m.name)
-      load[m.name] = { queued: s?.waiting ?? 0, running: s?.running ?? 0, 'max-queue': init.maxQueue }
+      load[m.name] = { queued: s?.waiting ?? 0, running: s?.running ?? 0, 'max-queue': init.maxQueue, ...pool[m.name] }
     }
     return {
       devices: init.devices(), models: await models,
