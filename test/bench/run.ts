@@ -10,6 +10,7 @@ import { benchCluster } from './cluster.bench.js'
 import { benchHttp } from './http.bench.js'
 import { benchInfer } from './infer.bench.js'
 import { benchLibs } from './libs.bench.js'
+import { benchPool } from './pool.bench.js'
 import { benchReplay } from './replay.bench.js'
 import { benchStore } from './store.bench.js'
 
@@ -19,6 +20,7 @@ const BENCHES: Record<string, () => Promise<string>> = {
   http: () => benchHttp(),
   infer: () => benchInfer(),
   libs: () => benchLibs(),
+  pool: () => benchPool(),
   replay: () => benchReplay(),
   store: () => benchStore(),
 }
