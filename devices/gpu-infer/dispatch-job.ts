@@ -99,6 +99,9 @@ export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' |
     if (cancelled) throw new Error('cancelled')
     const base = fromB64(job.fields.base)
     const req = fromB64(job.fields.req)
+    // A job is a gpu-infer run or chat, nothing else: whoever can write to the pool's Redis
+    // must not get other keys of this node executed (and recorded under its address).
+    if (req.path !== 'run' && req.path !== 'chat') throw new Error(`a pool job must be run or chat, not "${String(req.path).slice(0, 40)}"`)
     const result = await options.execute({ base, baseHashpath: job.fields['base-hashpath'] ?? '', req }, (text, extra) => take(cont.push(text), text, extra), controller.signal)
     if (result.hashpath !== hp) throw new Error(`the step's hashpath ${result.hashpath} is not the job's ${hp}`)
     if (result.cached && typeof result.value.output === 'string') take(cont.push(result.value.output))
