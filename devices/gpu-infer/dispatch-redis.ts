@@ -3,7 +3,7 @@
  * Redis connections of the inference pool, and the one blocking reader a dispatcher shares
  * between all the jobs it waits on.
  *
- * Pool connections fail fast: no offline queue, no resending, one retry. While Redis is away a command
+ * Pool connections fail fast: no offline queue, no resending, no retry. While Redis is away a command
  * rejects at once (the client gets a clear 503) instead of queueing behind a dead socket;
  * ioredis reconnects on its own, so the node recovers when Redis is back without a restart.
  */
@@ -33,7 +33,10 @@ export function poolClient(url: string, log: Logger, role: string): Redis {
   const client = new Redis(url, {
     // A command in flight when the connection drops fails instead of being resent to a Redis that
     // may have restarted empty (a blocking XREAD would then wait forever on a stream that is gone).
-    lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, connectTimeout: 3000,
+    // maxRetriesPerRequest must be 0: with autoResendUnfulfilledCommands off, ioredis drops the
+    // commands that were in flight at a close without settling them once a reconnect succeeds, and
+    // only a flush at every close (retryAttempts % (max + 1) === 0) rejects them first.
+    lazyConnect: false, maxRetriesPerRequest: 0, enableOfflineQueue: false, autoResendUnfulfilledCommands: false, connectTimeout: 3000,
     retryStrategy: (times) => Math.min(100 * times, 1000),
   })
   let lastLog = 0
