@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs'
 import { readFile, stat, writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { parseArgs } from 'node:util'
+import { parseArgs } from './cli-args.js'
 import { isMessage } from '../core/message.js'
 import { replayHashpath } from '../core/replay.js'
 import type { Message } from '../core/types.js'

@@ -12,7 +12,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
+import { parseArgs } from './cli-args.js'
 import { walletAddress } from '../identity/keys.js'
 import { UsageError } from './cli-options.js'
 import { parsePort, parsePositive } from './config.js'

@@ -20,7 +20,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import { join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
+import { parseArgs } from './cli-args.js'
 import { SIGNATURE_TAG, signRequest } from '../devices/httpsig/index.js'
 import { UsageError } from './cli-options.js'
 import type { Wallet } from '../identity/keys.js'

@@ -10,7 +10,8 @@
  * Exit codes: 0 success, 1 verification failed or runtime error, 2 bad usage.
  */
 import { resolve } from 'node:path'
-import { parseArgs, type ParseArgsConfig } from 'node:util'
+import type { ParseArgsConfig } from 'node:util'
+import { parseArgs } from './cli-args.js'
 import { isAoError, isConfigError } from '../core/errors.js'
 import { measureCommand } from '../devices/attest/index.js'
 import { CHATML_TOOLS_TEMPLATE, createEngine, GGUF_QUANTS, writeGguf, type GgufQuant, type GgufSize } from '../devices/gpu-infer/index.js'

@@ -6,7 +6,7 @@
  * The default file is the one `hashbeam serve` uses, `<data>/wallet.json`.
  */
 import { join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
+import { parseArgs } from './cli-args.js'
 import { ConfigError } from '../core/errors.js'
 import { walletAddress, type WalletKind } from '../identity/keys.js'
 import { loadOrCreateWallet, loadWallet } from './wallet-file.js'

@@ -9,7 +9,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { parseArgs } from 'node:util'
+import { parseArgs } from './cli-args.js'
 import { ConfigError } from '../core/errors.js'
 import { packageRoot } from './package-root.js'
 
