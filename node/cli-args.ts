@@ -22,7 +22,8 @@ export function parseArgs<T extends ParseArgsConfig>(config: T): ReturnType<type
       if (word === '--') break
       const next = args[i + 1]!
       if (takesValue(word) && next.startsWith('-') && next !== '--' && !names(next)) {
-        args.splice(i, 2, `${word}=${next}`)
+        // `--name=value`; a short option takes its value attached (`-o-x`).
+        args.splice(i, 2, word.startsWith('--') ? `${word}=${next}` : `${word}${next}`)
       }
     }
   }
