@@ -7,11 +7,10 @@
  * must be newer than the last message accepted from that address (a captured report cannot be
  * counted twice) and within a minute of the router's clock.
  */
-import { base64UrlBytes, toBase64Url } from '../../core/bytes.js'
 import { ForbiddenError, InvalidRequestError } from '../../core/errors.js'
 import type { Signer } from '../../core/types.js'
-import { addressOf } from '../../identity/keys.js'
 import { MAX_SKEW_MS } from './offer.js'
+import { checkSignedJson, envelopeOf, readSignedJson, signJson, type Envelope } from './signed-json.js'
 
 export const CHECK_TAG = 'router@1.0/check'
 /** A report carries fault proofs (a request, a result and two receipts each): 1 MiB in all. */
@@ -41,14 +40,12 @@ export type CheckMessage =
   | { readonly kind: 'poll'; readonly after: number }
   | { readonly kind: 'report'; readonly outcomes: readonly CheckOutcome[] }
 
-export type SignedCheck = CheckMessage & { readonly address: string; readonly 'key-kind': 'rsa' | 'ed25519'; readonly 'public-key': string; readonly time: number }
-
-const UTF8 = new TextEncoder()
+export type SignedCheck = CheckMessage & Envelope
 const bad = (message: string): InvalidRequestError => new InvalidRequestError(`router: ${message}`, { code: 'invalid-check' })
 
 export async function signCheck(signer: Signer, message: CheckMessage, time: number): Promise<{ message: string; signature: string }> {
-  const text = JSON.stringify({ ...message, address: signer.address, 'key-kind': signer.kind, 'public-key': toBase64Url(signer.publicKey), time })
-  return { message: text, signature: toBase64Url(await signer.sign(CHECK_TAG, UTF8.encode(text))) }
+  const { text, signature } = await signJson(signer, CHECK_TAG, { ...message, ...envelopeOf(signer, time) })
+  return { message: text, signature }
 }
 
 function checkOutcomes(list: unknown): void {
@@ -63,32 +60,13 @@ function checkOutcomes(list: unknown): void {
 
 /** The message, once its signature verifies under the key it names and that key is its address's. */
 export function verifyCheck(text: string, signature: string, signer: Signer): SignedCheck {
-  if (UTF8.encode(text).byteLength > MAX_CHECK_BYTES) throw bad(`a check message has at most ${MAX_CHECK_BYTES} bytes`)
-  let o: Record<string, unknown>
-  try {
-    o = JSON.parse(text) as Record<string, unknown>
-  } catch (err) {
-    throw bad(`not JSON (${(err as Error).message})`)
-  }
-  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw bad('a check message is a JSON object')
-  if (o['key-kind'] !== 'rsa' && o['key-kind'] !== 'ed25519') throw bad('key-kind is rsa or ed25519')
-  if (typeof o.address !== 'string' || typeof o['public-key'] !== 'string') throw bad('address and public-key are text')
-  if (typeof o.time !== 'number' || !Number.isSafeInteger(o.time) || o.time <= 0) throw bad('time is milliseconds since the epoch')
+  const o = readSignedJson(text, MAX_CHECK_BYTES, 'a check message', bad)
   if (o.kind === 'poll') {
     if (typeof o.after !== 'number' || !Number.isSafeInteger(o.after) || o.after < 0) throw bad('after is a sequence number')
   } else if (o.kind === 'report') checkOutcomes(o.outcomes)
   else throw bad('kind is poll or report')
-  let publicKey: Uint8Array
-  let sig: Uint8Array
-  try {
-    publicKey = base64UrlBytes(o['public-key'] as string)
-    sig = base64UrlBytes(signature)
-  } catch {
-    throw bad('public-key and signature are base64url')
-  }
-  if (addressOf(publicKey) !== o.address || !signer.verify(CHECK_TAG, UTF8.encode(text), sig, { kind: o['key-kind'] as 'rsa' | 'ed25519', publicKey })) {
-    throw new ForbiddenError('router: the check message\'s signature does not verify under its address', { code: 'check-signature' })
-  }
+  checkSignedJson(o, text, signature, signer, CHECK_TAG, bad,
+    () => new ForbiddenError('router: the check message\'s signature does not verify under its address', { code: 'check-signature' }))
   return o as unknown as SignedCheck
 }
 

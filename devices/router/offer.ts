@@ -11,10 +11,9 @@
  * per model (`queued`, `running`, `max-queue`); a queue fed from elsewhere (Redis Streams
  * dispatch) adds its numbers under the same names.
  */
-import { base64UrlBytes, toBase64Url } from '../../core/bytes.js'
 import { ForbiddenError, InvalidRequestError } from '../../core/errors.js'
 import type { Signer } from '../../core/types.js'
-import { addressOf } from '../../identity/keys.js'
+import { checkSignedJson, envelopeOf, readSignedJson, signJson, type Envelope } from './signed-json.js'
 
 export const OFFER_TAG = 'router@1.0/offer'
 export const MAX_OFFER_BYTES = 64 * 1024
@@ -43,23 +42,17 @@ export interface OfferBody {
   readonly load: { readonly models: Readonly<Record<string, ModelLoad>> }
 }
 
-export interface Offer extends OfferBody {
+export interface Offer extends OfferBody, Envelope {
   readonly action: OfferAction
-  readonly address: string
-  readonly 'key-kind': 'rsa' | 'ed25519'
-  readonly 'public-key': string
-  /** Milliseconds since the epoch; strictly increasing per address. */
-  readonly time: number
 }
 
 const bad = (message: string): InvalidRequestError => new InvalidRequestError(`router: ${message}`, { code: 'invalid-offer' })
-const UTF8 = new TextEncoder()
 
 /** The offer as signed JSON text, ready to POST. */
 export async function signOffer(signer: Signer, action: OfferAction, body: OfferBody, time = Date.now()): Promise<{ offer: string; signature: string }> {
-  const offer: Offer = { action, address: signer.address, 'key-kind': signer.kind, 'public-key': toBase64Url(signer.publicKey), time, ...body }
-  const text = JSON.stringify(offer)
-  return { offer: text, signature: toBase64Url(await signer.sign(OFFER_TAG, UTF8.encode(text))) }
+  const offer: Offer = { action, ...envelopeOf(signer, time), ...body }
+  const { text, signature } = await signJson(signer, OFFER_TAG, offer)
+  return { offer: text, signature }
 }
 
 const count = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 1e9
@@ -75,9 +68,6 @@ function checkLoad(load: unknown): void {
 
 function checkShape(o: Record<string, unknown>): void {
   if (o.action !== 'register' && o.action !== 'heartbeat' && o.action !== 'deregister') throw bad('action is register, heartbeat or deregister')
-  if (o['key-kind'] !== 'rsa' && o['key-kind'] !== 'ed25519') throw bad('key-kind is rsa or ed25519')
-  if (typeof o.address !== 'string' || typeof o['public-key'] !== 'string') throw bad('address and public-key are text')
-  if (typeof o.time !== 'number' || !Number.isSafeInteger(o.time) || o.time <= 0) throw bad('time is milliseconds since the epoch')
   if (typeof o.url !== 'string' || !/^https?:\/\/[^/\s?#]+$/i.test(o.url) || o.url.length > 512) throw bad('url is http(s)://host:port, nothing after it')
   if (!Array.isArray(o.devices) || o.devices.length > 256 || !o.devices.every((d) => typeof d === 'string' && d.length <= 128)) throw bad('devices is a list of names')
   if (!Array.isArray(o.models) || o.models.length > 256) throw bad('models is a list of at most 256 models')
@@ -97,31 +87,13 @@ function checkShape(o: Record<string, unknown>): void {
  * refuses (checked before the signature), 403 `offer-signature` for a bad signature.
  */
 export function verifyOffer(text: string, signature: string, signer: Signer, admits: (address: string) => boolean = () => true): Offer {
-  if (UTF8.encode(text).byteLength > MAX_OFFER_BYTES) throw bad(`an offer has at most ${MAX_OFFER_BYTES} bytes`)
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(text)
-  } catch (err) {
-    throw bad(`the offer is not JSON (${(err as Error).message})`)
-  }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw bad('an offer is a JSON object')
-  const o = parsed as Record<string, unknown>
+  const o = readSignedJson(text, MAX_OFFER_BYTES, 'an offer', bad)
   checkShape(o)
   // Before any signature work: an address the router does not admit costs it a JSON parse only.
   if (!admits(o.address as string)) {
     throw new ForbiddenError('router: this node is not admitted (the operator\'s --admit list)', { code: 'node-not-admitted', detail: { address: o.address as string } })
   }
-  let publicKey: Uint8Array
-  let sig: Uint8Array
-  try {
-    publicKey = base64UrlBytes(o['public-key'] as string)
-    sig = base64UrlBytes(signature)
-  } catch {
-    throw bad('public-key and signature are base64url')
-  }
-  if (addressOf(publicKey) !== o.address) throw new ForbiddenError('router: the offer\'s public key is not its address\'s', { code: 'offer-signature' })
-  if (!signer.verify(OFFER_TAG, UTF8.encode(text), sig, { kind: o['key-kind'] as 'rsa' | 'ed25519', publicKey })) {
-    throw new ForbiddenError('router: the offer\'s signature does not verify', { code: 'offer-signature' })
-  }
+  checkSignedJson(o, text, signature, signer, OFFER_TAG, bad, (why) => new ForbiddenError(why === 'key'
+    ? 'router: the offer\'s public key is not its address\'s' : 'router: the offer\'s signature does not verify', { code: 'offer-signature' }))
   return o as unknown as Offer
 }

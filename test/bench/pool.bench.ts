@@ -7,7 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { freePort } from '../helpers/process.js'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { writeGguf } from '../../devices/gpu-infer/gguf.js'
@@ -17,15 +17,6 @@ const CLIENTS = 8
 const REQUESTS = 48
 const MAX_TOKENS = 48
 
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => done(port))
-    })
-    s.once('error', fail)
-  })
-}
 
 function serve(args: string[]): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/hashbeam.js'), 'serve', '--port', '0', ...args], {

@@ -4,17 +4,8 @@
  * form and the OpenAI routes, streamed (SSE) or not — reduced to {status, id, text}.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
+import { freePort } from './process.js'
 import { Redis } from 'ioredis'
-
-/** A free TCP port on 127.0.0.1 (released before it is returned). */
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
-  const port = (server.address() as { port: number }).port
-  await new Promise((done) => server.close(done))
-  return port
-}
 
 export interface OwnRedis {
   readonly url: string

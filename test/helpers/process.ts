@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -68,4 +69,13 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ c
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString() })
     child.on('exit', (code) => done({ code: code ?? -1, stdout, stderr }))
   })
+}
+
+/** A free TCP port on 127.0.0.1 (released before it is returned). */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
+  const port = (server.address() as { port: number }).port
+  await new Promise((done) => server.close(done))
+  return port
 }

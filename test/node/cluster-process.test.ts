@@ -7,7 +7,6 @@
  * the dead worker leaves every route within its TTL and comes back after a restart; SIGTERM
  * deregisters at once.
  */
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { base64UrlBytes } from '../../core/bytes.js'
@@ -17,7 +16,7 @@ import { loadOrCreateWallet } from '../../node/wallet-file.js'
 import { deletePrefix, redisGate, REDIS_URL, uniquePrefix } from '../devices/store/redis-env.js'
 import { headerFields } from '../helpers/http.js'
 import { tempDir } from '../helpers/node.js'
-import { startServer, type ServerProcess } from '../helpers/process.js'
+import { freePort, startServer, type ServerProcess } from '../helpers/process.js'
 
 // Short for the test, long enough that a loaded machine's late heartbeat (every TTL/3) never expires a live worker.
 const TTL_S = 3
@@ -28,15 +27,6 @@ const started: ServerProcess[] = []
 let router: ServerProcess
 const workers: Array<{ url: string; address: string; args: string[]; process: ServerProcess }> = []
 
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => done(port))
-    })
-    s.once('error', fail)
-  })
-}
 
 async function serve(args: string[]): Promise<ServerProcess> {
   const p = await startServer(args, { HASHBEAM_LOG_LEVEL: 'warn' })

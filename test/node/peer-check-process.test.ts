@@ -10,7 +10,6 @@
  * verify=2 answers on an honest pair, and 409 with a proof once the liar is in the pair.
  */
 import { writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createWallet, walletAddress, type Wallet } from '../../identity/keys.js'
@@ -19,7 +18,7 @@ import { modelDir, type ModelDir } from '../devices/gpu-infer/fixtures.js'
 import { deletePrefix, redisGate, REDIS_URL, uniquePrefix } from '../devices/store/redis-env.js'
 import { tempDir } from '../helpers/node.js'
 import { signPrivileged } from '../helpers/operator.js'
-import { runCli, startServer, type ServerProcess } from '../helpers/process.js'
+import { freePort, runCli, startServer, type ServerProcess } from '../helpers/process.js'
 
 const { skip } = await redisGate()
 const prefix = uniquePrefix('peer-check')
@@ -37,15 +36,6 @@ const workers: Array<{ url: string; address: string }> = []
 let liar = ''
 let sent = 0
 
-async function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number }
-      s.close(() => done(port))
-    })
-    s.once('error', fail)
-  })
-}
 
 async function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
   const p = await startServer(args, { HASHBEAM_LOG_LEVEL: 'warn', ...env })

@@ -5,7 +5,6 @@
  * gets a 403 and changes nothing; a node that is down or refuses is a clear exit 1.
  */
 import { copyFile } from 'node:fs/promises'
-import { createServer, type AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { SIGNATURE_TAG } from '../../devices/httpsig/index.js'
@@ -14,7 +13,7 @@ import { createWallet, type Wallet } from '../../identity/keys.js'
 import { loadOrCreateWallet, loadWallet } from '../../node/wallet-file.js'
 import { sharedWalletPath, tempDir } from '../helpers/node.js'
 import { nowSeconds, signPrivileged } from '../helpers/operator.js'
-import { runCli, startServer, type ServerProcess } from '../helpers/process.js'
+import { freePort, runCli, startServer, type ServerProcess } from '../helpers/process.js'
 
 const data = tempDir()
 const SERVE = ['--data', data.dir, '--no-demo-model']
@@ -103,11 +102,3 @@ describe('hashbeam config', () => {
   })
 })
 
-/** A loopback port nothing listens on. */
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
-  const { port } = server.address() as AddressInfo
-  await new Promise((done) => server.close(done))
-  return port
-}
