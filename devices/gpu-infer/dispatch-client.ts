@@ -20,6 +20,7 @@ import { DRAIN_WINDOW_MS, ENQUEUE_SCRIPT, entryFields, laneOf, poolKeys } from '
 import { connected, eventReader, parsePoolUrl, poolClient, poolUnavailable } from './dispatch-redis.js'
 import { poolStats } from './dispatch-stats.js'
 import { forwarder } from './dispatch-stream.js'
+import { tokenItems } from './dispatch-tokens.js'
 
 export interface DispatchOptions {
   /** `redis://host:port/db?prefix=p:` (the prefix defaults to `hashbeam:pool:`). */
@@ -136,11 +137,13 @@ export function createDispatcher(options: DispatchOptions) {
         for (const [, flat] of entries) {
           const e = entryFields(flat)
           if (e.type === 'start') ctx.meta.set('pool-worker', e.worker ?? '')
-          else if (e.type === 'token') {
-            const fresh = forward.accept(Number(e.at), e.text ?? '')
-            if (fresh === undefined) return finish(new DeterminismFaultError('pool: a worker skipped ahead of the streamed text', { code: 'determinism-fault' }))
-            if (fresh === e.text && e.extra !== undefined) ctx.stream?.write('token', { ...(JSON.parse(e.extra) as Record<string, unknown>), text: fresh })
-            else if (fresh !== '') ctx.stream?.write('token', { text: fresh })
+          else if (e.type === 'token' || e.type === 'tokens') {
+            for (const token of tokenItems(e)) {
+              const fresh = forward.accept(token.at, token.text)
+              if (fresh === undefined) return finish(new DeterminismFaultError('pool: a worker skipped ahead of the streamed text', { code: 'determinism-fault' }))
+              if (fresh === token.text && token.extra !== undefined) ctx.stream?.write('token', { ...token.extra, text: fresh })
+              else if (fresh !== '') ctx.stream?.write('token', { text: fresh })
+            }
           } else if (e.type === 'done') {
             const bytes = new Uint8Array(Buffer.from(e.result ?? '', 'base64'))
             if (idOfBytes(bytes) !== e.id) return finish(new DeterminismFaultError('pool: a worker\'s result does not hash to its ID', { code: 'determinism-fault' }))

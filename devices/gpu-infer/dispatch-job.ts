@@ -1,8 +1,8 @@
 /**
  * @module
  * One job on a worker: take the lease, replay what earlier attempts published, execute, publish
- * tokens beyond that prefix, then the result (or the error, or a determinism fault), and
- * acknowledge. See dispatch-worker.ts for the loop around it.
+ * tokens beyond that prefix (a few to an entry, dispatch-tokens.ts), then the result (or the
+ * error, or a determinism fault), and acknowledge. See dispatch-worker.ts for the loop around it.
  */
 import type { Redis } from 'ioredis'
 import { encodeMessage, decodeMessage } from '../../core/codec.js'
@@ -11,6 +11,7 @@ import { idOfBytes } from '../../core/id.js'
 import type { Message } from '../../core/types.js'
 import { GROUP, entryFields, type PoolKeys } from './dispatch-keys.js'
 import { continuation, type Continuation } from './dispatch-stream.js'
+import { tokenBatcher, tokenItems } from './dispatch-tokens.js'
 import type { PoolWorkerOptions } from './dispatch-worker.js'
 
 /** A job as a worker took it from its lane. */
@@ -76,7 +77,7 @@ export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' |
 
   // Earlier attempts: the text they published (in order, each past the last) and who ran them.
   const history = (await command.xrange(events, '-', '+')).map(([, flat]) => entryFields(flat))
-  const published = history.filter((e) => e.type === 'token').map((e) => e.text ?? '').join('')
+  const published = history.flatMap((e) => tokenItems(e)).map((t) => t.text).join('')
   const before = history.filter((e) => e.type === 'start').at(-1)
   const profile = await options.profile()
   const profileB64 = toB64(encodeMessage(profile))
@@ -85,13 +86,13 @@ export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' |
   const publish = (...fields: string[]) => {
     last = command.xadd(events, '*', ...fields).catch((err: Error) => abortWith(`redis unreachable: ${err.message}`))
   }
+  const tokens = tokenBatcher((fields) => publish(...fields))
   const cont = continuation(published)
   let fault: Extract<Continuation, { kind: 'fault' }> | undefined
   const take = (step: Continuation | undefined, whole?: string, extra?: Record<string, unknown>) => {
     if (step?.kind === 'fresh') {
       // What came with the token (logprobs) travels only with the token's whole text.
-      const with_ = extra !== undefined && step.text === whole ? ['extra', JSON.stringify(extra)] : []
-      publish('type', 'token', 'at', String(step.at), 'text', step.text, ...with_)
+      tokens.push({ at: step.at, text: step.text, ...(extra !== undefined && step.text === whole ? { extra } : {}) })
     } else if (step?.kind === 'fault') { fault = step; abortWith('determinism fault') }
   }
   let outcome: 'executed' | 'ledger' | 'failed' | 'cancelled' | 'released' = 'failed'
@@ -109,11 +110,15 @@ export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' |
     if (fault !== undefined) throw new Error('determinism fault')
     const bytes = encodeMessage(result.value)
     if (idOfBytes(bytes) !== result.id) throw new Error('the result does not hash to its ID')
+    tokens.flush()
     publish('type', 'done', 'id', result.id, 'result', toB64(bytes), 'worker', options.address, 'meta', JSON.stringify(Object.fromEntries(result.meta)))
     await command.zadd(keys.done(job.model), Date.now(), `${job.entry}:${hp}`)
     outcome = result.cached ? 'ledger' : 'executed'
     log.info({ cached: result.cached, worker: options.address }, result.cached ? 'pool: job answered from the ledger' : 'pool: job executed')
   } catch (err) {
+    // The tokens produced so far go before the job's last event (a handed-back job's included:
+    // they are its prefix, which the next run must reproduce).
+    tokens.flush()
     if (fault !== undefined) {
       const record: Message = {
         type: 'determinism-fault', hashpath: hp, at: fault.at, published: fault.published, reproduced: fault.reproduced,
@@ -144,6 +149,7 @@ export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' |
   } finally {
     clearInterval(renew)
     clearInterval(watchCancel)
+    tokens.discard()
     await last
     if (outcome !== 'released') {
       await command.multi().xack(job.lane, GROUP, job.entry).xdel(job.lane, job.entry).del(keys.lease(hp)).pexpire(events, 60_000).exec().catch(() => {})

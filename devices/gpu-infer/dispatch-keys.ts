@@ -12,8 +12,9 @@
  *                       renew): identical requests anywhere in the cluster follow the one job
  *                       instead of queueing another.
  * - `lease:<hashpath>`  the worker executing it (SET NX PX, renewed while it runs).
- * - `ev:<hashpath>:<nonce>`  a Stream of the job's events: `start`, `token` (text at a
- *                       character offset), `done` (the result message), `error`, `fault`.
+ * - `ev:<hashpath>:<nonce>`  a Stream of the job's events: `start`, `tokens` (each token's
+ *                       text at a character offset, a few to an entry: dispatch-tokens.ts),
+ *                       `done` (the result message), `error`, `fault`.
  * - `entry:…`, `followers:…`, `cancel:…` (same suffix): where the job sits in its queue, how
  *                       many clients follow it, and the flag that stops it when the last one left.
  * - `workers:<model>`   sorted set of live worker consumers (score: last beat, ms).

@@ -1,22 +1,33 @@
 /**
  * Inference-pool benchmark (issue 15): aggregate generated tokens/s through one dispatcher with
- * 1 worker, then with 2 (each `--threads 1`), in one run (target ≥ 1.6× with 2 on a 2-core
- * machine). A private redis-server (no persistence) holds the queues; the dispatcher and workers
- * are real `hashbeam serve` processes on the generated tiny model; 8 clients send distinct
- * prompts (no request is answered from a ledger), so every token is generated.
+ * 1 worker and with 2 (each `--threads 1`), alternating rounds in one run, medians compared
+ * (target ≥ 1.6× with 2 on a 2-core machine). A private redis-server (no persistence) holds the
+ * queues; the dispatcher and workers are real `hashbeam serve` processes; 8 clients send
+ * distinct prompts (no request is answered from a ledger), so every token is generated.
+ *
+ * Each round also reads the CPU time of every process of the pool from /proc (dispatcher,
+ * workers, redis-server, this client) and of the whole machine, and reports µs of CPU per
+ * generated token: on one 2-core machine the second worker only helps when the rest of the
+ * pool costs little next to the worker's own work per token. The tiny model shows the pool's
+ * overhead (a token costs its worker almost nothing); the medium model is the regime a pool is
+ * for (the worker's compute dominates). `HASHBEAM_BENCH_POOL_MODELS=medium` runs one of them,
+ * `HASHBEAM_BENCH_POOL_ROUNDS` sets the rounds per worker count (default 3).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { freePort } from '../helpers/process.js'
-import { tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { writeGguf } from '../../devices/gpu-infer/gguf.js'
+import { writeGguf, type GgufSize } from '../../devices/gpu-infer/gguf.js'
+import { freePort } from '../helpers/process.js'
 import { REPO_ROOT } from './paths.js'
+import { cpuMeter } from './proc-cpu.js'
 
 const CLIENTS = 8
-const REQUESTS = 48
-const MAX_TOKENS = 48
-
+/** Requests and tokens per round: about as many seconds per round for either model. */
+const WORK: Record<'tiny' | 'medium', { requests: number; maxTokens: number }> = {
+  tiny: { requests: 48, maxTokens: 48 },
+  medium: { requests: 32, maxTokens: 64 },
+}
 
 function serve(args: string[]): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/hashbeam.js'), 'serve', '--port', '0', ...args], {
@@ -41,64 +52,133 @@ const stop = (child: ChildProcess) => new Promise<void>((done) => {
   child.kill('SIGTERM')
 })
 
-/** Tokens/s of REQUESTS distinct requests from CLIENTS clients. */
-async function rate(url: string, tag: string): Promise<number> {
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
+}
+
+/** Generated tokens and seconds of `requests` distinct requests from CLIENTS clients. */
+async function drive(url: string, model: string, tag: string, requests: number, maxTokens: number): Promise<{ tokens: number; seconds: number }> {
   let next = 0
   let tokens = 0
   const started = performance.now()
   await Promise.all(Array.from({ length: CLIENTS }, async () => {
-    while (next < REQUESTS) {
+    while (next < requests) {
       const i = next++
-      const res = await fetch(`${url}/~gpu-infer@1.0/run&model=tiny&prompt=${tag}%20${i}&max-tokens+integer=${MAX_TOKENS}&temperature+float=0.8`, { headers: { accept: 'application/json' } })
+      const res = await fetch(`${url}/~gpu-infer@1.0/run&model=${model}&prompt=${tag}%20${i}&max-tokens+integer=${maxTokens}&temperature+float=0.8`, { headers: { accept: 'application/json' } })
       if (res.status !== 200) throw new Error(`bench: ${res.status} ${await res.text()}`)
       tokens += ((await res.json()) as { usage: { 'completion-tokens': number } }).usage['completion-tokens']
     }
   }))
-  return tokens / ((performance.now() - started) / 1000)
+  return { tokens, seconds: (performance.now() - started) / 1000 }
 }
 
-async function untilWorkers(url: string, n: number): Promise<void> {
+async function untilWorkers(url: string, model: string, n: number): Promise<void> {
   for (let i = 0; i < 300; i++) {
     const q = await (await fetch(`${url}/~gpu-infer@1.0/queue`, { headers: { accept: 'application/json' } })).json() as { models: Array<{ model: string; workers: number }> }
-    if (q.models.find((m) => m.model === 'tiny')?.workers === n) return
+    if ((q.models.find((m) => m.model === model)?.workers ?? 0) === n) return
     await new Promise((r) => setTimeout(r, 100))
   }
   throw new Error(`bench: ${n} workers never registered`)
 }
 
-/** Runs the benchmark; returns a markdown table. */
-export async function benchPool(): Promise<string> {
-  const data = mkdtempSync(join(tmpdir(), 'hashbeam-bench-pool-'))
+interface Round { workers: 1 | 2; tokensPerSecond: number; tokens: number; cpuUsPerToken: Map<string, number>; othersUsPerToken: number; busyShare: number }
+const ROLES = ['dispatcher', 'worker 1', 'worker 2', 'redis-server', 'client (bench)'] as const
+
+/** Alternating rounds, 1 worker then 2, for one model size; returns the markdown section. */
+async function benchSize(size: 'tiny' | 'medium', rounds: number): Promise<string> {
+  const { requests, maxTokens } = WORK[size]
+  const data = mkdtempSync(join(tmpdir(), `hashbeam-bench-pool-${size}-`))
   const children: ChildProcess[] = []
   try {
-    const model = join(data, 'tiny.gguf')
-    await writeGguf(model, { size: 'tiny', seed: 11 })
+    const model = join(data, `${size}.gguf`)
+    const bytes = await writeGguf(model, { size: size as GgufSize, seed: 11 })
     const port = await freePort()
     const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
     children.push(redis)
     await new Promise((r) => setTimeout(r, 300))
     const pool = `redis://127.0.0.1:${port}/0`
-    const workerArgs = (n: number) => ['--data', join(data, `w${n}`), '--store', 'memory', '--worker', pool, '--model', `tiny=${model}`, '--threads', '1', '--context-size', '512']
+    const workerArgs = (n: number) => ['--data', join(data, `w${n}`), '--store', 'memory', '--worker', pool, '--model', `${size}=${model}`, '--threads', '1', '--context-size', '512']
     const dispatcher = await serve(['--data', join(data, 'd'), '--store', 'memory', '--dispatch', pool, '--no-demo-model', '--max-queue', '64'])
     children.push(dispatcher.child)
-    children.push((await serve(workerArgs(1))).child)
-    await untilWorkers(dispatcher.url, 1)
-    await rate(dispatcher.url, 'warm%20one')
-    const one = await rate(dispatcher.url, 'one%20worker')
-    children.push((await serve(workerArgs(2))).child)
-    await untilWorkers(dispatcher.url, 2)
-    await rate(dispatcher.url, 'warm%20two')
-    const two = await rate(dispatcher.url, 'two%20workers')
-    return [
-      `${REQUESTS} distinct requests (tiny model, ${MAX_TOKENS} tokens, temperature 0.8) from ${CLIENTS} clients through one dispatcher; each worker \`--threads 1\`.`,
-      '',
-      '| workers | generated tokens/s | ratio |',
-      '| --- | --- | --- |',
-      `| 1 | ${one.toFixed(0)} | 1.00 |`,
-      `| 2 | ${two.toFixed(0)} | ${(two / one).toFixed(2)} |`,
-    ].join('\n')
+    const first = await serve(workerArgs(1))
+    children.push(first.child)
+    await untilWorkers(dispatcher.url, size, 1)
+    await drive(dispatcher.url, size, 'warm%20one', CLIENTS, maxTokens)
+    const results: Round[] = []
+    let seq = 0
+    const measure = async (workers: 1 | 2, second: ChildProcess | undefined): Promise<void> => {
+      const pids = new Map<string, number>([['dispatcher', dispatcher.child.pid!], ['worker 1', first.child.pid!], ['redis-server', redis.pid!], ['client (bench)', process.pid]])
+      if (second !== undefined) pids.set('worker 2', second.pid!)
+      const meter = cpuMeter(pids)
+      const run = await drive(dispatcher.url, size, `round%20${seq++}`, requests, maxTokens)
+      const cpu = meter.end()
+      const ours = [...cpu.perProcess.values()].reduce((a, b) => a + b, 0)
+      const us = (ms: number) => ms * 1000 / run.tokens
+      results.push({
+        workers, tokens: run.tokens, tokensPerSecond: run.tokens / run.seconds,
+        cpuUsPerToken: new Map([...cpu.perProcess].map(([name, ms]) => [name, us(ms)])),
+        othersUsPerToken: us(Math.max(0, cpu.machineBusyMs - ours)), busyShare: cpu.machineBusyMs / cpu.machineTotalMs,
+      })
+    }
+    for (let r = 0; r < rounds; r++) {
+      await measure(1, undefined)
+      const second = await serve(workerArgs(2))
+      await untilWorkers(dispatcher.url, size, 2)
+      // The new worker's first jobs warm its caches; they are not measured.
+      await drive(dispatcher.url, size, `warm%20two%20${r}`, CLIENTS, maxTokens)
+      await measure(2, second.child)
+      await stop(second.child)
+      await untilWorkers(dispatcher.url, size, 1)
+    }
+    return table(size, bytes, requests, maxTokens, results)
   } finally {
     for (const child of children.reverse()) await stop(child)
     rmSync(data, { recursive: true, force: true })
   }
+}
+
+function table(size: string, bytes: number, requests: number, maxTokens: number, results: Round[]): string {
+  const of = (n: 1 | 2) => results.filter((r) => r.workers === n)
+  const rate = (n: 1 | 2) => median(of(n).map((r) => r.tokensPerSecond))
+  const perRound = of(2).map((r, i) => (r.tokensPerSecond / of(1)[i]!.tokensPerSecond).toFixed(2)).join(', ')
+  const cpuOf = (n: 1 | 2, role: string) => {
+    const xs = of(n).map((r) => r.cpuUsPerToken.get(role)).filter((x): x is number => x !== undefined)
+    return xs.length === 0 ? '–' : median(xs).toFixed(0)
+  }
+  const total = (n: 1 | 2) => median(of(n).map((r) => [...r.cpuUsPerToken.values()].reduce((a, b) => a + b, 0))).toFixed(0)
+  return [
+    `### ${size} model (${(bytes / 1e6).toFixed(1)} MB)`,
+    '',
+    `${requests} distinct requests per round (${maxTokens} tokens max, temperature 0.8) from ${CLIENTS} clients through one dispatcher; ` +
+      `each worker \`--threads 1\`, \`--parallel 1\`; ${of(1).length} rounds of each, alternating 1 and 2 workers, medians.`,
+    '',
+    '| workers | generated tokens/s (rounds) | ratio (per round) | machine busy |',
+    '| --- | --- | --- | --- |',
+    `| 1 | ${rate(1).toFixed(0)} (${of(1).map((r) => r.tokensPerSecond.toFixed(0)).join(', ')}) | 1.00 | ${(100 * median(of(1).map((r) => r.busyShare))).toFixed(0)}% |`,
+    `| 2 | ${rate(2).toFixed(0)} (${of(2).map((r) => r.tokensPerSecond.toFixed(0)).join(', ')}) | **${(rate(2) / rate(1)).toFixed(2)}** (${perRound}) | ${(100 * median(of(2).map((r) => r.busyShare))).toFixed(0)}% |`,
+    '',
+    'CPU per generated token (µs, utime + stime from /proc, median over rounds); "other processes" is the rest of the machine\'s busy time in the same interval:',
+    '',
+    `| workers | ${ROLES.join(' | ')} | pool total | other processes |`,
+    `| --- | ${ROLES.map(() => '---').join(' | ')} | --- | --- |`,
+    ...([1, 2] as const).map((n) => `| ${n} | ${ROLES.map((role) => cpuOf(n, role)).join(' | ')} | ${total(n)} | ${median(of(n).map((r) => r.othersUsPerToken)).toFixed(0)} |`),
+  ].join('\n')
+}
+
+/** Runs the benchmark; returns markdown. */
+export async function benchPool(): Promise<string> {
+  const sizes = (process.env.HASHBEAM_BENCH_POOL_MODELS ?? 'tiny,medium').split(',').map((s) => s.trim()) as Array<'tiny' | 'medium'>
+  for (const s of sizes) if (WORK[s] === undefined) throw new Error(`bench: pool models are tiny or medium, not "${s}"`)
+  const rounds = Number(process.env.HASHBEAM_BENCH_POOL_ROUNDS ?? 3)
+  const start = loadavg()
+  const sections: string[] = []
+  for (const size of sizes) sections.push(await benchSize(size, rounds))
+  const end = loadavg()
+  return [
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}; load average ${start.map((x) => x.toFixed(2)).join(' ')} at the start, ${end.map((x) => x.toFixed(2)).join(' ')} at the end.`,
+    '',
+    ...sections.flatMap((s) => [s, '']),
+  ].join('\n')
 }

@@ -1,0 +1,77 @@
+// Token events of a pool job several to an entry (devices/gpu-infer/dispatch-tokens.ts): every
+// token survives the round trip as its own item, in order, with what came with it; a job's
+// first token goes out at once and later ones at most once per batch interval.
+import fc from 'fast-check'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { entryFields } from '../../../devices/gpu-infer/dispatch-keys.js'
+import { tokenBatcher, tokenFields, tokenItems, type TokenItem } from '../../../devices/gpu-infer/dispatch-tokens.js'
+import { continuation, forwarder } from '../../../devices/gpu-infer/dispatch-stream.js'
+
+const item = fc.record({ text: fc.string({ minLength: 1, maxLength: 8 }), extra: fc.option(fc.dictionary(fc.string({ maxLength: 4 }), fc.integer()), { nil: undefined }) })
+
+describe('tokens entry', () => {
+  it('reads back the items it was written from, extras included', () => {
+    fc.assert(fc.property(fc.array(item, { minLength: 1, maxLength: 12 }), (raw) => {
+      let at = 0
+      const items: TokenItem[] = raw.map((r) => {
+        const t = { at, text: r.text, ...(r.extra === undefined ? {} : { extra: r.extra }) }
+        at += r.text.length
+        return t
+      })
+      expect(tokenItems(entryFields(tokenFields(items)))).toEqual(items)
+    }))
+  })
+
+  it('reads a single-token entry too, and nothing from other events', () => {
+    expect(tokenItems({ type: 'token', at: '3', text: 'ab', extra: '{"logprobs":[]}' })).toEqual([{ at: 3, text: 'ab', extra: { logprobs: [] } }])
+    expect(tokenItems({ type: 'done', id: 'x' })).toEqual([])
+  })
+})
+
+describe('token batcher', () => {
+  afterEach(() => { vi.useRealTimers() })
+
+  it('publishes the first token at once, then what arrived in the interval as one entry', () => {
+    vi.useFakeTimers()
+    const entries: TokenItem[][] = []
+    const b = tokenBatcher((fields) => entries.push(tokenItems(entryFields(fields))), 20)
+    b.push({ at: 0, text: 'a' })
+    expect(entries).toEqual([[{ at: 0, text: 'a' }]])
+    b.push({ at: 1, text: 'b' })
+    b.push({ at: 2, text: 'c' })
+    expect(entries.length).toBe(1)
+    vi.advanceTimersByTime(20)
+    expect(entries).toEqual([[{ at: 0, text: 'a' }], [{ at: 1, text: 'b' }, { at: 2, text: 'c' }]])
+    b.push({ at: 3, text: 'd' })
+    b.flush()
+    expect(entries.at(-1)).toEqual([{ at: 3, text: 'd' }])
+    b.push({ at: 4, text: 'e' })
+    b.discard()
+    vi.advanceTimersByTime(100)
+    expect(entries.length).toBe(3)
+  })
+
+  it('a run that takes over sees the published text whole, however it was batched', () => {
+    fc.assert(fc.property(fc.array(fc.string({ minLength: 1, maxLength: 5 }), { maxLength: 20 }), fc.array(fc.boolean(), { maxLength: 20 }), (pieces, flushes) => {
+      const entries: Array<Record<string, string>> = []
+      const b = tokenBatcher((fields) => entries.push(entryFields(fields)), 1e9)
+      let at = 0
+      pieces.forEach((text, i) => {
+        b.push({ at, text })
+        at += text.length
+        if (flushes[i] === true) b.flush()
+      })
+      b.flush()
+      const items = entries.flatMap((e) => tokenItems(e))
+      const published = items.map((t) => t.text).join('')
+      expect(published).toBe(pieces.join(''))
+      expect(items.map((t) => t.text)).toEqual(pieces)
+      // The next run reproduces it and publishes nothing new; the dispatcher forwards it once.
+      const c = continuation(published)
+      expect(c.push(pieces.join('')).kind).toBe('replayed')
+      const f = forwarder()
+      const sent = entries.flatMap((e) => tokenItems(e)).map((t) => f.accept(t.at, t.text)).join('')
+      expect(sent).toBe(published)
+    }))
+  })
+})
