@@ -52,6 +52,7 @@ export interface BuiltinConfig extends Pick<EngineOptions, 'gpu' | 'threads' | '
   readonly poolLeaseMs: number
   /** TEST ONLY: gpu-infer's fault injector (node/config.ts refuses it outside test mode). */
   readonly testFaultEvery?: number
+  readonly testFaultAt?: 'first' | 'last'
 }
 
 /** The parts the node composes and lends the built-ins. */
@@ -107,6 +108,7 @@ export async function builtinDevices(config: BuiltinConfig, parts: BuiltinParts)
     ...(parts.observeEngine === undefined ? {} : { observe: parts.observeEngine }),
     models, log: log.child({ device: 'gpu-infer' }), preload: config.preload ? Object.keys(models) : [], maxChoices: config.maxChoices,
     ...(config.testFaultEvery === undefined ? {} : { testFaultEvery: config.testFaultEvery }),
+    ...(config.testFaultAt === undefined ? {} : { testFaultAt: config.testFaultAt }),
     storedModels: { store, cacheDir: join(config.dataDir, 'models', 'from-store') },
     ...(parts.onModelProgress === undefined ? {} : { onLoadProgress: parts.onModelProgress }),
     pool: {

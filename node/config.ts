@@ -83,6 +83,11 @@ export interface NodeConfig {
    * changes one output token of every N-th result, so the peer checks have a liar to catch.
    */
   readonly testFaultEvery?: number
+  /**
+   * TEST ONLY (env HASHBEAM_TEST_FAULT_AT=first|last, default last; same refusal): where the
+   * change lands; `first` changes the streamed tokens too (the pool's determinism-fault test).
+   */
+  readonly testFaultAt?: 'first' | 'last'
   /** Free-form extra options (public) for custom devices. */
   readonly extra: Readonly<Record<string, unknown>>
   /** Inference pool: hand gpu-infer runs to the Redis Streams queue at this URL (`--dispatch`). */
@@ -166,10 +171,15 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): NodeConfig 
 }
 
 /** The test-only fault injector's setting: refused outside test mode, so no production node lies by accident. */
-function testFault(env: NodeJS.ProcessEnv): { testFaultEvery?: number } {
-  if (env.HASHBEAM_TEST_FAULT_EVERY === undefined) return {}
+function testFault(env: NodeJS.ProcessEnv): { testFaultEvery?: number; testFaultAt?: 'first' | 'last' } {
+  const at = env.HASHBEAM_TEST_FAULT_AT
+  if (env.HASHBEAM_TEST_FAULT_EVERY === undefined) {
+    if (at !== undefined) throw new ConfigError('config: HASHBEAM_TEST_FAULT_AT needs HASHBEAM_TEST_FAULT_EVERY (the test-only fault injector)')
+    return {}
+  }
   if (env.HASHBEAM_TEST_MODE !== '1') throw new ConfigError('config: HASHBEAM_TEST_FAULT_EVERY is a test-only fault injector; it is refused unless HASHBEAM_TEST_MODE=1')
-  return { testFaultEvery: parsePositive('HASHBEAM_TEST_FAULT_EVERY', env.HASHBEAM_TEST_FAULT_EVERY) }
+  if (at !== undefined && at !== 'first' && at !== 'last') throw new ConfigError(`config: HASHBEAM_TEST_FAULT_AT is first or last; got "${at}"`)
+  return { testFaultEvery: parsePositive('HASHBEAM_TEST_FAULT_EVERY', env.HASHBEAM_TEST_FAULT_EVERY), ...(at === undefined ? {} : { testFaultAt: at }) }
 }
 
 export function parsePort(text: string): number {

@@ -29,7 +29,7 @@ import { mountOpenAi } from './openai.js'
 import { OPENAI_DEFAULTS } from './constants.js'
 import { createStoredModels, type StoredModelSource } from './stored-models.js'
 import { devicePool, type PoolInit } from './dispatch-device.js'
-import { injectFault } from './test-fault.js'
+import { testFaulter, type FaultAt } from './test-fault.js'
 
 export { createEngine, type Engine, type GenerateParams, type InferResult } from './engine.js'
 export type { EngineOptions } from './engine-types.js'
@@ -64,8 +64,10 @@ export interface GpuInferInit {
   readonly maxChoices?: number
   /** The inference pool (dispatch-device.ts): hand runs to it, serve its jobs, or both. */
   readonly pool?: PoolInit
-  /** TEST ONLY (test-fault.ts): change one output token of every N-th result. */
+  /** TEST ONLY (test-fault.ts): change one output character of every N-th result… */
   readonly testFaultEvery?: number
+  /** …its last (default) or its first, streamed tokens included. */
+  readonly testFaultAt?: FaultAt
 }
 
 /** The sampler slot of a profile that samples nothing (embeddings, the `profile` key). */
@@ -164,7 +166,7 @@ export function gpuInferDevice(init: GpuInferInit): GpuInferDevice {
   const pool = devicePool(init.pool, {
     ready: () => ready(), modelNames: () => engineNow().listModels().map((m) => m.name), localStats: () => current?.stats() ?? [],
   }, init.log ?? SILENT)
-  let produced = 0
+  const faulter = init.testFaultEvery === undefined ? undefined : testFaulter(init.testFaultEvery, init.testFaultAt ?? 'last')
 
   async function infer(kind: 'run' | 'chat', base: Message, req: Message, ctx: ResolveContext): Promise<Message> {
     if (pool.dispatcher !== undefined) {
@@ -177,13 +179,11 @@ export function gpuInferDevice(init: GpuInferInit): GpuInferDevice {
     const engine = engineNow()
     const params = generateParams(req)
     if (params.model !== undefined && storedModels !== undefined) params.model = await storedModels.resolve(params.model)
-    const common = {
-      ...params,
-      signal: ctx.signal,
-      ...(ctx.stream === undefined ? {} : {
-        onToken: (text: string, logprobs?: TokenLogprob[]) => ctx.stream?.write('token', { text, ...(logprobs === undefined ? {} : { logprobs: logprobs.map(logprobMessage) }) }),
-      }),
-    }
+    const streamToken = ctx.stream === undefined ? undefined
+      : (text: string, logprobs?: TokenLogprob[]) => ctx.stream?.write('token', { text, ...(logprobs === undefined ? {} : { logprobs: logprobs.map(logprobMessage) }) })
+    const fault = faulter?.begin(streamToken)
+    const onToken = fault === undefined ? streamToken : fault.onToken
+    const common = { ...params, signal: ctx.signal, ...(onToken === undefined ? {} : { onToken }) }
     const result = kind === 'run'
       ? await engine.complete({ ...common, prompt: promptOf(req) as string })
       : await engine.chat({ ...common, messages: messagesOf(req), ...withTools(req) })
@@ -198,7 +198,7 @@ export function gpuInferDevice(init: GpuInferInit): GpuInferDevice {
       const prefix = `call_${idOf(req).slice(0, 16)}`
       message['tool-calls'] = result.toolCalls.map((c, i) => ({ id: `${prefix}_${i}`, name: c.name, arguments: c.arguments }))
     }
-    return init.testFaultEvery === undefined ? message : injectFault(message, ++produced, init.testFaultEvery)
+    return fault === undefined ? message : fault.finish(message)
   }
 
   /** Loads llama.cpp and registers the models, once; a failure is retried by the next call. */

@@ -5,6 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { freePort } from './process.js'
+import { signRequest } from '../../devices/httpsig/index.js'
+import type { Wallet } from '../../identity/keys.js'
 import { Redis } from 'ioredis'
 
 export interface OwnRedis {
@@ -93,15 +95,23 @@ async function readSse(res: Response, onEvent: (event: string, data: string) => 
   }
 }
 
-/** One request over the chosen surface; `onPiece` sees streamed text as it arrives. */
-export async function ask(baseUrl: string, a: Ask, opts: { signal?: AbortSignal; onPiece?: (text: string) => void } = {}): Promise<Answer> {
+/**
+ * One request over the chosen surface; `onPiece` sees streamed text as it arrives. With `signer`
+ * (the path form only) the request is signed (RFC 9421 over @method and @path), so the node
+ * knows its caller — the pool's fairness lanes go by it.
+ */
+export async function ask(baseUrl: string, a: Ask, opts: { signal?: AbortSignal; onPiece?: (text: string) => void; signer?: Wallet } = {}): Promise<Answer> {
   const pieces: string[] = []
   const piece = (t: string) => { if (t !== '') { pieces.push(t); opts.onPiece?.(t) } }
   let res: Response
   if (a.surface === 'path') {
     const q = `model=tiny&prompt=${encodeURIComponent(a.prompt)}&max-tokens+integer=${a.maxTokens}${a.temperature === undefined ? '' : `&temperature+float=${a.temperature}`}${a.stream ? '&stream=true' : ''}`
-    res = await fetch(`${baseUrl}/~gpu-infer@1.0/run&${q}`, { headers: { accept: 'application/json' }, ...(opts.signal ? { signal: opts.signal } : {}) })
+    const url = `${baseUrl}/~gpu-infer@1.0/run&${q}`
+    // `accept` stays out of the signature: a signed header would become a key of the request.
+    const signed = opts.signer === undefined ? {} : signRequest(opts.signer, { method: 'GET', url, headers: {} }, { components: ['@method', '@path'] }).headers
+    res = await fetch(url, { headers: { ...signed, accept: 'application/json' }, ...(opts.signal ? { signal: opts.signal } : {}) })
   } else {
+    if (opts.signer !== undefined) throw new Error('ask: only the path form is signed here')
     const body = {
       model: 'tiny', max_tokens: a.maxTokens, stream: a.stream, ...(a.temperature === undefined ? {} : { temperature: a.temperature }),
       ...(a.surface === 'chat' ? { messages: [{ role: 'user', content: a.prompt }] } : { prompt: a.prompt }),

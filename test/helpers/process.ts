@@ -21,6 +21,8 @@ export interface ServerProcess {
   readonly url: string
   /** Everything the process wrote to stderr so far. */
   stderr(): string
+  /** Everything the process wrote to stdout so far (the node's JSON log lines). */
+  stdout(): string
   /** Sends a signal and resolves with the exit code (or the signal name). */
   stop(signal?: NodeJS.Signals): Promise<number | string>
 }
@@ -35,7 +37,8 @@ export async function startServer(args: string[], env: NodeJS.ProcessEnv = {}): 
   })
   let err = ''
   child.stderr?.on('data', (chunk: Buffer) => { err += chunk.toString() })
-  child.stdout?.resume()
+  let out = ''
+  child.stdout?.on('data', (chunk: Buffer) => { out += chunk.toString() })
   const exited = new Promise<number | string>((done) => child.once('exit', (code, signal) => done(code ?? signal ?? -1)))
   const url = await new Promise<string>((done, fail) => {
     const timer = setTimeout(() => fail(new Error(`server did not start in 60 s:\n${err}`)), 60_000)
@@ -50,7 +53,7 @@ export async function startServer(args: string[], env: NodeJS.ProcessEnv = {}): 
     void exited.then((code) => { clearTimeout(timer); fail(new Error(`server exited (${code}) before listening:\n${err}`)) })
   })
   return {
-    child, url, stderr: () => err,
+    child, url, stderr: () => err, stdout: () => out,
     stop: (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal)
       return exited
