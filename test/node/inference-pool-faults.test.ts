@@ -30,7 +30,7 @@ const STORE_DB = (process.env.HASHBEAM_REDIS_URL ?? 'redis://127.0.0.1:6379/0').
 const prefix = uniquePrefix('pool-faults')
 // Long enough that the dispatcher still counts a stopped worker as live (3 leases) while the
 // fairness case queues its jobs; short enough for a quick failover in the fault case.
-const LEASE_MS = 3000
+const LEASE_MS = 4000
 const POOL_PREFIX = 'hashbeam:pool:'
 let models: ModelDir
 let modelPath = ''
@@ -117,9 +117,9 @@ describe.skipIf(skip)('inference pool: fairness and determinism faults on loopba
     let few: Array<ReturnType<typeof ask>> = []
     try {
       flood = Array.from({ length: 12 }, (_, i) => ask(dispatcher.url, job('greedy', i), { signer: greedy }))
-      await until('the flood to be queued', async () => (await queued(greedy)) === 12, 100, 50)
+      await until('the flood to be queued', async () => (await queued(greedy)) === 12, 150, 50)
       few = Array.from({ length: 3 }, (_, i) => ask(dispatcher.url, job('modest', i), { signer: modest }))
-      await until('the few to be queued after it', async () => (await queued(modest)) === 3, 100, 50)
+      await until('the few to be queued after it', async () => (await queued(modest)) === 3, 150, 50)
     } finally {
       honest.child.kill('SIGCONT')
     }
