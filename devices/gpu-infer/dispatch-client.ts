@@ -16,9 +16,10 @@ import { decodeMessage, encodeMessage } from '../../core/codec.js'
 import { hashpathAlgOf, hashpathOf } from '../../core/hashpath.js'
 import { idOfBytes } from '../../core/id.js'
 import type { Logger, Message, ResolveContext } from '../../core/types.js'
-import { DRAIN_WINDOW_MS, ENQUEUE_SCRIPT, entryFields, laneOf, poolKeys } from './dispatch-keys.js'
+import { DRAIN_WINDOW_MS, entryFields, laneOf, poolKeys } from './dispatch-keys.js'
 import { connected, eventReader, parsePoolUrl, poolClient, poolUnavailable } from './dispatch-redis.js'
 import { poolStats } from './dispatch-stats.js'
+import { TAKE_OR_ENQUEUE_SCRIPT } from './dispatch-scripts.js'
 import { forwarder } from './dispatch-stream.js'
 import { tokenItems } from './dispatch-tokens.js'
 
@@ -41,7 +42,8 @@ export function createDispatcher(options: DispatchOptions) {
   const keys = poolKeys(prefix)
   const log = options.log
   const redis = poolClient(url, log, 'dispatch')
-  redis.defineCommand('poolEnqueue', { lua: ENQUEUE_SCRIPT })
+  redis.defineCommand('poolTake', { lua: TAKE_OR_ENQUEUE_SCRIPT })
+  const take = (redis as Redis & { poolTake(n: number, ...a: unknown[]): Promise<[string, string?]> }).poolTake.bind(redis)
   const reader = eventReader(url, redis, log)
 
   const call = async <T>(work: () => Promise<T>): Promise<T> => {
@@ -61,29 +63,29 @@ export function createDispatcher(options: DispatchOptions) {
     return Math.min(300, Math.max(1, Math.ceil(depth / (done / (DRAIN_WINDOW_MS / 1000)))))
   }
 
-  /** Takes or joins the hashpath's job; returns its nonce. */
-  async function takeOrJoin(hashpath: string, model: string, base: Message, baseHashpath: string, req: Message, signer: string | undefined): Promise<{ nonce: string; owner: boolean }> {
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const nonce = randomBytes(9).toString('base64url')
-      if (await redis.set(keys.job(hashpath), nonce, 'PX', JOB_TTL_MS, 'NX') === 'OK') {
-        const lane = laneOf(signer)
-        const fields = ['hp', hashpath, 'nonce', nonce, 'model', model, 'base-hashpath', baseHashpath,
-          'base', Buffer.from(encodeMessage(base)).toString('base64'), 'req', Buffer.from(encodeMessage(req)).toString('base64')]
-        const entry = await (redis as Redis & { poolEnqueue(n: number, ...a: unknown[]): Promise<string | null> })
-          .poolEnqueue(keys.lanes(model).length + 1, ...keys.lanes(model), keys.lane(model, lane), options.maxQueue, ...fields)
-        if (entry === null) {
-          await redis.del(keys.job(hashpath))
-          throw new UnavailableError(`pool: the queue for model "${model}" is full (${options.maxQueue} jobs)`, {
-            code: 'queue-full', retryAfterSeconds: await retryAfter(model),
-          })
-        }
-        await redis.set(keys.entry(hashpath, nonce), `${lane} ${entry}`, 'PX', JOB_TTL_MS)
-        return { nonce, owner: true }
-      }
-      const existing = await redis.get(keys.job(hashpath))
-      if (existing !== null) return { nonce: existing, owner: false }
+  /**
+   * Takes or joins the hashpath's job, in one round trip (dispatch-scripts.ts): fails when no
+   * live worker serves the model or its queue is full; returns the job's nonce.
+   */
+  async function takeOrJoin(hashpath: string, model: string, base: Message, baseHashpath: string, req: Message, signer: string | undefined): Promise<string> {
+    const nonce = randomBytes(9).toString('base64url')
+    const lane = laneOf(signer)
+    const fields = ['hp', hashpath, 'nonce', nonce, 'model', model, 'base-hashpath', baseHashpath,
+      'base', Buffer.from(encodeMessage(base)).toString('base64'), 'req', Buffer.from(encodeMessage(req)).toString('base64')]
+    const lanes = keys.lanes(model)
+    const [outcome, value] = await take(4 + lanes.length + 1, keys.workers(model), keys.job(hashpath), keys.entry(hashpath, nonce), keys.followers(hashpath, nonce),
+      ...lanes, keys.lane(model, lane), Date.now() - 3 * options.leaseMs, nonce, JOB_TTL_MS, options.maxQueue, lane, ...fields)
+    if (outcome === 'queued') return nonce
+    if (outcome === 'join' && value !== undefined) {
+      await redis.multi().incr(keys.followers(hashpath, value)).pexpire(keys.followers(hashpath, value), JOB_TTL_MS).exec()
+      return value
     }
-    throw new UnavailableError('pool: the job of this request keeps changing hands; retry', { code: 'pool-unavailable', retryAfterSeconds: 1 })
+    if (outcome === 'no-worker') {
+      throw new UnavailableError(`pool: no live worker serves model "${model}"`, { code: 'no-pool-worker', retryAfterSeconds: 5 })
+    }
+    throw new UnavailableError(`pool: the queue for model "${model}" is full (${options.maxQueue} jobs)`, {
+      code: 'queue-full', retryAfterSeconds: await retryAfter(model),
+    })
   }
 
   /** The last follower left: drop the job from its queue if no worker took it yet, else stop it. */
@@ -104,13 +106,7 @@ export function createDispatcher(options: DispatchOptions) {
       throw new InvalidRequestError(`pool: a model name has at most ${MAX_MODEL_NAME} characters and no spaces`, { code: 'invalid-model' })
     }
     const hashpath = hashpathOf(ctx.hashpath, req, hashpathAlgOf(base))
-    const now = Date.now()
-    const workers = await call(() => redis.zcount(keys.workers(model), now - 3 * options.leaseMs, '+inf'))
-    if (workers === 0) {
-      throw new UnavailableError(`pool: no live worker serves model "${model}"`, { code: 'no-pool-worker', retryAfterSeconds: 5 })
-    }
-    const { nonce } = await call(() => takeOrJoin(hashpath, model, base, ctx.hashpath, req, ctx.caller?.address))
-    await call(() => redis.multi().incr(keys.followers(hashpath, nonce)).pexpire(keys.followers(hashpath, nonce), JOB_TTL_MS).exec())
+    const nonce = await call(() => takeOrJoin(hashpath, model, base, ctx.hashpath, req, ctx.caller?.address))
     const signal = ctx.signal
     const forward = forwarder()
     let settled = false

@@ -10,6 +10,7 @@ import { isAoError } from '../../core/errors.js'
 import { idOfBytes } from '../../core/id.js'
 import type { Message } from '../../core/types.js'
 import { GROUP, entryFields, type PoolKeys } from './dispatch-keys.js'
+import type { WorkerScripts } from './dispatch-scripts.js'
 import { continuation, type Continuation } from './dispatch-stream.js'
 import { tokenBatcher, tokenItems } from './dispatch-tokens.js'
 import type { PoolWorkerOptions } from './dispatch-worker.js'
@@ -31,7 +32,7 @@ export type JobExecutor = (
 ) => Promise<{ id: string; hashpath: string; value: Message; meta: ReadonlyMap<string, string>; cached: boolean }>
 
 interface JobContext {
-  readonly command: Redis
+  readonly command: Redis & WorkerScripts
   readonly keys: PoolKeys
   readonly consumer: string
   readonly options: PoolWorkerOptions
@@ -56,7 +57,12 @@ export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' |
     return 'skipped'
   }
   const events = keys.events(hp, nonce)
-  if (await command.set(keys.lease(hp), consumer, 'PX', options.leaseMs, 'NX') !== 'OK' && await command.get(keys.lease(hp)) !== consumer) {
+  // The lease, whether the job was cancelled, and what earlier attempts published: one round trip.
+  const opening = await command.pipeline().set(keys.lease(hp), consumer, 'PX', options.leaseMs, 'NX').get(keys.lease(hp))
+    .exists(keys.cancel(hp, nonce)).xrange(events, '-', '+').exec()
+  const failed = opening?.find(([err]) => err !== null)
+  if (opening === null || failed !== undefined) throw failed?.[0] ?? new Error('pool: redis answered nothing')
+  if (opening[1]![1] !== consumer) {
     // Another live worker runs this hashpath: its events answer every follower.
     await ack()
     return 'skipped'
@@ -64,7 +70,7 @@ export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' |
   const controller = new AbortController()
   const abortWith = (why: string) => { if (!controller.signal.aborted) controller.abort(new Error(why)) }
   jc.signal.addEventListener('abort', () => abortWith('worker stopping'), { once: true })
-  let cancelled = await command.exists(keys.cancel(hp, nonce)) === 1
+  let cancelled = opening[2]![1] === 1
   const renew = setInterval(() => {
     command.multi().pexpire(keys.lease(hp), options.leaseMs).xclaim(job.lane, GROUP, consumer, 0, job.entry, 'JUSTID')
       .pexpire(events, EVENTS_TTL_MS).exec()
@@ -76,7 +82,7 @@ export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' |
   }, CANCEL_POLL_MS)
 
   // Earlier attempts: the text they published (in order, each past the last) and who ran them.
-  const history = (await command.xrange(events, '-', '+')).map(([, flat]) => entryFields(flat))
+  const history = (opening[3]![1] as Array<[string, string[]]>).map(([, flat]) => entryFields(flat))
   const published = history.flatMap((e) => tokenItems(e)).map((t) => t.text).join('')
   const before = history.filter((e) => e.type === 'start').at(-1)
   const profile = await options.profile()
@@ -112,7 +118,6 @@ export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' |
     if (idOfBytes(bytes) !== result.id) throw new Error('the result does not hash to its ID')
     tokens.flush()
     publish('type', 'done', 'id', result.id, 'result', toB64(bytes), 'worker', options.address, 'meta', JSON.stringify(Object.fromEntries(result.meta)))
-    await command.zadd(keys.done(job.model), Date.now(), `${job.entry}:${hp}`)
     outcome = result.cached ? 'ledger' : 'executed'
     log.info({ cached: result.cached, worker: options.address }, result.cached ? 'pool: job answered from the ledger' : 'pool: job executed')
   } catch (err) {
@@ -152,9 +157,9 @@ export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' |
     tokens.discard()
     await last
     if (outcome !== 'released') {
-      await command.multi().xack(job.lane, GROUP, job.entry).xdel(job.lane, job.entry).del(keys.lease(hp)).pexpire(events, 60_000).exec().catch(() => {})
-      // The job key goes only if it is still this job's: later requests then read the ledger.
-      if (await command.get(keys.job(hp)).catch(() => null) === nonce) await command.del(keys.job(hp)).catch(() => 0)
+      const completed = outcome === 'executed' || outcome === 'ledger'
+      await command.poolFinishJob(5, job.lane, keys.lease(hp), events, keys.job(hp), keys.done(job.model),
+        GROUP, job.entry, 60_000, nonce, completed ? Date.now() : '', `${job.entry}:${hp}`).catch(() => 0)
     }
   }
   return outcome

@@ -51,24 +51,6 @@ export type PoolKeys = ReturnType<typeof poolKeys>
 export const laneOf = (signer: string | undefined): string =>
   signer === undefined ? 'anon' : String(parseInt(sha256Hex(new TextEncoder().encode(signer)).slice(0, 8), 16) % LANES)
 
-/**
- * Enqueue, atomically bounded: KEYS = the model's lane streams, then the target lane;
- * ARGV = [max jobs queued or running, field, value, field, value…]. Returns the entry ID, or
- * false when the model's streams already hold `max` jobs. Creates the group on a new stream.
- */
-export const ENQUEUE_SCRIPT = `
-local total = 0
-for i = 1, #KEYS - 1 do total = total + redis.call('XLEN', KEYS[i]) end
-if total >= tonumber(ARGV[1]) then return false end
-local target = KEYS[#KEYS]
-if redis.call('EXISTS', target) == 0 then
-  redis.call('XGROUP', 'CREATE', target, '${GROUP}', '0', 'MKSTREAM')
-end
-local fields = {}
-for i = 2, #ARGV do fields[#fields + 1] = ARGV[i] end
-return redis.call('XADD', target, '*', unpack(fields))
-`
-
 /** Parses a stream entry's flat field list into an object. */
 export function entryFields(flat: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {}

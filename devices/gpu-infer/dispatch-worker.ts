@@ -17,6 +17,7 @@ import type { Logger, Message } from '../../core/types.js'
 import { GROUP, LANE_NAMES, poolKeys, entryFields } from './dispatch-keys.js'
 import { runJob, type JobExecutor, type PoolJob } from './dispatch-job.js'
 import { connected, parsePoolUrl, poolClient } from './dispatch-redis.js'
+import { withWorkerScripts } from './dispatch-scripts.js'
 import { poolStats } from './dispatch-stats.js'
 
 export interface PoolWorkerOptions {
@@ -44,7 +45,7 @@ export function createPoolWorker(options: PoolWorkerOptions) {
   const keys = poolKeys(prefix)
   const log = options.log
   const consumer = `${options.address}:${process.pid}:${randomBytes(4).toString('hex')}`
-  const command = poolClient(url, log, 'worker')
+  const command = withWorkerScripts(poolClient(url, log, 'worker'))
   const blockers: Redis[] = []
   const running = new Set<AbortController>()
   let stopped = false
@@ -93,14 +94,13 @@ export function createPoolWorker(options: PoolWorkerOptions) {
         }
       }
     }
-    for (let i = 0; i < lanes.length; i++) {
-      const lane = lanes[(rotation + i) % lanes.length]!
-      const got = await command.xreadgroup('GROUP', GROUP, consumer, 'COUNT', 1, 'STREAMS', lane, '>') as Array<[string, Array<[string, string[]]>]> | null
-      const first = got?.[0]?.[1][0]
-      if (first !== undefined) {
-        rotation = (rotation + i + 1) % lanes.length
-        return { lane, entry: first[0], fields: entryFields(first[1]) }
-      }
+    // Every lane in one round trip, starting after the lane served last (dispatch-scripts.ts).
+    const order = [...lanes.slice(rotation), ...lanes.slice(0, rotation)]
+    const got = await command.poolNextJob(order.length, ...order, GROUP, consumer)
+    if (got !== null) {
+      const [i, entry, flat] = got
+      rotation = (rotation + i + 1) % lanes.length
+      return { lane: order[i]!, entry, fields: entryFields(flat) }
     }
     // Nothing waiting: block until any lane gets an entry newer than its last one (or a beat).
     const tips = await lanes.reduce((p, lane) => p.xrevrange(lane, '+', '-', 'COUNT', 1), command.pipeline()).exec()

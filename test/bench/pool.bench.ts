@@ -10,8 +10,10 @@
  * generated token: on one 2-core machine the second worker only helps when the rest of the
  * pool costs little next to the worker's own work per token. The tiny model shows the pool's
  * overhead (a token costs its worker almost nothing); the medium model is the regime a pool is
- * for (the worker's compute dominates). `HASHBEAM_BENCH_POOL_MODELS=medium` runs one of them,
- * `HASHBEAM_BENCH_POOL_ROUNDS` sets the rounds per worker count (default 3).
+ * for (the worker's compute dominates). Interleaved with the pool's rounds, the same worker
+ * nodes are asked directly (no dispatcher, no Redis), 1 then 2: the ratio the machine itself
+ * gives two engines, which bounds the pool's. `HASHBEAM_BENCH_POOL_MODELS=medium` runs one
+ * model, `HASHBEAM_BENCH_POOL_ROUNDS` sets the rounds per row (default 3).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -58,12 +60,13 @@ const median = (xs: number[]) => {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
 }
 
-/** Generated tokens and seconds of `requests` distinct requests from CLIENTS clients. */
-async function drive(url: string, model: string, tag: string, requests: number, maxTokens: number): Promise<{ tokens: number; seconds: number }> {
+/** Generated tokens and seconds of `requests` distinct requests from CLIENTS clients, spread over `urls`. */
+async function drive(urls: readonly string[], model: string, tag: string, requests: number, maxTokens: number): Promise<{ tokens: number; seconds: number }> {
   let next = 0
   let tokens = 0
   const started = performance.now()
-  await Promise.all(Array.from({ length: CLIENTS }, async () => {
+  await Promise.all(Array.from({ length: CLIENTS }, async (_, client) => {
+    const url = urls[client % urls.length]!
     while (next < requests) {
       const i = next++
       const res = await fetch(`${url}/~gpu-infer@1.0/run&model=${model}&prompt=${tag}%20${i}&max-tokens+integer=${maxTokens}&temperature+float=0.8`, { headers: { accept: 'application/json' } })
@@ -83,7 +86,9 @@ async function untilWorkers(url: string, model: string, n: number): Promise<void
   throw new Error(`bench: ${n} workers never registered`)
 }
 
-interface Round { workers: 1 | 2; tokensPerSecond: number; tokens: number; cpuUsPerToken: Map<string, number>; othersUsPerToken: number; busyShare: number }
+/** `pool`: through the dispatcher; `plain`: the same worker nodes asked directly, no pool (the machine's own ceiling). */
+type Kind = 'pool' | 'plain'
+interface Round { kind: Kind; workers: 1 | 2; tokensPerSecond: number; tokens: number; cpuUsPerToken: Map<string, number>; othersUsPerToken: number; busyShare: number }
 const ROLES = ['dispatcher', 'worker 1', 'worker 2', 'redis-server', 'client (bench)'] as const
 
 /** Alternating rounds, 1 worker then 2, for one model size; returns the markdown section. */
@@ -99,36 +104,40 @@ async function benchSize(size: 'tiny' | 'medium', rounds: number): Promise<strin
     children.push(redis)
     await new Promise((r) => setTimeout(r, 300))
     const pool = `redis://127.0.0.1:${port}/0`
-    const workerArgs = (n: number) => ['--data', join(data, `w${n}`), '--store', 'memory', '--worker', pool, '--model', `${size}=${model}`, '--threads', '1', '--context-size', '512']
+    const workerArgs = (n: number) => ['--data', join(data, `w${n}`), '--store', 'memory', '--worker', pool, '--model', `${size}=${model}`,
+      '--threads', '1', '--context-size', '512', '--max-queue', String(CLIENTS)]
     const dispatcher = await serve(['--data', join(data, 'd'), '--store', 'memory', '--dispatch', pool, '--no-demo-model', '--max-queue', '64'])
     children.push(dispatcher.child)
     const first = await serve(workerArgs(1))
     children.push(first.child)
     await untilWorkers(dispatcher.url, size, 1)
-    await drive(dispatcher.url, size, 'warm%20one', CLIENTS, maxTokens)
+    await drive([dispatcher.url], size, 'warm%20one', CLIENTS, maxTokens)
     const results: Round[] = []
     let seq = 0
-    const measure = async (workers: 1 | 2, second: ChildProcess | undefined): Promise<void> => {
+    const measure = async (kind: Kind, workers: 1 | 2, second: { url: string; child: ChildProcess } | undefined): Promise<void> => {
       const pids = new Map<string, number>([['dispatcher', dispatcher.child.pid!], ['worker 1', first.child.pid!], ['redis-server', redis.pid!], ['client (bench)', process.pid]])
-      if (second !== undefined) pids.set('worker 2', second.pid!)
+      if (second !== undefined) pids.set('worker 2', second.child.pid!)
+      const urls = kind === 'pool' ? [dispatcher.url] : [first.url, ...(second === undefined ? [] : [second.url])]
       const meter = cpuMeter(pids)
-      const run = await drive(dispatcher.url, size, `round%20${seq++}`, requests, maxTokens)
+      const run = await drive(urls, size, `round%20${seq++}`, requests, maxTokens)
       const cpu = meter.end()
       const ours = [...cpu.perProcess.values()].reduce((a, b) => a + b, 0)
       const us = (ms: number) => ms * 1000 / run.tokens
       results.push({
-        workers, tokens: run.tokens, tokensPerSecond: run.tokens / run.seconds,
+        kind, workers, tokens: run.tokens, tokensPerSecond: run.tokens / run.seconds,
         cpuUsPerToken: new Map([...cpu.perProcess].map(([name, ms]) => [name, us(ms)])),
         othersUsPerToken: us(Math.max(0, cpu.machineBusyMs - ours)), busyShare: cpu.machineBusyMs / cpu.machineTotalMs,
       })
     }
     for (let r = 0; r < rounds; r++) {
-      await measure(1, undefined)
+      await measure('pool', 1, undefined)
+      await measure('plain', 1, undefined)
       const second = await serve(workerArgs(2))
       await untilWorkers(dispatcher.url, size, 2)
       // The new worker's first jobs warm its caches; they are not measured.
-      await drive(dispatcher.url, size, `warm%20two%20${r}`, CLIENTS, maxTokens)
-      await measure(2, second.child)
+      await drive([dispatcher.url], size, `warm%20two%20${r}`, CLIENTS, maxTokens)
+      await measure('pool', 2, second)
+      await measure('plain', 2, second)
       await stop(second.child)
       await untilWorkers(dispatcher.url, size, 1)
     }
@@ -140,30 +149,34 @@ async function benchSize(size: 'tiny' | 'medium', rounds: number): Promise<strin
 }
 
 function table(size: string, bytes: number, requests: number, maxTokens: number, results: Round[]): string {
-  const of = (n: 1 | 2) => results.filter((r) => r.workers === n)
-  const rate = (n: 1 | 2) => median(of(n).map((r) => r.tokensPerSecond))
-  const perRound = of(2).map((r, i) => (r.tokensPerSecond / of(1)[i]!.tokensPerSecond).toFixed(2)).join(', ')
-  const cpuOf = (n: 1 | 2, role: string) => {
-    const xs = of(n).map((r) => r.cpuUsPerToken.get(role)).filter((x): x is number => x !== undefined)
+  const of = (kind: Kind, n: 1 | 2) => results.filter((r) => r.kind === kind && r.workers === n)
+  const rate = (kind: Kind, n: 1 | 2) => median(of(kind, n).map((r) => r.tokensPerSecond))
+  const perRound = (kind: Kind) => of(kind, 2).map((r, i) => (r.tokensPerSecond / of(kind, 1)[i]!.tokensPerSecond).toFixed(2)).join(', ')
+  const cpuOf = (kind: Kind, n: 1 | 2, role: string) => {
+    const xs = of(kind, n).map((r) => r.cpuUsPerToken.get(role)).filter((x): x is number => x !== undefined)
     return xs.length === 0 ? '–' : median(xs).toFixed(0)
   }
-  const total = (n: 1 | 2) => median(of(n).map((r) => [...r.cpuUsPerToken.values()].reduce((a, b) => a + b, 0))).toFixed(0)
+  const total = (kind: Kind, n: 1 | 2) => median(of(kind, n).map((r) => [...r.cpuUsPerToken.values()].reduce((a, b) => a + b, 0))).toFixed(0)
+  const label = (kind: Kind, n: 1 | 2) => kind === 'pool' ? `pool, ${n} worker${n === 2 ? 's' : ''}` : `plain node${n === 2 ? 's' : ''} asked directly, ${n}`
+  const rows = [['pool', 1], ['pool', 2], ['plain', 1], ['plain', 2]] as const
+  const rateRow = (kind: Kind, n: 1 | 2) => `| ${label(kind, n)} | ${rate(kind, n).toFixed(0)} (${of(kind, n).map((r) => r.tokensPerSecond.toFixed(0)).join(', ')}) | ` +
+    `${n === 1 ? '1.00' : `**${(rate(kind, 2) / rate(kind, 1)).toFixed(2)}** (${perRound(kind)})`} | ${(100 * median(of(kind, n).map((r) => r.busyShare))).toFixed(0)}% |`
   return [
     `### ${size} model (${(bytes / 1e6).toFixed(1)} MB)`,
     '',
-    `${requests} distinct requests per round (${maxTokens} tokens max, temperature 0.8) from ${CLIENTS} clients through one dispatcher; ` +
-      `each worker \`--threads 1\`, \`--parallel 1\`; ${of(1).length} rounds of each, alternating 1 and 2 workers, medians.`,
+    `${requests} distinct requests per round (${maxTokens} tokens max, temperature 0.8) from ${CLIENTS} clients; ` +
+      `each worker \`--threads 1\`, \`--parallel 1\`; ${of('pool', 1).length} rounds of each row, interleaved (pool 1, plain 1, pool 2, plain 2), medians. ` +
+      'The plain rows ask the same worker nodes directly (clients split between them), no dispatcher: what the machine gives two engines without the pool.',
     '',
-    '| workers | generated tokens/s (rounds) | ratio (per round) | machine busy |',
+    '| path | generated tokens/s (rounds) | 2 vs 1 (per round) | machine busy |',
     '| --- | --- | --- | --- |',
-    `| 1 | ${rate(1).toFixed(0)} (${of(1).map((r) => r.tokensPerSecond.toFixed(0)).join(', ')}) | 1.00 | ${(100 * median(of(1).map((r) => r.busyShare))).toFixed(0)}% |`,
-    `| 2 | ${rate(2).toFixed(0)} (${of(2).map((r) => r.tokensPerSecond.toFixed(0)).join(', ')}) | **${(rate(2) / rate(1)).toFixed(2)}** (${perRound}) | ${(100 * median(of(2).map((r) => r.busyShare))).toFixed(0)}% |`,
+    ...rows.map(([kind, n]) => rateRow(kind, n)),
     '',
-    'CPU per generated token (µs, utime + stime from /proc, median over rounds); "other processes" is the rest of the machine\'s busy time in the same interval:',
+    'CPU per generated token (µs, utime + stime from /proc, median over rounds; the dispatcher idles in the plain rows); "other processes" is the rest of the machine\'s busy time in the same interval:',
     '',
-    `| workers | ${ROLES.join(' | ')} | pool total | other processes |`,
+    `| path | ${ROLES.join(' | ')} | ours, total | other processes |`,
     `| --- | ${ROLES.map(() => '---').join(' | ')} | --- | --- |`,
-    ...([1, 2] as const).map((n) => `| ${n} | ${ROLES.map((role) => cpuOf(n, role)).join(' | ')} | ${total(n)} | ${median(of(n).map((r) => r.othersUsPerToken)).toFixed(0)} |`),
+    ...rows.map(([kind, n]) => `| ${label(kind, n)} | ${ROLES.map((role) => cpuOf(kind, n, role)).join(' | ')} | ${total(kind, n)} | ${median(of(kind, n).map((r) => r.othersUsPerToken)).toFixed(0)} |`),
   ].join('\n')
 }
 
