@@ -12,7 +12,7 @@ import type { Message } from '../../core/types.js'
 import { GROUP, entryFields, type PoolKeys } from './dispatch-keys.js'
 import type { WorkerScripts } from './dispatch-scripts.js'
 import { continuation, type Continuation } from './dispatch-stream.js'
-import { tokenBatcher, tokenItems } from './dispatch-tokens.js'
+import { publisherOf, tokenBatcher, tokenItems } from './dispatch-tokens.js'
 import type { PoolWorkerOptions } from './dispatch-worker.js'
 
 /** A job as a worker took it from its lane. */
@@ -84,7 +84,6 @@ export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' |
   // Earlier attempts: the text they published (in order, each past the last) and who ran them.
   const history = (opening[3]![1] as Array<[string, string[]]>).map(([, flat]) => entryFields(flat))
   const published = history.flatMap((e) => tokenItems(e)).map((t) => t.text).join('')
-  const before = history.filter((e) => e.type === 'start').at(-1)
   const profile = await options.profile()
   const profileB64 = toB64(encodeMessage(profile))
   let last: Promise<unknown> = command.xadd(events, '*', 'type', 'start', 'worker', options.address, 'profile', profileB64,
@@ -125,18 +124,21 @@ export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' |
     // they are its prefix, which the next run must reproduce).
     tokens.flush()
     if (fault !== undefined) {
+      // The worker whose published character this run contradicts (after several takeovers,
+      // not necessarily the last one that tried).
+      const author = publisherOf(history, fault.at)
       const record: Message = {
         type: 'determinism-fault', hashpath: hp, at: fault.at, published: fault.published, reproduced: fault.reproduced,
         workers: [
-          { address: before?.worker ?? 'unknown', profile: before?.profile === undefined ? null : fromB64(before.profile) },
+          { address: author?.worker ?? 'unknown', profile: author?.profile === undefined ? null : fromB64(author.profile) },
           { address: options.address, profile },
         ],
       }
       const id = await options.recordFault(record).catch(() => 'unrecorded')
       await command.multi().lpush(keys.faults, id).ltrim(keys.faults, 0, 999).exec().catch(() => {})
-      log.error({ fault: id, at: fault.at, before: before?.worker }, 'pool: determinism fault: the re-execution differs from the text already streamed')
+      log.error({ fault: id, at: fault.at, author: author?.worker }, 'pool: determinism fault: the re-execution differs from the text already streamed')
       publish('type', 'fault', 'status', '502', 'code', 'determinism-fault', 'fault', id,
-        'message', `pool: determinism fault: the re-execution differs at character ${fault.at} from what ${before?.worker ?? 'an earlier worker'} streamed (fault record ${id})`)
+        'message', `pool: determinism fault: the re-execution differs at character ${fault.at} from what ${author?.worker ?? 'an earlier worker'} streamed (fault record ${id})`)
     } else if (jc.stopping() && !cancelled) {
       // Leaving: hand the job back at once (idle time far past any lease) instead of making a peer wait.
       await command.multi().xclaim(job.lane, GROUP, `${consumer}:released`, 0, job.entry, 'IDLE', 1e9, 'JUSTID').del(keys.lease(hp)).exec().catch(() => {})

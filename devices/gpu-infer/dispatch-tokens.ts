@@ -75,3 +75,17 @@ export function tokenBatcher(publish: (fields: string[]) => void, everyMs = TOKE
     },
   }
 }
+
+/**
+ * A job's event that started the attempt which published character `at` (a determinism fault
+ * names the worker whose text the re-execution contradicts, not merely the last one to try);
+ * the last `start` when no token covers `at`.
+ */
+export function publisherOf<E extends Record<string, string | undefined>>(events: readonly E[], at: number): E | undefined {
+  let attempt: E | undefined
+  for (const e of events) {
+    if (e.type === 'start') attempt = e
+    else if (tokenItems(e).some((t) => t.at <= at && at < t.at + t.text.length)) return attempt
+  }
+  return attempt
+}

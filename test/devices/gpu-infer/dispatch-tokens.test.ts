@@ -4,7 +4,7 @@
 import fc from 'fast-check'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { entryFields } from '../../../devices/gpu-infer/dispatch-keys.js'
-import { tokenBatcher, tokenFields, tokenItems, type TokenItem } from '../../../devices/gpu-infer/dispatch-tokens.js'
+import { publisherOf, tokenBatcher, tokenFields, tokenItems, type TokenItem } from '../../../devices/gpu-infer/dispatch-tokens.js'
 import { continuation, forwarder } from '../../../devices/gpu-infer/dispatch-stream.js'
 
 const item = fc.record({ text: fc.string({ minLength: 1, maxLength: 8 }), extra: fc.option(fc.dictionary(fc.string({ maxLength: 4 }), fc.integer()), { nil: undefined }) })
@@ -73,5 +73,24 @@ describe('token batcher', () => {
       const sent = entries.flatMap((e) => tokenItems(e)).map((t) => f.accept(t.at, t.text)).join('')
       expect(sent).toBe(published)
     }))
+  })
+})
+
+describe('who published a character (the fault record names them)', () => {
+  const start = (worker: string) => ({ type: 'start', worker })
+  const tokens = (...items: Array<[number, string]>) => entryFields(tokenFields(items.map(([at, text]) => ({ at, text }))))
+  // A streamed 'abcdef' (0-2), B took over and reproduced it, then published 'gh' (6-7), C took over.
+  const history = [start('A'), tokens([0, 'ab'], [2, 'c']), tokens([3, 'def']), start('B'), tokens([6, 'gh']), start('C')]
+
+  it('names the attempt whose tokens cover the offset, not merely the last one', () => {
+    expect([0, 2, 5].map((at) => publisherOf(history, at)?.worker)).toEqual(['A', 'A', 'A'])
+    expect([6, 7].map((at) => publisherOf(history, at)?.worker)).toEqual(['B', 'B'])
+    // Single-token entries count too.
+    expect(publisherOf<Record<string, string>>([start('A'), { type: 'token', at: '0', text: 'xy' }, start('B')], 1)?.worker).toBe('A')
+  })
+
+  it('falls back to the last attempt when no token covers the offset', () => {
+    expect(publisherOf(history, 8)?.worker).toBe('C')
+    expect(publisherOf([], 0)).toBeUndefined()
   })
 })
