@@ -67,17 +67,19 @@ export function createDispatcher(options: DispatchOptions) {
    * Takes or joins the hashpath's job, in one round trip (dispatch-scripts.ts): fails when no
    * live worker serves the model or its queue is full; returns the job's nonce.
    */
-  async function takeOrJoin(hashpath: string, model: string, base: Message, baseHashpath: string, req: Message, signer: string | undefined): Promise<string> {
+  async function takeOrJoin(hashpath: string, model: string, base: Message, baseHashpath: string, req: Message, signer: string | undefined, streams: boolean): Promise<string> {
     const nonce = randomBytes(9).toString('base64url')
     const lane = laneOf(signer)
-    const fields = ['hp', hashpath, 'nonce', nonce, 'model', model, 'base-hashpath', baseHashpath,
+    const fields = ['hp', hashpath, 'nonce', nonce, 'model', model, 'base-hashpath', baseHashpath, 'stream', streams ? '1' : '0',
       'base', Buffer.from(encodeMessage(base)).toString('base64'), 'req', Buffer.from(encodeMessage(req)).toString('base64')]
     const lanes = keys.lanes(model)
     const [outcome, value] = await take(4 + lanes.length + 1, keys.workers(model), keys.job(hashpath), keys.entry(hashpath, nonce), keys.followers(hashpath, nonce),
       ...lanes, keys.lane(model, lane), Date.now() - 3 * options.leaseMs, nonce, JOB_TTL_MS, options.maxQueue, lane, ...fields)
     if (outcome === 'queued') return nonce
     if (outcome === 'join' && value !== undefined) {
-      await redis.multi().incr(keys.followers(hashpath, value)).pexpire(keys.followers(hashpath, value), JOB_TTL_MS).exec()
+      const join = redis.multi().incr(keys.followers(hashpath, value)).pexpire(keys.followers(hashpath, value), JOB_TTL_MS)
+      // A client that streams wants the tokens of a job whose first client may not have.
+      await (streams ? join.set(keys.streamed(hashpath, value), '1', 'PX', JOB_TTL_MS) : join).exec()
       return value
     }
     if (outcome === 'no-worker') {
@@ -106,7 +108,7 @@ export function createDispatcher(options: DispatchOptions) {
       throw new InvalidRequestError(`pool: a model name has at most ${MAX_MODEL_NAME} characters and no spaces`, { code: 'invalid-model' })
     }
     const hashpath = hashpathOf(ctx.hashpath, req, hashpathAlgOf(base))
-    const nonce = await call(() => takeOrJoin(hashpath, model, base, ctx.hashpath, req, ctx.caller?.address))
+    const nonce = await call(() => takeOrJoin(hashpath, model, base, ctx.hashpath, req, ctx.caller?.address, ctx.stream !== undefined))
     const signal = ctx.signal
     const forward = forwarder()
     let settled = false
@@ -127,7 +129,7 @@ export function createDispatcher(options: DispatchOptions) {
       // Waiters keep the job key alive: if every dispatcher dies, it expires and a retry re-enqueues.
       const renew = setInterval(() => {
         redis.multi().pexpire(keys.job(hashpath), JOB_TTL_MS).pexpire(keys.followers(hashpath, nonce), JOB_TTL_MS)
-          .pexpire(keys.entry(hashpath, nonce), JOB_TTL_MS).exec().catch(() => {})
+          .pexpire(keys.entry(hashpath, nonce), JOB_TTL_MS).pexpire(keys.streamed(hashpath, nonce), JOB_TTL_MS).exec().catch(() => {})
       }, 1000)
       const stop = reader.follow(keys.events(hashpath, nonce), (entries) => {
         for (const [, flat] of entries) {
@@ -145,7 +147,10 @@ export function createDispatcher(options: DispatchOptions) {
             if (idOfBytes(bytes) !== e.id) return finish(new DeterminismFaultError('pool: a worker\'s result does not hash to its ID', { code: 'determinism-fault' }))
             for (const [k, v] of Object.entries(JSON.parse(e.meta ?? '{}') as Record<string, string>)) ctx.meta.set(k, v)
             ctx.meta.set('pool-worker', e.worker ?? '')
-            return finish(undefined, decodeMessage(bytes))
+            const value = decodeMessage(bytes)
+            // Joined a job too late for its worker to see that someone streams: the text in one piece.
+            if (forward.sentCount() === 0 && typeof value.output === 'string' && value.output !== '') ctx.stream?.write('token', { text: value.output })
+            return finish(undefined, value)
           } else if (e.type === 'error' || e.type === 'fault') {
             return finish(new AoError(Number(e.status ?? 500), e.code ?? 'internal', e.message ?? 'pool: the job failed'))
           }

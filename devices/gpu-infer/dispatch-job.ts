@@ -59,7 +59,7 @@ export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' |
   const events = keys.events(hp, nonce)
   // The lease, whether the job was cancelled, and what earlier attempts published: one round trip.
   const opening = await command.pipeline().set(keys.lease(hp), consumer, 'PX', options.leaseMs, 'NX').get(keys.lease(hp))
-    .exists(keys.cancel(hp, nonce)).xrange(events, '-', '+').exec()
+    .exists(keys.cancel(hp, nonce)).xrange(events, '-', '+').exists(keys.streamed(hp, nonce)).exec()
   const failed = opening?.find(([err]) => err !== null)
   if (opening === null || failed !== undefined) throw failed?.[0] ?? new Error('pool: redis answered nothing')
   if (opening[1]![1] !== consumer) {
@@ -76,9 +76,13 @@ export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' |
       .pexpire(events, EVENTS_TTL_MS).exec()
       .catch(() => abortWith('redis unreachable'))
   }, Math.max(50, Math.floor(options.leaseMs / 3)))
-  // A client that left should stop the work soon, not at the next renewal: one EXISTS per 100 ms.
+  // A client that left should stop the work soon, not at the next renewal; a client that streams
+  // and joined late should get the tokens soon: one MGET per 100 ms.
   const watchCancel = setInterval(() => {
-    command.exists(keys.cancel(hp, nonce)).then((n) => { if (n === 1) { cancelled = true; abortWith('cancelled') } }, () => {})
+    command.mget(keys.cancel(hp, nonce), keys.streamed(hp, nonce)).then(([cancel, streamed]) => {
+      if (streamed !== null) tokens.release()
+      if (cancel !== null) { cancelled = true; abortWith('cancelled') }
+    }, () => {})
   }, CANCEL_POLL_MS)
 
   // Earlier attempts: the text they published (in order, each past the last) and who ran them.
@@ -91,7 +95,10 @@ export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' |
   const publish = (...fields: string[]) => {
     last = command.xadd(events, '*', ...fields).catch((err: Error) => abortWith(`redis unreachable: ${err.message}`))
   }
-  const tokens = tokenBatcher((fields) => publish(...fields))
+  // Tokens go out only when a client streams (or an earlier run's already did: the prefix stays
+  // checked); a job nobody streams costs one entry for its result, not one per token batch.
+  const streamed = job.fields.stream !== '0' || opening[4]![1] === 1 || published !== ''
+  const tokens = tokenBatcher((fields) => publish(...fields), { held: !streamed })
   const cont = continuation(published)
   let fault: Extract<Continuation, { kind: 'fault' }> | undefined
   const take = (step: Continuation | undefined, whole?: string, extra?: Record<string, unknown>) => {

@@ -15,6 +15,8 @@
  * - `ev:<hashpath>:<nonce>`  a Stream of the job's events: `start`, `tokens` (each token's
  *                       text at a character offset, a few to an entry: dispatch-tokens.ts),
  *                       `done` (the result message), `error`, `fault`.
+ * - `streamed:…` (same suffix)  set when a client that streams joins a job whose first client
+ *                       did not: the worker then publishes its tokens (else only the result).
  * - `entry:…`, `followers:…`, `cancel:…` (same suffix): where the job sits in its queue, how
  *                       many clients follow it, and the flag that stops it when the last one left.
  * - `workers:<model>`   sorted set of live worker consumers (score: last beat, ms).
@@ -40,6 +42,7 @@ export const poolKeys = (prefix: string) => ({
   entry: (hashpath: string, nonce: string) => `${prefix}entry:${hashpath}:${nonce}`,
   followers: (hashpath: string, nonce: string) => `${prefix}followers:${hashpath}:${nonce}`,
   cancel: (hashpath: string, nonce: string) => `${prefix}cancel:${hashpath}:${nonce}`,
+  streamed: (hashpath: string, nonce: string) => `${prefix}streamed:${hashpath}:${nonce}`,
   workers: (model: string) => `${prefix}workers:${model}`,
   done: (model: string) => `${prefix}done:${model}`,
   models: `${prefix}models`,

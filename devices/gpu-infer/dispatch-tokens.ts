@@ -43,8 +43,12 @@ export function tokenItems(fields: Record<string, string | undefined>): TokenIte
  * Collects a job's tokens and hands them to `publish` as one entry's fields, at most once per
  * `everyMs`. `flush` publishes what waits now (before the job's last event, which must follow
  * its tokens); `discard` drops it (the job was handed back, its next run publishes it again).
+ * A `held` batcher publishes nothing — no client streams the job, the result alone answers it —
+ * until `release` (a streaming client joined), which publishes every token so far at once.
  */
-export function tokenBatcher(publish: (fields: string[]) => void, everyMs = TOKEN_BATCH_MS) {
+export function tokenBatcher(publish: (fields: string[]) => void, opts: { everyMs?: number; held?: boolean } = {}) {
+  const everyMs = opts.everyMs ?? TOKEN_BATCH_MS
+  let held = opts.held ?? false
   let pending: TokenItem[] = []
   let lastFlush = Number.NEGATIVE_INFINITY
   let timer: NodeJS.Timeout | undefined
@@ -54,7 +58,7 @@ export function tokenBatcher(publish: (fields: string[]) => void, everyMs = TOKE
   }
   const flush = (): void => {
     cancelTimer()
-    if (pending.length === 0) return
+    if (held || pending.length === 0) return
     lastFlush = performance.now()
     const items = pending
     pending = []
@@ -63,12 +67,17 @@ export function tokenBatcher(publish: (fields: string[]) => void, everyMs = TOKE
   return {
     push(item: TokenItem): void {
       pending.push(item)
-      if (timer !== undefined) return
+      if (held || timer !== undefined) return
       const wait = lastFlush + everyMs - performance.now()
       if (wait <= 0) flush()
       else timer = setTimeout(flush, wait)
     },
     flush,
+    release(): void {
+      if (!held) return
+      held = false
+      flush()
+    },
     discard(): void {
       cancelTimer()
       pending = []

@@ -129,6 +129,25 @@ describe.skipIf(skip)('inference pool: dispatcher + 2 workers on loopback', () =
     expect(await executions()).toBe(before + 1)
   })
 
+  it('a streaming client that joins a job nobody streamed gets the whole text, identical to the solo run', async () => {
+    // Jobs whose clients do not stream publish no tokens (only their result); a streaming client
+    // that joins one flags it, and the worker then publishes every token so far and the rest.
+    // Greedy and 450 tokens long (see above): the job still runs when the second client joins.
+    const quiet: Ask = { surface: 'completion', prompt: 'on and on', stream: false, maxTokens: 450 }
+    const loud: Ask = { ...quiet, stream: true }
+    const before = await executions()
+    const first = ask(dispatcher.url, quiet)
+    await until('the job to start', async () => (await runningWorkerPid()) !== undefined, 200, 10)
+    const [late, early] = await Promise.all([ask(dispatcher.url, loud), first])
+    const [reference] = await soloAnswers([loud])
+    expect([late.status, early.status]).toEqual([200, 200])
+    expect([late.id, late.text]).toEqual([reference!.id, reference!.text])
+    expect(early.text).toBe(reference!.text)
+    expect(await executions()).toBe(before + 1)
+    // Token by token, not the whole text at the end (which the surface would also send).
+    expect(late.pieces.length, String(late.text.length)).toBeGreaterThan(10)
+  })
+
   it('kill -9 of the worker streaming a job: the stream continues, identical to the solo run', { timeout: 60_000 }, async () => {
     const spec: Ask = { surface: 'path', prompt: 'a long story', stream: true, maxTokens: 450 }
     let killed: ServerProcess | undefined

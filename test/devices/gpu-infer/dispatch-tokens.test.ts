@@ -34,7 +34,7 @@ describe('token batcher', () => {
   it('publishes the first token at once, then what arrived in the interval as one entry', () => {
     vi.useFakeTimers()
     const entries: TokenItem[][] = []
-    const b = tokenBatcher((fields) => entries.push(tokenItems(entryFields(fields))), 20)
+    const b = tokenBatcher((fields) => entries.push(tokenItems(entryFields(fields))), { everyMs: 20 })
     b.push({ at: 0, text: 'a' })
     expect(entries).toEqual([[{ at: 0, text: 'a' }]])
     b.push({ at: 1, text: 'b' })
@@ -51,10 +51,26 @@ describe('token batcher', () => {
     expect(entries.length).toBe(3)
   })
 
+  it('held (nobody streams): publishes nothing until released, then every token so far at once', () => {
+    vi.useFakeTimers()
+    const entries: TokenItem[][] = []
+    const b = tokenBatcher((fields) => entries.push(tokenItems(entryFields(fields))), { everyMs: 20, held: true })
+    b.push({ at: 0, text: 'a' })
+    b.push({ at: 1, text: 'b', extra: { logprobs: [] } })
+    b.flush()
+    vi.advanceTimersByTime(100)
+    expect(entries).toEqual([])
+    b.release()
+    expect(entries).toEqual([[{ at: 0, text: 'a' }, { at: 1, text: 'b', extra: { logprobs: [] } }]])
+    b.push({ at: 2, text: 'c' })
+    vi.advanceTimersByTime(20)
+    expect(entries.at(-1)).toEqual([{ at: 2, text: 'c' }])
+  })
+
   it('a run that takes over sees the published text whole, however it was batched', () => {
     fc.assert(fc.property(fc.array(fc.string({ minLength: 1, maxLength: 5 }), { maxLength: 20 }), fc.array(fc.boolean(), { maxLength: 20 }), (pieces, flushes) => {
       const entries: Array<Record<string, string>> = []
-      const b = tokenBatcher((fields) => entries.push(entryFields(fields)), 1e9)
+      const b = tokenBatcher((fields) => entries.push(entryFields(fields)), { everyMs: 1e9 })
       let at = 0
       pieces.forEach((text, i) => {
         b.push({ at, text })
