@@ -122,7 +122,19 @@ export interface HttpKit {
   ): Response
   /** The node's inference receipt for a result (`asked`: the client asked for one), if any is issued. */
   receipt(result: ResolveResult, asked: boolean): Promise<string | undefined>
+  /**
+   * Takes requests before the app, straight from the node's HTTP server: `lane` answers true
+   * when it took a request (and answers it itself), false to leave it to the app. For a hot path
+   * that cannot afford the app's routing (relay@1.0's router lane). The arguments are node:http's
+   * `IncomingMessage` and `ServerResponse` (core/ knows no HTTP library); requests made through
+   * `app.request()` or `app.fetch()` never reach a lane, so a lane's device answers those in
+   * its routes too.
+   */
+  preempt(lane: RawLane): void
 }
+
+/** A request handler in front of the node's app (HttpKit.preempt): true when it took the request. */
+export type RawLane = (incoming: unknown, outgoing: unknown) => boolean
 
 /** A handler's way to push partial output to a client while it computes. */
 export interface StreamSink {

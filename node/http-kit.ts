@@ -5,7 +5,7 @@
  * — all as the HyperPATH route does, without a device importing node/.
  */
 import type { Resolver } from '../core/resolve.js'
-import type { HttpKit, ResolveResult } from '../core/types.js'
+import type { HttpKit, RawLane, ResolveResult } from '../core/types.js'
 import { parseCacheControl, readBody } from './http-request.js'
 import { errorResponse, resultResponse } from './http-response.js'
 import { chooseCodec, type TransportKeys } from './negotiate.js'
@@ -17,6 +17,8 @@ export interface HttpKitInit {
   readonly requestTimeoutMs: number
   /** Inference receipts (devices/attest), when the node issues them. */
   readonly receipts?: { issue(result: ResolveResult, asked: boolean): Promise<string | undefined> }
+  /** Where `preempt` puts the lanes the node's server runs before the app. */
+  readonly lanes: RawLane[]
 }
 
 const NO_RECEIPT = async (): Promise<undefined> => undefined
@@ -48,5 +50,6 @@ export function createHttpKit(init: HttpKitInit): HttpKit {
     linkAbort,
     eventStream: eventStreamResponse,
     receipt: init.receipts === undefined ? NO_RECEIPT : (result, asked) => init.receipts!.issue(result, asked),
+    preempt: (lane) => { init.lanes.push(lane) },
   }
 }

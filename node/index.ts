@@ -76,7 +76,7 @@ export async function createNode(config: NodeConfig, init: NodeInit = {}): Promi
     ...(await loadDeviceModules(config.devicePaths, components)),
   ]
   registry.register(devices)
-  const app = nodeApp({ config, resolver, log, store, wallet, address, settings, metrics, receipts: builtins.receipts, devices })
+  const { app, lanes } = nodeApp({ config, resolver, log, store, wallet, address, settings, metrics, receipts: builtins.receipts, devices })
   const { start, stop } = deviceLifecycle(devices, store, log)
-  return { config, app, resolver, registry, store, wallet, address, log, models: builtins.models, settings, metrics, start, stop }
+  return { config, app, lanes, resolver, registry, store, wallet, address, log, models: builtins.models, settings, metrics, start, stop }
 }

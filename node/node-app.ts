@@ -8,7 +8,7 @@
 import type { Hono } from 'hono'
 import type { Resolver } from '../core/resolve.js'
 import type { Store } from '../core/store.js'
-import type { Device, Logger } from '../core/types.js'
+import type { Device, Logger, RawLane } from '../core/types.js'
 import type { Receipts } from '../devices/index.js'
 import type { Wallet } from '../identity/keys.js'
 import { createApp } from './app.js'
@@ -32,11 +32,13 @@ export interface NodeAppParts {
   readonly devices: readonly Device[]
 }
 
-export function nodeApp(parts: NodeAppParts): Hono {
+/** The app, and the lanes the node's server runs before it (HttpKit.preempt). */
+export function nodeApp(parts: NodeAppParts): { app: Hono; lanes: readonly RawLane[] } {
   const { config, resolver, log, settings, metrics, receipts } = parts
   const callers = { nodeAddress: parts.address, operator: () => settings.operator(), skewSeconds: config.signatureSkewSeconds, spent: spentSignatures(parts.store) }
-  const http = createHttpKit({ resolver, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeoutMs, ...(receipts === undefined ? {} : { receipts }) })
-  return createApp({
+  const lanes: RawLane[] = []
+  const http = createHttpKit({ resolver, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeoutMs, lanes, ...(receipts === undefined ? {} : { receipts }) })
+  const app = createApp({
     resolver, log, bodyLimit: config.bodyLimit, requestTimeoutMs: config.requestTimeoutMs,
     identity: { wallet: parts.wallet, signReplies: () => settings.signReplies() },
     callers,
@@ -50,4 +52,5 @@ export function nodeApp(parts: NodeAppParts): Hono {
       for (const device of parts.devices) device.routes?.(a, http)
     },
   })
+  return { app, lanes }
 }

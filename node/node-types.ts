@@ -7,7 +7,7 @@ import type { Hono } from 'hono'
 import type { Registry } from '../core/registry.js'
 import type { Resolver } from '../core/resolve.js'
 import type { Store } from '../core/store.js'
-import type { Device, DeviceBuilder, Logger } from '../core/types.js'
+import type { Device, DeviceBuilder, Logger, RawLane } from '../core/types.js'
 import type { Wallet } from '../identity/keys.js'
 import type { NodeConfig } from './config.js'
 import type { NodeMetrics } from './metrics.js'
@@ -16,6 +16,8 @@ import type { NodeSettings } from './settings.js'
 export interface HashbeamNode {
   readonly config: NodeConfig
   readonly app: Hono
+  /** Handlers the node's HTTP server runs before the app (HttpKit.preempt; node/server.ts). */
+  readonly lanes: readonly RawLane[]
   readonly resolver: Resolver
   readonly registry: Registry
   readonly store: Store

@@ -14,9 +14,10 @@
  *   the node is waiting for it, not while the node is busy) has its connection closed, which
  *   ends the read with a 408 `client-gone` and frees what was buffered.
  */
-import type { IncomingMessage, Server } from 'node:http'
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerOptions, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
+import type { RawLane } from '../core/types.js'
 import type { HashbeamNode } from './index.js'
 
 export interface RunningServer {
@@ -46,7 +47,7 @@ export async function listen(node: HashbeamNode, port = node.config.port, host =
       // How often Node checks the header limit (its default, 30 s, would stretch it by as much).
       connectionsCheckingInterval: Math.max(100, Math.min(5_000, Math.floor(headersTimeoutMs / 4))),
     }
-    const s = serve({ fetch: node.app.fetch, port, hostname: host, serverOptions }, () => resolvePromise(s))
+    const s = serve({ fetch: node.app.fetch, port, hostname: host, serverOptions, createServer: withLanes(node.lanes) as typeof createServer }, () => resolvePromise(s))
     s.once('error', reject)
   })
   const stopWatching = watchUploads(server as Server, uploadIdleTimeoutMs, node)
@@ -75,6 +76,17 @@ export async function listen(node: HashbeamNode, port = node.config.port, host =
       return closing
     },
   }
+}
+
+/**
+ * The server, with the devices' lanes (HttpKit.preempt) in front of the app's listener: a lane
+ * that takes a request answers it; every other request goes to the app.
+ */
+function withLanes(lanes: readonly RawLane[]): (options: ServerOptions, app: RequestListener) => Server {
+  return (options, app) => createServer(options, lanes.length === 0 ? app : (req: IncomingMessage, res: ServerResponse) => {
+    for (const lane of lanes) if (lane(req, res)) return
+    app(req, res)
+  })
 }
 
 /**

@@ -20,16 +20,16 @@ import type { Device, HttpKit, Logger, Message, Value } from '../../core/types.j
 import { createCluster, summarize, type Candidate, type Cluster } from '../router/index.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
-import { forward, relayedBefore, toResponse, type RelayAnswer } from './forward.js'
+import { forward, relayedBefore, toResponse } from './forward.js'
 import { quorumOf, runQuorum } from './quorum.js'
+import { clientGone, noLiveNode, rawHeader, recordForCheckers, ROUTER_OWN, routerLane, writeAnswer } from './node-lane.js'
 import { checkTarget } from './targets.js'
+import { closeRelayPools, originOf } from './transport.js'
 
 export const RELAY_DEVICE_NAME = 'relay@1.0'
 export const MAX_CASTS = 64
 /** A JSON body up to this size is read for its `model` (the OpenAI routes name it there). */
 const MODEL_SNIFF_BYTES = 1024 * 1024
-
-const LOCAL = /^\/(?:$|metrics$|dashboard(?:\/|$)|~(?:router|relay|meta|dashboard)@1\.0(?:[/&?]|$))/
 
 export interface RelayDeviceInit {
   /** The cluster of a `--router` node: enables preprocess and routed `call`s. */
@@ -57,32 +57,7 @@ function modelInBody(headers: Headers, body: Uint8Array | undefined): string | u
   }
 }
 
-/** A freshly computed, receipted answer joins the feed checkers sample from (router checks.ts). */
-function recordForCheckers(cluster: Cluster, answer: RelayAnswer, model: string | undefined): void {
-  if (answer.status !== 200) return
-  const h: Record<string, string> = {}
-  for (let i = 0; i < answer.headers.length; i += 2) h[answer.headers[i]!.toLowerCase()] = answer.headers[i + 1]!
-  const { 'hashbeam-node': node, 'ao-receipt': receipt, hashpath, 'ao-id': result } = h
-  // A cache hit was computed by whoever wrote the record: checking it would check someone else.
-  if (node === undefined || receipt === undefined || hashpath === undefined || result === undefined || h['ao-cache'] === 'hit') return
-  cluster.checks.record({ node, receipt, hashpath, result, ...(model === undefined ? {} : { model }) })
-}
-
 const asText = (value: Value | undefined): string | undefined => (typeof value === 'string' ? value : undefined)
-
-/** A signal that aborts when the client's connection closes before its answer is written. */
-function clientGone(outgoing: ServerResponse): AbortSignal {
-  const controller = new AbortController()
-  outgoing.once('close', () => { if (!outgoing.writableFinished) controller.abort(new Error('the client went away')) })
-  return controller.signal
-}
-
-/** A buffered answer straight onto the client's socket (one write of head and body). */
-function writeAnswer(outgoing: ServerResponse, answer: RelayAnswer): void {
-  const body = answer.body as Uint8Array | null
-  outgoing.writeHead(answer.status, body === null ? answer.headers : [...answer.headers, 'content-length', String(body.byteLength)])
-  outgoing.end(body ?? undefined)
-}
 
 export function relayDevice(init: RelayDeviceInit): Device {
   const { cluster, log } = init
@@ -93,7 +68,8 @@ export function relayDevice(init: RelayDeviceInit): Device {
   const registered = (origin: string) => cluster?.registry.atOrigin(origin) !== undefined
   const options = {
     timeoutMs, relayedBy: init.address,
-    checkTarget: (node: Candidate) => checkTarget(node.url, registered),
+    // A registered node (the hot path) needs no look-up; any other target is vetted and pinned.
+    checkTarget: (node: Candidate) => (registered(originOf(node.url)) ? undefined : checkTarget(node.url, registered)),
   }
 
   /** What a `call` or `cast` sends, checked before anything is sent. */
@@ -146,31 +122,29 @@ export function relayDevice(init: RelayDeviceInit): Device {
     const env = c.env as { incoming?: IncomingMessage; outgoing?: ServerResponse } | undefined
     const incoming = env?.incoming
     const target = incoming?.url ?? targetOf(raw.url)
-    if (cluster === undefined || LOCAL.test(target)) return next()
-    if (relayedBefore(incoming === undefined ? raw.headers.get('via') : incoming.headers.via)) return next()
+    if (cluster === undefined || ROUTER_OWN.test(target)) return next()
+    if (relayedBefore(incoming === undefined ? raw.headers.get('via') : rawHeader(incoming.rawHeaders, 'via'))) return next()
     const method = incoming?.method ?? raw.method
     const summary = summarize(method, target)
     const route = cluster.match(summary)
     if (route === undefined) return next()
-    const requestId = randomUUID()
     try {
-      const verifyHeader = incoming === undefined ? raw.headers.get('hashbeam-verify') : incoming.headers['hashbeam-verify']
-      const quorum = quorumOf(target, typeof verifyHeader === 'string' ? verifyHeader : null)
+      const verifyHeader = incoming === undefined ? raw.headers.get('hashbeam-verify') : rawHeader(incoming.rawHeaders, 'hashbeam-verify') ?? null
+      const quorum = quorumOf(target, verifyHeader)
       const body = method === 'GET' || method === 'HEAD' ? undefined : await http.readBody(raw, http.bodyLimit)
       const plan = cluster.planRoute(route, summary, summary.keys.model ?? modelInBody(raw.headers, body))
-      if (plan.nodes.length === 0) {
-        throw new UnavailableError(`relay: no live node for this route${plan.model === undefined ? '' : ` serves model ${plan.model}`}`, { code: 'no-viable-node', retryAfterSeconds: 1 })
-      }
+      if (plan.nodes.length === 0) throw noLiveNode(plan.model)
       const outgoing = env?.outgoing
       const signal = outgoing === undefined ? raw.signal : clientGone(outgoing)
-      const sent = { method, target: quorum?.target ?? target, headers: incoming?.headers ?? raw.headers, body, signal }
+      const sent = { method, target: quorum?.target ?? target, headers: incoming?.rawHeaders ?? raw.headers, body, signal }
       if (quorum !== undefined) return await runQuorum(sent, quorum.count, plan.nodes, { ...options, cluster })
       const answer = await forward(sent, plan.nodes, { ...options, cluster })
       recordForCheckers(cluster, answer, plan.model)
-      if (outgoing === undefined || !(answer.body === null || answer.body instanceof Uint8Array)) return toResponse(answer)
-      writeAnswer(outgoing, answer)
+      if (outgoing === undefined) return toResponse(answer)
+      await writeAnswer(outgoing, answer)
       return RESPONSE_ALREADY_SENT
     } catch (err) {
+      const requestId = randomUUID()
       log.info({ requestId, target: target.slice(0, 200), err: (err as Error).message }, 'relay refused')
       return http.error(err, requestId)
     }
@@ -194,8 +168,12 @@ export function relayDevice(init: RelayDeviceInit): Device {
         return { status: 202, accepted: true }
       },
     },
+    // The pools are the process's (one per node, shared by every relay in it); idle sockets close.
+    stop: () => closeRelayPools(),
     routes(app: unknown, http: HttpKit) {
-      if (cluster !== undefined) (app as Hono).use('*', (c, next) => preprocess(c, next, http))
+      if (cluster === undefined) return
+      http.preempt(routerLane({ cluster, forwarding: { ...options, cluster }, http, log }))
+      ;(app as Hono).use('*', (c, next) => preprocess(c, next, http))
     },
   }
 }

@@ -14,10 +14,9 @@
  * `hashbeam-node-url` added, so the client knows who computed the answer and can check it.
  */
 import { RequestAbortedError, UnavailableError } from '../../core/errors.js'
-import type { IncomingMessage } from 'node:http'
 import type { Candidate, Cluster } from '../router/index.js'
 import type { PinnedAddress } from './targets.js'
-import { headersOf, send, UpstreamError } from './transport.js'
+import { exchange, UpstreamError, type UpstreamAnswer, type UpstreamRequest } from './transport.js'
 
 /** Answers up to this size are buffered (failover possible until the last byte). */
 export const BUFFER_LIMIT = 8 * 1024 * 1024
@@ -31,8 +30,8 @@ export interface ForwardRequest {
   readonly method: string
   /** Path and query, from `/`. */
   readonly target: string
-  /** The client's headers (names lower-case), as Node parsed them or as a web Headers. */
-  readonly headers: Readonly<Record<string, string | string[] | undefined>> | Headers
+  /** The client's headers: Node's raw flat list (name, value, …), a web Headers, or names (lower-case) to values. */
+  readonly headers: readonly string[] | Readonly<Record<string, string | string[] | undefined>> | Headers
   readonly body: Uint8Array | undefined
   /** The client's signal: when it leaves, the relayed request is cancelled. */
   readonly signal: AbortSignal
@@ -47,7 +46,7 @@ export interface ForwardOptions {
   /** This router's address, sent in `via` (a router never relays such a request again). */
   readonly relayedBy: string
   /** Throws when the relay may not call this node; else the address to connect to, if pinned (relay/targets.ts). */
-  checkTarget(node: Candidate): Promise<PinnedAddress | undefined>
+  checkTarget(node: Candidate): PinnedAddress | undefined | Promise<PinnedAddress | undefined>
 }
 
 /** The `via` entry a router adds (RFC 9110 §7.6.3); `via` is a transport header, never a message key. */
@@ -58,21 +57,31 @@ export const relayedBefore = (via: string | string[] | null | undefined): boolea
   via !== null && via !== undefined && (Array.isArray(via) ? via.join(', ') : via).includes(VIA_PREFIX)
 
 /**
- * The request's own headers, hop-by-hop and cookies left out, and a `via` entry. Nothing is
- * added that a worker would read as a message key: the relayed request computes exactly what
- * the client's would have, to the same hashpath.
+ * The request's own headers, hop-by-hop and cookies left out, and a `via` entry, flat (name,
+ * value, …). Nothing is added that a worker would read as a message key: the relayed request
+ * computes exactly what the client's would have, to the same hashpath.
  */
-export function outgoingHeaders(incoming: ForwardRequest['headers'], relayedBy: string, body: Uint8Array | undefined): Record<string, string> {
-  const out: Record<string, string> = {}
-  if (incoming instanceof Headers) incoming.forEach((value, key) => { if (!HOP_BY_HOP.has(key)) out[key] = value })
+export function outgoingHeaders(incoming: ForwardRequest['headers'], relayedBy: string, body: Uint8Array | undefined): string[] {
+  const out: string[] = []
+  let via: string | undefined
+  const add = (key: string, value: string) => {
+    if (HOP_BY_HOP.has(key)) return
+    if (key === 'via') via = via === undefined ? value : `${via}, ${value}`
+    else out.push(key, value)
+  }
+  if (Array.isArray(incoming)) {
+    const raw = incoming as readonly string[]
+    for (let i = 0; i < raw.length; i += 2) add(raw[i]!.toLowerCase(), raw[i + 1]!)
+  } else if (incoming instanceof Headers) incoming.forEach((value, key) => add(key, value))
   else {
-    for (const key in incoming) {
-      const value = incoming[key]
-      if (value !== undefined && !HOP_BY_HOP.has(key)) out[key] = Array.isArray(value) ? value.join(', ') : value
+    const record = incoming as Readonly<Record<string, string | string[] | undefined>>
+    for (const key in record) {
+      const value = record[key]
+      if (value !== undefined) add(key, Array.isArray(value) ? value.join(', ') : value)
     }
   }
-  out.via = `${out.via === undefined ? '' : `${out.via}, `}${VIA_PREFIX}${relayedBy}`
-  if (body !== undefined) out['content-length'] = String(body.byteLength)
+  out.push('via', `${via === undefined ? '' : `${via}, `}${VIA_PREFIX}${relayedBy}`)
+  if (body !== undefined) out.push('content-length', String(body.byteLength))
   return out
 }
 
@@ -90,9 +99,15 @@ export const toResponse = (answer: RelayAnswer): Response => {
   return new Response(answer.body as BodyInit | null, { status: answer.status, headers })
 }
 
-function answerHeaders(res: IncomingMessage, node: Candidate, attempts: number): string[] {
+function answerHeaders(res: UpstreamAnswer, node: Candidate, attempts: number): string[] {
   const out: string[] = []
-  for (const [key, value] of headersOf(res.headers)) if (!HOP_BY_HOP.has(key)) out.push(key, value)
+  const { headers } = res
+  for (const key in headers) {
+    const value = headers[key]
+    if (value === undefined || HOP_BY_HOP.has(key)) continue
+    if (typeof value === 'string') out.push(key, value)
+    else for (const v of value) out.push(key, v)
+  }
   out.push('hashbeam-node', node.address, 'hashbeam-node-url', node.url, 'hashbeam-relay-attempts', String(attempts))
   return out
 }
@@ -102,52 +117,18 @@ const sleep = (ms: number, signal: AbortSignal): Promise<void> => new Promise((d
   signal.addEventListener('abort', () => { clearTimeout(timer); done() }, { once: true })
 })
 
-/** A body that calls `done` once it ends, fails or is cancelled (the node's in-flight count). */
-function tracked(first: readonly Uint8Array[], rest: AsyncIterator<Uint8Array>, done: () => void): ReadableStream<Uint8Array> {
-  let i = 0
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (i < first.length) {
-        controller.enqueue(first[i++]!)
-        return
-      }
-      try {
-        const { value, done: end } = await rest.next()
-        if (end) {
-          done()
-          controller.close()
-        } else controller.enqueue(value)
-      } catch (err) {
-        done()
-        controller.error(err)
-      }
-    },
-    async cancel() {
-      done()
-      await rest.return?.()
-    },
-  }, { highWaterMark: 0 })
-}
-
-const isEventStream = (res: IncomingMessage): boolean => (res.headers['content-type'] ?? '').toLowerCase().startsWith('text/event-stream')
-
-/**
- * The answer's body: whole when it fits in `BUFFER_LIMIT` (failover stays possible until its
- * last byte), else — or for an event stream — a stream from what was read so far on.
- */
-async function bodyOf(res: IncomingMessage, done: () => void): Promise<{ whole: Uint8Array } | { stream: ReadableStream<Uint8Array> }> {
-  const iterator = (res as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]()
-  if (isEventStream(res) || Number(res.headers['content-length'] ?? 0) > BUFFER_LIMIT) return { stream: tracked([], iterator, done) }
-  const chunks: Uint8Array[] = []
-  let total = 0
-  for (;;) {
-    const { value, done: end } = await iterator.next()
-    if (end) break
-    chunks.push(value)
-    total += value.byteLength
-    if (total > BUFFER_LIMIT) return { stream: tracked(chunks, iterator, done) }
+/** Sends once; a kept-alive connection the node had closed gets one more try on a fresh one, not a failure. */
+async function attempt(url: string, target: string, upstream: UpstreamRequest, register: (abort: (reason: Error) => void) => void): Promise<UpstreamAnswer> {
+  const first = exchange(url, target, upstream)
+  register(first.abort)
+  try {
+    return await first.answer
+  } catch (err) {
+    if (!(err instanceof UpstreamError && err.stale)) throw err
+    const again = exchange(url, target, upstream)
+    register(again.abort)
+    return again.answer
   }
-  return { whole: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }
 }
 
 export async function forward(req: ForwardRequest, nodes: readonly Candidate[], opts: ForwardOptions): Promise<RelayAnswer> {
@@ -163,7 +144,8 @@ export async function forward(req: ForwardRequest, nodes: readonly Candidate[], 
     if (!cluster.breakers.allow(node.address)) continue
     let pin: PinnedAddress | undefined
     try {
-      pin = await opts.checkTarget(node)
+      const checked = opts.checkTarget(node)
+      pin = checked instanceof Promise ? await checked : checked
     } catch (err) {
       lastError = (err as Error).message
       continue
@@ -171,35 +153,36 @@ export async function forward(req: ForwardRequest, nodes: readonly Candidate[], 
     if (attempts > 0) await sleep(Math.min(1_000, backoffMs * 2 ** (attempts - 1)) * (0.8 + Math.random() * 0.4), req.signal)
     attempts++
     const done = cluster.begin(node.address)
-    const attempt = new AbortController()
-    const timer = setTimeout(() => attempt.abort(new Error(`no answer within ${opts.timeoutMs} ms`)), opts.timeoutMs)
-    const onClient = () => attempt.abort(req.signal.reason)
+    let abort: ((reason: Error) => void) | undefined
+    const timer = setTimeout(() => abort?.(new Error(`no answer within ${opts.timeoutMs} ms`)), opts.timeoutMs)
+    const onClient = () => abort?.(req.signal.reason instanceof Error ? req.signal.reason : new Error('the client went away'))
     req.signal.addEventListener('abort', onClient, { once: true })
-    let passedOn = false
+    let streamed = false
+    let settled = false
+    const onStreamSettled = () => {
+      if (settled) return
+      settled = true
+      done()
+      req.signal.removeEventListener('abort', onClient)
+    }
     try {
-      const upstream = { method: req.method, headers, body: req.body, signal: attempt.signal, pin }
-      const url = `${node.url}${req.target}`
-      // A kept-alive connection the node had closed: once more on a fresh one, not a failure.
-      const res = await send(url, upstream).catch((err: unknown) => (err instanceof UpstreamError && err.stale ? send(url, upstream) : Promise.reject(err)))
-      if (res.statusCode === undefined || res.statusCode >= 500) {
-        const body = await bodyOf(res, () => undefined)
+      const upstream = { method: req.method, headers, body: req.body, pin, bufferLimit: BUFFER_LIMIT, onStreamSettled }
+      const res = await attempt(node.url, req.target, upstream, (a) => { abort = a })
+      if (res.status >= 500) {
         cluster.breakers.failure(node.address)
-        lastAnswer = { status: res.statusCode ?? 502, headers: answerHeaders(res, node, attempts), body: 'whole' in body ? body.whole : body.stream }
-        lastError = `${node.url} answered ${res.statusCode}`
+        // Only the last failure is answered: a streamed one before it is let go.
+        if (lastAnswer?.body instanceof ReadableStream) void lastAnswer.body.cancel().catch(() => undefined)
+        lastAnswer = { status: res.status, headers: answerHeaders(res, node, attempts), body: res.body }
+        lastError = `${node.url} answered ${res.status}`
         continue
       }
-      const status = res.statusCode
-      const body = req.method === 'HEAD' || status === 204 || status === 304 ? { whole: undefined } : await bodyOf(res, () => {
-        done()
-        req.signal.removeEventListener('abort', onClient)
-      })
       cluster.breakers.success(node.address)
-      if ('stream' in body) {
-        clearTimeout(timer)
-        passedOn = true
-        return { status, headers: answerHeaders(res, node, attempts), body: body.stream }
+      const empty = req.method === 'HEAD' || res.status === 204 || res.status === 304
+      if (res.body instanceof ReadableStream) {
+        if (empty) void res.body.cancel().catch(() => undefined)
+        else streamed = true
       }
-      return { status, headers: answerHeaders(res, node, attempts), body: body.whole ?? null }
+      return { status: res.status, headers: answerHeaders(res, node, attempts), body: empty ? null : res.body }
     } catch (err) {
       if (req.signal.aborted) throw new RequestAbortedError('relay: the client went away', { code: 'client-gone' })
       cluster.breakers.failure(node.address)
@@ -207,10 +190,7 @@ export async function forward(req: ForwardRequest, nodes: readonly Candidate[], 
       lastError = `${node.url}: ${(err as Error).message}${code === undefined ? '' : ` (${code})`}`
     } finally {
       clearTimeout(timer)
-      if (!passedOn) {
-        done()
-        req.signal.removeEventListener('abort', onClient)
-      }
+      if (!streamed) onStreamSettled()
     }
   }
   if (lastAnswer !== undefined) return lastAnswer

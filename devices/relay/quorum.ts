@@ -19,7 +19,7 @@ import type { Message } from '../../core/types.js'
 import type { Candidate } from '../router/index.js'
 import { verifyFaultProof } from '../replay/index.js'
 import { forward, toResponse, type ForwardOptions, type ForwardRequest } from './forward.js'
-import { send } from './transport.js'
+import { exchange } from './transport.js'
 
 /** The quorum a request asks for (query `verify=N` or header `hashbeam-verify`), and its target without it. */
 export function quorumOf(target: string, header: string | null): { count: number; target: string } | undefined {
@@ -37,24 +37,32 @@ export function quorumOf(target: string, header: string | null): { count: number
 
 interface Answer { node: Candidate; res: Response; body: Uint8Array }
 
+/** A receipt or a fault proof is a few KiB; anything past this is no answer to read. */
+const JSON_LIMIT = 4 * 1024 * 1024
+
 /** A message from a node as JSON (typed, core/json.ts), or undefined when it cannot be had. */
-async function fetchJson(opts: ForwardOptions, url: string, method = 'GET', body?: Uint8Array): Promise<Message | undefined> {
+async function fetchJson(opts: ForwardOptions, node: Candidate, path: string, method = 'GET', body?: Uint8Array): Promise<Message | undefined> {
+  const headers = ['accept', 'application/json', ...(body === undefined ? [] : ['content-type', 'application/json', 'content-length', String(body.byteLength)])]
+  const sent = exchange(node.url, path, { method, headers, body, bufferLimit: JSON_LIMIT })
+  const timer = setTimeout(() => sent.abort(new Error(`no answer within ${opts.timeoutMs} ms`)), opts.timeoutMs)
   try {
-    const headers: Record<string, string> = { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(body.byteLength) }) }
-    const res = await send(url, { method, headers, body, signal: AbortSignal.timeout(opts.timeoutMs) })
-    const chunks: Uint8Array[] = []
-    for await (const chunk of res as AsyncIterable<Uint8Array>) chunks.push(chunk)
-    if (res.statusCode !== 200) return undefined
-    const value = fromJson(JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown, url)
+    const res = await sent.answer
+    if (res.status !== 200 || !(res.body instanceof Uint8Array)) {
+      if (res.body instanceof ReadableStream) await res.body.cancel()
+      return undefined
+    }
+    const value = fromJson(JSON.parse(Buffer.from(res.body).toString('utf8')) as unknown, node.url + path)
     return isMessage(value) ? value : undefined
   } catch {
     return undefined
+  } finally {
+    clearTimeout(timer)
   }
 }
 
 /** Node a replays node b's receipt: a proof when a reproduces its own result and b's differs. */
 async function proofAgainst(opts: ForwardOptions, by: Answer, receipt: Message): Promise<Message | undefined> {
-  const proof = await fetchJson(opts, `${by.node.url}/~replay@1.0/fault-proof`, 'POST', new TextEncoder().encode(JSON.stringify({ document: toJson(receipt) })))
+  const proof = await fetchJson(opts, by.node, '/~replay@1.0/fault-proof', 'POST', new TextEncoder().encode(JSON.stringify({ document: toJson(receipt) })))
   return proof !== undefined && (await verifyFaultProof(proof)).valid ? proof : undefined
 }
 
@@ -86,7 +94,7 @@ export async function runQuorum(req: ForwardRequest, count: number, nodes: reado
   }
   const receipts = await Promise.all(answers.map(async (a) => {
     const id = a.res.headers.get('ao-receipt')
-    return id === null ? undefined : fetchJson(opts, `${a.node.url}/${id}`)
+    return id === null ? undefined : fetchJson(opts, a.node, `/${id}`)
   }))
   const proofs: Message[] = []
   await Promise.all(answers.flatMap((by, i) => answers.map(async (_, j) => {

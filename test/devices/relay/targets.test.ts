@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { checkTarget, isInternalAddress } from '../../../devices/relay/index.js'
-import { send } from '../../../devices/relay/transport.js'
+import { exchange } from '../../../devices/relay/transport.js'
 
 let server: Server
 let port = 0
@@ -33,11 +33,9 @@ describe('relay targets', () => {
   })
 
   it('a pinned request connects to the pinned address, not to what its name resolves to', async () => {
-    const res = await send(`http://never-resolves.invalid:${port}/x`, {
-      method: 'GET', headers: {}, body: undefined, signal: AbortSignal.timeout(5_000), pin: { address: '127.0.0.1', family: 4 },
-    })
-    let text = ''
-    for await (const chunk of res) text += String(chunk)
-    expect([res.statusCode, text]).toEqual([200, `pinned never-resolves.invalid:${port}`])
+    const res = await exchange(`http://never-resolves.invalid:${port}`, '/x', {
+      method: 'GET', headers: [], body: undefined, bufferLimit: 1024, pin: { address: '127.0.0.1', family: 4 },
+    }).answer
+    expect([res.status, Buffer.from(res.body as Uint8Array).toString()]).toEqual([200, `pinned never-resolves.invalid:${port}`])
   })
 })
