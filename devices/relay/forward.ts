@@ -109,6 +109,9 @@ function answerHeaders(res: UpstreamAnswer, node: Candidate, attempts: number): 
     else for (const v of value) out.push(key, v)
   }
   out.push('hashbeam-node', node.address, 'hashbeam-node-url', node.url, 'hashbeam-relay-attempts', String(attempts))
+  // A whole body gets its length where it is written; a streamed one keeps the node's, if it gave one.
+  const length = headers['content-length']
+  if (!(res.body instanceof Uint8Array) && typeof length === 'string') out.push('content-length', length)
   return out
 }
 

@@ -35,6 +35,19 @@ export function clientGone(outgoing: ServerResponse): AbortSignal {
   return controller.signal
 }
 
+/** Resolves when the client's socket takes writes again, or is gone. */
+function drained(outgoing: ServerResponse): Promise<void> {
+  return new Promise((go) => {
+    const done = () => {
+      outgoing.off('drain', done)
+      outgoing.off('close', done)
+      go()
+    }
+    outgoing.on('drain', done)
+    outgoing.on('close', done)
+  })
+}
+
 /** A relayed answer onto the client's socket: whole in one write, or a stream as it arrives. */
 export async function writeAnswer(outgoing: ServerResponse, answer: RelayAnswer): Promise<void> {
   const body = answer.body
@@ -52,7 +65,7 @@ export async function writeAnswer(outgoing: ServerResponse, answer: RelayAnswer)
     for (;;) {
       const { value, done } = await reader.read()
       if (done) break
-      if (!outgoing.write(value)) await new Promise((go) => { outgoing.once('drain', go); outgoing.once('close', go) })
+      if (!outgoing.write(value)) await drained(outgoing)
       if (outgoing.destroyed) return
     }
     outgoing.end()

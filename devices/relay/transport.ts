@@ -130,6 +130,9 @@ class AnswerReader implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    // undici hands on an empty chunk each time a paused parse resumes: enqueued, it would reach
+    // the reader, whose next pull resumes again — an endless round of microtasks, no I/O.
+    if (chunk.byteLength === 0) return
     if (this.stream !== undefined) {
       if (this.settled) return
       this.stream.enqueue(chunk)

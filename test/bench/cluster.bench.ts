@@ -4,9 +4,17 @@
  * p99. A router (`--router`) and one worker (`--join`) run as real `hashbeam serve` processes;
  * load comes from autocannon in this process. Rates use 16 connections, alternating rounds,
  * medians; latency is measured one request at a time (no queueing), so the difference is the
- * relay's own cost.
+ * relay's own cost. Each process's CPU time per request is read from /proc, which the machine's
+ * noise moves far less than a rate.
+ *
+ * Two layouts: every process on every CPU (the router's cost comes out of the worker's and the
+ * load generator's), and — where `taskset` and two CPUs are at hand — the router on a CPU of its
+ * own with the worker and the load generator sharing the other, as a router on its own machine
+ * in front of a worker would run.
  */
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
+import { cpus } from 'node:os'
+import { existsSync, readFileSync } from 'node:fs'
 import { Agent, get } from 'node:http'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { freePort } from '../helpers/process.js'
@@ -23,7 +31,7 @@ const ROUNDS = 3
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 
-async function serve(args: string[]): Promise<{ url: string; stop(): Promise<void> }> {
+async function serve(args: string[]): Promise<{ url: string; pid: number | undefined; stop(): Promise<void> }> {
   const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/hashbeam.js'), 'serve', ...args], {
     cwd: REPO_ROOT, env: { ...process.env, HASHBEAM_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -38,7 +46,40 @@ async function serve(args: string[]): Promise<{ url: string; stop(): Promise<voi
     child.stderr.on('data', onData)
     child.once('exit', (code) => fail(new Error(`server exited ${code}: ${out}`)))
   })
-  return { url, stop: () => new Promise((done) => { child.once('exit', () => done()); child.kill('SIGTERM') }) }
+  return { url, pid: child.pid, stop: () => new Promise((done) => { child.once('exit', () => done()); child.kill('SIGTERM') }) }
+}
+
+/** CPU seconds (user + system) a process has used, from /proc (undefined off Linux). */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return undefined
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime: fields 14 and 15, in clock ticks (USER_HZ = 100)
+}
+
+/** Pins a process (all its threads) to CPUs; false when taskset is missing or refuses. */
+function pin(pid: number, cpuList: string): boolean {
+  try {
+    execFileSync('taskset', ['-a', '-pc', cpuList, String(pid)], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+interface Round { rate: number; cpuMicros: Record<string, number | undefined> }
+
+/** One load round; CPU µs per request of each named process over it. */
+async function round(url: string, seconds: number, pids: Record<string, number | undefined>): Promise<Round> {
+  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]))
+  const result = await load(url, seconds, 16)
+  const cpuMicros: Record<string, number | undefined> = {}
+  for (const [k, pid] of Object.entries(pids)) {
+    const a = before[k]
+    const b = cpuSeconds(pid)
+    cpuMicros[k] = a === undefined || b === undefined ? undefined : ((b - a) * 1e6) / result.requests.total
+  }
+  return { rate: result.requests.average, cpuMicros }
 }
 
 async function load(url: string, seconds: number, connections: number): Promise<autocannon.Result> {
@@ -73,6 +114,28 @@ async function latency(url: string, n = 2000): Promise<{ p50: number; p99: numbe
   return { p50: times[Math.floor(n / 2)]!, p99: times[Math.floor(n * 0.99)]! }
 }
 
+interface Comparison { direct: Round[]; relayed: Round[] }
+
+async function compare(direct: string, relayed: string, seconds: number, pids: Record<string, number | undefined>): Promise<Comparison> {
+  const out: Comparison = { direct: [], relayed: [] }
+  for (let i = 0; i < ROUNDS; i++) {
+    out.direct.push(await round(direct, seconds, pids))
+    out.relayed.push(await round(relayed, seconds, pids))
+  }
+  return out
+}
+
+function row(layout: string, c: Comparison): string {
+  const d = median(c.direct.map((r) => r.rate))
+  const r = median(c.relayed.map((x) => x.rate))
+  const cpu = (rounds: Round[], who: string) => {
+    const xs = rounds.map((x) => x.cpuMicros[who]).filter((x): x is number => x !== undefined)
+    return xs.length === 0 ? '?' : median(xs).toFixed(0)
+  }
+  const per = c.relayed.map((x, i) => (x.rate / c.direct[i]!.rate).toFixed(2)).join(', ')
+  return `| ${layout} | ${d.toFixed(0)} req/s | ${r.toFixed(0)} req/s | **${(r / d).toFixed(2)}** (rounds: ${per}) | ${cpu(c.relayed, 'router')} / ${cpu(c.direct, 'worker')} → ${cpu(c.relayed, 'worker')} / ${cpu(c.direct, 'client')} → ${cpu(c.relayed, 'client')} |`
+}
+
 /** Runs the benchmark; returns a markdown table. */
 export async function benchCluster(seconds = 4): Promise<string> {
   const data = mkdtempSync(join(tmpdir(), 'hashbeam-bench-cluster-'))
@@ -87,25 +150,33 @@ export async function benchCluster(seconds = 4): Promise<string> {
       for (let i = 0; i < 100 && (await fetch(router.url + PATH)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100))
       await load(worker.url + PATH, 1, 16)
       await load(router.url + PATH, 1, 16)
-      const direct: number[] = []
-      const relayed: number[] = []
-      for (let round = 0; round < ROUNDS; round++) {
-        direct.push((await load(worker.url + PATH, seconds, 16)).requests.average)
-        relayed.push((await load(router.url + PATH, seconds, 16)).requests.average)
-      }
-      const d = median(direct)
-      const r = median(relayed)
+      const pids = { router: router.pid, worker: worker.pid, client: process.pid }
+      const shared = await compare(worker.url + PATH, router.url + PATH, seconds, pids)
       await latency(worker.url + PATH, 200)
       await latency(router.url + PATH, 200)
       const lat = { direct: await latency(worker.url + PATH), relayed: await latency(router.url + PATH) }
-      const each = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(', ')
+      const all = cpus().map((_, i) => i).join(',')
+      let pinned: Comparison | undefined
+      if (cpus().length >= 2 && router.pid !== undefined && worker.pid !== undefined && pin(router.pid, '1') && pin(worker.pid, '0') && pin(process.pid, '0')) {
+        try {
+          pinned = await compare(worker.url + PATH, router.url + PATH, seconds, pids)
+        } finally {
+          for (const pid of [router.pid, worker.pid, process.pid]) pin(pid, all)
+        }
+      }
       const ms = (x: number) => `${x.toFixed(3)} ms`
+      const rows = [
+        '| layout | worker asked directly | through the router (By-Base, relayed) | ratio | CPU µs per request: router / worker (direct → relayed) / load generator |',
+        '| --- | --- | --- | --- | --- |',
+        row('every process on both CPUs', shared),
+        ...(pinned === undefined ? [] : [row('router on CPU 1; worker and load generator on CPU 0', pinned)]),
+      ]
       return [
-        '| what | rate (16 connections) | ratio | latency p50 / p99 (one request at a time) |',
-        '| --- | --- | --- | --- |',
-        `| worker asked directly \`${PATH}\` (cache hit) | ${d.toFixed(0)} req/s (rounds: ${each(direct)}) | 1.00 | ${ms(lat.direct.p50)} / ${ms(lat.direct.p99)} |`,
-        `| the same through the router (By-Base, relayed) | ${r.toFixed(0)} req/s (rounds: ${each(relayed)}) | ${(r / d).toFixed(2)} (per round: ${relayed.map((x, i) => (x / direct[i]!).toFixed(2)).join(', ')}) | ${ms(lat.relayed.p50)} / ${ms(lat.relayed.p99)} |`,
-        `| router's added latency | | | p50 ${ms(lat.relayed.p50 - lat.direct.p50)}, p99 ${ms(lat.relayed.p99 - lat.direct.p99)} |`,
+        `Cached answer \`${PATH}\`, 16 connections, ${ROUNDS} alternating rounds of ${seconds} s (medians).`,
+        '',
+        ...rows,
+        '',
+        `Latency one request at a time: direct p50 ${ms(lat.direct.p50)} / p99 ${ms(lat.direct.p99)}; through the router p50 ${ms(lat.relayed.p50)} / p99 ${ms(lat.relayed.p99)}; the router adds p50 ${ms(lat.relayed.p50 - lat.direct.p50)}, p99 ${ms(lat.relayed.p99 - lat.direct.p99)}.`,
       ].join('\n')
     } finally {
       await worker.stop()
