@@ -2,8 +2,9 @@
  * Inference-pool benchmark (issue 15): aggregate generated tokens/s through one dispatcher with
  * 1 worker and with 2 (each `--threads 1`), alternating rounds in one run, medians compared
  * (target ≥ 1.6× with 2 on a 2-core machine). A private redis-server (no persistence) holds the
- * queues; the dispatcher and workers are real `hashbeam serve` processes; 8 clients send
- * distinct prompts (no request is answered from a ledger), so every token is generated.
+ * queues; the dispatcher and workers are real `hashbeam serve` processes; 8 clients (half of
+ * them streaming) send distinct prompts (no request is answered from a ledger), so every token
+ * is generated.
  *
  * Each round also reads the CPU time of every process of the pool from /proc (dispatcher,
  * workers, redis-server, this client) and of the whole machine, and reports µs of CPU per
@@ -60,18 +61,34 @@ const median = (xs: number[]) => {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
 }
 
-/** Generated tokens and seconds of `requests` distinct requests from CLIENTS clients, spread over `urls`. */
+/** Completion tokens of one request; a streaming client reads every event to the `result` one. */
+async function completionTokens(res: Response, stream: boolean): Promise<number> {
+  if (res.status !== 200) throw new Error(`bench: ${res.status} ${await res.text()}`)
+  if (!stream) return ((await res.json()) as { usage: { 'completion-tokens': number } }).usage['completion-tokens']
+  const text = await res.text()
+  const block = text.split('\n\n').find((b) => b.startsWith('event: result'))
+  const data = block?.split('\n').find((l) => l.startsWith('data:'))?.slice(5)
+  const tokens = data === undefined ? undefined : (JSON.parse(data) as { value?: { usage?: { 'completion-tokens'?: number } } }).value?.usage?.['completion-tokens']
+  if (typeof tokens !== 'number') throw new Error(`bench: a streamed answer without a result: ${text.slice(-300)}`)
+  return tokens
+}
+
+/**
+ * Generated tokens and seconds of `requests` distinct requests from CLIENTS clients, spread over
+ * `urls`; every other client streams (server-sent events), so both paths of the pool are paid.
+ */
 async function drive(urls: readonly string[], model: string, tag: string, requests: number, maxTokens: number): Promise<{ tokens: number; seconds: number }> {
   let next = 0
   let tokens = 0
   const started = performance.now()
   await Promise.all(Array.from({ length: CLIENTS }, async (_, client) => {
     const url = urls[client % urls.length]!
+    const stream = client % 2 === 1
     while (next < requests) {
       const i = next++
-      const res = await fetch(`${url}/~gpu-infer@1.0/run&model=${model}&prompt=${tag}%20${i}&max-tokens+integer=${maxTokens}&temperature+float=0.8`, { headers: { accept: 'application/json' } })
-      if (res.status !== 200) throw new Error(`bench: ${res.status} ${await res.text()}`)
-      tokens += ((await res.json()) as { usage: { 'completion-tokens': number } }).usage['completion-tokens']
+      const res = await fetch(`${url}/~gpu-infer@1.0/run&model=${model}&prompt=${tag}%20${i}&max-tokens+integer=${maxTokens}&temperature+float=0.8${stream ? '&stream=true' : ''}`,
+        { headers: { accept: stream ? 'text/event-stream' : 'application/json' } })
+      tokens += await completionTokens(res, stream)
     }
   }))
   return { tokens, seconds: (performance.now() - started) / 1000 }
@@ -164,7 +181,7 @@ function table(size: string, bytes: number, requests: number, maxTokens: number,
   return [
     `### ${size} model (${(bytes / 1e6).toFixed(1)} MB)`,
     '',
-    `${requests} distinct requests per round (${maxTokens} tokens max, temperature 0.8) from ${CLIENTS} clients; ` +
+    `${requests} distinct requests per round (${maxTokens} tokens max, temperature 0.8) from ${CLIENTS} clients, half of them streaming; ` +
       `each worker \`--threads 1\`, \`--parallel 1\`; ${of('pool', 1).length} rounds of each row, interleaved (pool 1, plain 1, pool 2, plain 2), medians. ` +
       'The plain rows ask the same worker nodes directly (clients split between them), no dispatcher: what the machine gives two engines without the pool.',
     '',
