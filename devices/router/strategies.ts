@@ -46,6 +46,13 @@ const UTF8 = new TextEncoder()
 const hashInt = (text: string): bigint => BigInt(`0x${toHex(sha256(UTF8.encode(text)))}`)
 const RING = 1n << 256n
 
+/** sha256(text) read as a big-endian integer, mod n — By-Base's pick, without a 256-bit BigInt per request. */
+function hashMod(text: string, n: number): number {
+  let r = 0
+  for (const byte of sha256(UTF8.encode(text))) r = (r * 256 + byte) % n
+  return r
+}
+
 /** Whether the node's queue for this request is full (Least-Loaded leaves it out). */
 export const isFull = (c: Candidate): boolean => c.load !== undefined && c.load.maxQueue > 0 && c.load.queued >= c.load.maxQueue
 
@@ -117,7 +124,7 @@ export function orderNodes(strategy: Strategy, nodes: readonly Candidate[], opts
       return shuffled(sorted, random)
     case 'By-Base': {
       if (sorted.length === 0) return []
-      const first = Number(hashInt(opts.key) % BigInt(sorted.length))
+      const first = hashMod(opts.key, sorted.length)
       return [...sorted.slice(first), ...sorted.slice(0, first)]
     }
     case 'By-Weight':

@@ -2,6 +2,7 @@
  * The pure parts of routing: the circuit breaker's states over a pinned clock, and the
  * strategies' orders (every node returned, best first).
  */
+import { createHash } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { createBreakers, orderNodes, summarize, type Candidate } from '../../../devices/router/index.js'
 
@@ -43,6 +44,18 @@ describe('strategies', () => {
     expect(orderNodes('Least-Loaded', busy, { key: '/x' })[0]?.address).toBe('c')
     const full = nodes.map((n) => ({ ...n, load: { queued: n.address === 'c' ? 8 : 1, running: 0, maxQueue: 8 } }))
     expect(orderNodes('Least-Loaded', full, { key: '/x' }).map((n) => n.address)).not.toContain('c')
+  })
+
+  it('By-Base is HyperBEAM\'s pick: sha256(key) as a big-endian integer mod N, then around the ring', () => {
+    for (let n = 1; n <= 7; n++) {
+      const list: Candidate[] = Array.from({ length: n }, (_, i) => ({ address: `n${i}`, url: `http://n${i}`, weight: 1, inFlight: 0 }))
+      for (let k = 0; k < 50; k++) {
+        const key = `/~message@1.0&k=${k}/k`
+        const first = Number(BigInt(`0x${createHash('sha256').update(key).digest('hex')}`) % BigInt(n))
+        const order = orderNodes('By-Base', list, { key }).map((c) => c.address)
+        expect(order).toEqual([...list.slice(first), ...list.slice(0, first)].map((c) => c.address))
+      }
+    }
   })
 
   it('By-Weight picks in proportion to weight', () => {
