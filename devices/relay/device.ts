@@ -20,9 +20,9 @@ import type { Device, HttpKit, Logger, Message, Value } from '../../core/types.j
 import { createCluster, summarize, type Candidate, type Cluster } from '../router/index.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
-import { forward, relayedBefore, toResponse } from './forward.js'
+import { forward, linkOfSignal, relayedBefore, toResponse } from './forward.js'
 import { quorumOf, runQuorum } from './quorum.js'
-import { clientGone, noLiveNode, rawHeader, recordForCheckers, ROUTER_OWN, routerLane, writeAnswer } from './node-lane.js'
+import { linkOfResponse, noLiveNode, rawHeader, recordForCheckers, ROUTER_OWN, routerLane, writeAnswer } from './node-lane.js'
 import { checkTarget } from './targets.js'
 import { closeRelayPools, originOf } from './transport.js'
 
@@ -103,7 +103,7 @@ export function relayDevice(init: RelayDeviceInit): Device {
   /** The answer of `call`: the relayed response as a message. */
   async function send(sent: Awaited<ReturnType<typeof prepare>>, signal: AbortSignal): Promise<Message> {
     const { method, path, headers, body, nodes } = sent
-    const res = toResponse(await forward({ method, target: path, headers, body, signal }, nodes, { ...options, cluster: own }))
+    const res = toResponse(await forward({ method, target: path, headers, body, client: linkOfSignal(signal) }, nodes, { ...options, cluster: own }))
     const contentType = res.headers.get('content-type') ?? ''
     const bytes = new Uint8Array(await res.arrayBuffer())
     const text = /^(text\/|application\/json)/i.test(contentType)
@@ -135,8 +135,8 @@ export function relayDevice(init: RelayDeviceInit): Device {
       const plan = cluster.planRoute(route, summary, summary.keys.model ?? modelInBody(raw.headers, body))
       if (plan.nodes.length === 0) throw noLiveNode(plan.model)
       const outgoing = env?.outgoing
-      const signal = outgoing === undefined ? raw.signal : clientGone(outgoing)
-      const sent = { method, target: quorum?.target ?? target, headers: incoming?.rawHeaders ?? raw.headers, body, signal }
+      const client = outgoing === undefined ? linkOfSignal(raw.signal) : linkOfResponse(outgoing)
+      const sent = { method, target: quorum?.target ?? target, headers: incoming?.rawHeaders ?? raw.headers, body, client }
       if (quorum !== undefined) return await runQuorum(sent, quorum.count, plan.nodes, { ...options, cluster })
       const answer = await forward(sent, plan.nodes, { ...options, cluster })
       recordForCheckers(cluster, answer, plan.model)

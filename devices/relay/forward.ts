@@ -33,9 +33,28 @@ export interface ForwardRequest {
   /** The client's headers: Node's raw flat list (name, value, …), a web Headers, or names (lower-case) to values. */
   readonly headers: readonly string[] | Readonly<Record<string, string | string[] | undefined>> | Headers
   readonly body: Uint8Array | undefined
-  /** The client's signal: when it leaves, the relayed request is cancelled. */
-  readonly signal: AbortSignal
+  /** The client: when it leaves, the relayed request is cancelled. */
+  readonly client: ClientLink
 }
+
+/**
+ * Whether the client is still there, and word when it leaves. Not an AbortSignal: on the router's
+ * hot path a signal and its listeners cost more than the rest of the relay's own work.
+ */
+export interface ClientLink {
+  gone(): boolean
+  /** Calls `listener` once when the client leaves; returns what stops listening. */
+  onGone(listener: () => void): () => void
+}
+
+/** A client known by an AbortSignal (the app's request, a device call's context). */
+export const linkOfSignal = (signal: AbortSignal): ClientLink => ({
+  gone: () => signal.aborted,
+  onGone(listener) {
+    signal.addEventListener('abort', listener, { once: true })
+    return () => signal.removeEventListener('abort', listener)
+  },
+})
 
 export interface ForwardOptions {
   readonly cluster: Cluster
@@ -115,9 +134,9 @@ function answerHeaders(res: UpstreamAnswer, node: Candidate, attempts: number): 
   return out
 }
 
-const sleep = (ms: number, signal: AbortSignal): Promise<void> => new Promise((done) => {
-  const timer = setTimeout(done, ms)
-  signal.addEventListener('abort', () => { clearTimeout(timer); done() }, { once: true })
+const sleep = (ms: number, client: ClientLink): Promise<void> => new Promise((done) => {
+  const stop = client.onGone(() => { clearTimeout(timer); done() })
+  const timer = setTimeout(() => { stop(); done() }, ms)
 })
 
 /** Sends once; a kept-alive connection the node had closed gets one more try on a fresh one, not a failure. */
@@ -143,7 +162,7 @@ export async function forward(req: ForwardRequest, nodes: readonly Candidate[], 
   let lastAnswer: RelayAnswer | undefined
   let lastError = 'no node of the route is available'
   for (const node of nodes) {
-    if (attempts >= maxAttempts || req.signal.aborted) break
+    if (attempts >= maxAttempts || req.client.gone()) break
     if (!cluster.breakers.allow(node.address)) continue
     let pin: PinnedAddress | undefined
     try {
@@ -153,20 +172,19 @@ export async function forward(req: ForwardRequest, nodes: readonly Candidate[], 
       lastError = (err as Error).message
       continue
     }
-    if (attempts > 0) await sleep(Math.min(1_000, backoffMs * 2 ** (attempts - 1)) * (0.8 + Math.random() * 0.4), req.signal)
+    if (attempts > 0) await sleep(Math.min(1_000, backoffMs * 2 ** (attempts - 1)) * (0.8 + Math.random() * 0.4), req.client)
     attempts++
     const done = cluster.begin(node.address)
     let abort: ((reason: Error) => void) | undefined
     const timer = setTimeout(() => abort?.(new Error(`no answer within ${opts.timeoutMs} ms`)), opts.timeoutMs)
-    const onClient = () => abort?.(req.signal.reason instanceof Error ? req.signal.reason : new Error('the client went away'))
-    req.signal.addEventListener('abort', onClient, { once: true })
+    const stopListening = req.client.onGone(() => abort?.(new Error('the client went away')))
     let streamed = false
     let settled = false
     const onStreamSettled = () => {
       if (settled) return
       settled = true
       done()
-      req.signal.removeEventListener('abort', onClient)
+      stopListening()
     }
     try {
       const upstream = { method: req.method, headers, body: req.body, pin, bufferLimit: BUFFER_LIMIT, onStreamSettled }
@@ -187,7 +205,7 @@ export async function forward(req: ForwardRequest, nodes: readonly Candidate[], 
       }
       return { status: res.status, headers: answerHeaders(res, node, attempts), body: empty ? null : res.body }
     } catch (err) {
-      if (req.signal.aborted) throw new RequestAbortedError('relay: the client went away', { code: 'client-gone' })
+      if (req.client.gone()) throw new RequestAbortedError('relay: the client went away', { code: 'client-gone' })
       cluster.breakers.failure(node.address)
       const code = (err as { code?: string }).code
       lastError = `${node.url}: ${(err as Error).message}${code === undefined ? '' : ` (${code})`}`

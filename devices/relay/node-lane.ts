@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { UnavailableError } from '../../core/errors.js'
 import type { HttpKit, Logger, RawLane } from '../../core/types.js'
 import { summarize, type Cluster } from '../router/index.js'
-import { forward, relayedBefore, type ForwardOptions, type RelayAnswer } from './forward.js'
+import { forward, relayedBefore, type ClientLink, type ForwardOptions, type RelayAnswer } from './forward.js'
 
 /** The router's own surface, never relayed: `/`, `/metrics`, the dashboard, router/relay/meta. */
 export const ROUTER_OWN = /^\/(?:$|metrics$|dashboard(?:\/|$)|~(?:router|relay|meta|dashboard)@1\.0(?:[/&?]|$))/
@@ -28,12 +28,15 @@ export function rawHeader(raw: readonly string[], name: string): string | undefi
   return value
 }
 
-/** A signal that aborts when the client's connection closes before its answer is written. */
-export function clientGone(outgoing: ServerResponse): AbortSignal {
-  const controller = new AbortController()
-  outgoing.once('close', () => { if (!outgoing.writableFinished) controller.abort(new Error('the client went away')) })
-  return controller.signal
-}
+/** The client of a Node response: gone when its connection closes before the answer is written. */
+export const linkOfResponse = (outgoing: ServerResponse): ClientLink => ({
+  gone: () => outgoing.destroyed && !outgoing.writableFinished,
+  onGone(listener) {
+    const closed = () => { if (!outgoing.writableFinished) listener() }
+    outgoing.once('close', closed)
+    return () => { outgoing.off('close', closed) }
+  },
+})
 
 /** Resolves when the client's socket takes writes again, or is gone. */
 function drained(outgoing: ServerResponse): Promise<void> {
@@ -122,7 +125,7 @@ export function routerLane(init: RouterLaneInit): RawLane {
     try {
       const plan = cluster.planRoute(route, summary, summary.keys.model)
       if (plan.nodes.length === 0) throw noLiveNode(plan.model)
-      const sent = { method: incoming.method!, target, headers: incoming.rawHeaders, body: undefined, signal: clientGone(outgoing) }
+      const sent = { method: incoming.method!, target, headers: incoming.rawHeaders, body: undefined, client: linkOfResponse(outgoing) }
       const answer = await forward(sent, plan.nodes, forwarding)
       recordForCheckers(cluster, answer, plan.model)
       await writeAnswer(outgoing, answer)
