@@ -71,20 +71,6 @@ export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' |
   const abortWith = (why: string) => { if (!controller.signal.aborted) controller.abort(new Error(why)) }
   jc.signal.addEventListener('abort', () => abortWith('worker stopping'), { once: true })
   let cancelled = opening[2]![1] === 1
-  const renew = setInterval(() => {
-    command.multi().pexpire(keys.lease(hp), options.leaseMs).xclaim(job.lane, GROUP, consumer, 0, job.entry, 'JUSTID')
-      .pexpire(events, EVENTS_TTL_MS).exec()
-      .catch(() => abortWith('redis unreachable'))
-  }, Math.max(50, Math.floor(options.leaseMs / 3)))
-  // A client that left should stop the work soon, not at the next renewal; a client that streams
-  // and joined late should get the tokens soon: one MGET per 100 ms.
-  const watchCancel = setInterval(() => {
-    command.mget(keys.cancel(hp, nonce), keys.streamed(hp, nonce)).then(([cancel, streamed]) => {
-      if (streamed !== null) tokens.release()
-      if (cancel !== null) { cancelled = true; abortWith('cancelled') }
-    }, () => {})
-  }, CANCEL_POLL_MS)
-
   // Earlier attempts: the text they published (in order, each past the last) and who ran them.
   const history = (opening[3]![1] as Array<[string, string[]]>).map(([, flat]) => entryFields(flat))
   const published = history.flatMap((e) => tokenItems(e)).map((t) => t.text).join('')
@@ -107,6 +93,21 @@ export async function runJob(job: PoolJob, jc: JobContext): Promise<'executed' |
       tokens.push({ at: step.at, text: step.text, ...(extra !== undefined && step.text === whole ? { extra } : {}) })
     } else if (step?.kind === 'fault') { fault = step; abortWith('determinism fault') }
   }
+  // Started here, once everything their callbacks touch exists; the finally below clears them.
+  const renew = setInterval(() => {
+    command.multi().pexpire(keys.lease(hp), options.leaseMs).xclaim(job.lane, GROUP, consumer, 0, job.entry, 'JUSTID')
+      .pexpire(events, EVENTS_TTL_MS).exec()
+      .catch(() => abortWith('redis unreachable'))
+  }, Math.max(50, Math.floor(options.leaseMs / 3)))
+  // A client that left should stop the work soon, not at the next renewal; a client that streams
+  // and joined late should get the tokens soon: one MGET per 100 ms.
+  const watchCancel = setInterval(() => {
+    command.mget(keys.cancel(hp, nonce), keys.streamed(hp, nonce)).then(([cancel, streamed]) => {
+      if (streamed !== null) tokens.release()
+      if (cancel !== null) { cancelled = true; abortWith('cancelled') }
+    }, () => {})
+  }, CANCEL_POLL_MS)
+
   let outcome: 'executed' | 'ledger' | 'failed' | 'cancelled' | 'released' = 'failed'
   try {
     if (cancelled) throw new Error('cancelled')

@@ -2,9 +2,8 @@
  * Inference-pool benchmark (issue 15): aggregate generated tokens/s through one dispatcher with
  * 1 worker and with 2 (each `--threads 1`), alternating rounds in one run, medians compared
  * (target ≥ 1.6× with 2 on a 2-core machine). A private redis-server (no persistence) holds the
- * queues; the dispatcher and workers are real `hashbeam serve` processes; 8 clients (half of
- * them streaming) send distinct prompts (no request is answered from a ledger), so every token
- * is generated.
+ * queues; the dispatcher and workers are real `hashbeam serve` processes; 8 clients send
+ * distinct prompts (no request is answered from a ledger), so every token is generated.
  *
  * Each round also reads the CPU time of every process of the pool from /proc (dispatcher,
  * workers, redis-server, this client) and of the whole machine, and reports µs of CPU per
@@ -26,6 +25,13 @@ import { REPO_ROOT } from './paths.js'
 import { cpuMeter } from './proc-cpu.js'
 
 const CLIENTS = 8
+/**
+ * Off by default: with half the clients streaming, this bench measured 5–10× lower rates and
+ * that much more worker CPU per token on the plain nodes as well as through the pool (2026-12-03),
+ * which a standalone script sending the same mix to the same kind of nodes did not reproduce;
+ * not yet explained, so the recorded numbers are for answers as JSON.
+ */
+const STREAMING = process.env.HASHBEAM_BENCH_POOL_STREAMING === '1'
 /** Requests and tokens per round: about as many seconds per round for either model. */
 const WORK: Record<'tiny' | 'medium', { requests: number; maxTokens: number }> = {
   tiny: { requests: 48, maxTokens: 48 },
@@ -75,7 +81,7 @@ async function completionTokens(res: Response, stream: boolean): Promise<number>
 
 /**
  * Generated tokens and seconds of `requests` distinct requests from CLIENTS clients, spread over
- * `urls`; every other client streams (server-sent events), so both paths of the pool are paid.
+ * `urls`. With HASHBEAM_BENCH_POOL_STREAMING=1 every other client streams (server-sent events).
  */
 async function drive(urls: readonly string[], model: string, tag: string, requests: number, maxTokens: number): Promise<{ tokens: number; seconds: number }> {
   let next = 0
@@ -83,7 +89,7 @@ async function drive(urls: readonly string[], model: string, tag: string, reques
   const started = performance.now()
   await Promise.all(Array.from({ length: CLIENTS }, async (_, client) => {
     const url = urls[client % urls.length]!
-    const stream = client % 2 === 1
+    const stream = STREAMING && client % 2 === 1
     while (next < requests) {
       const i = next++
       const res = await fetch(`${url}/~gpu-infer@1.0/run&model=${model}&prompt=${tag}%20${i}&max-tokens+integer=${maxTokens}&temperature+float=0.8${stream ? '&stream=true' : ''}`,
@@ -181,7 +187,7 @@ function table(size: string, bytes: number, requests: number, maxTokens: number,
   return [
     `### ${size} model (${(bytes / 1e6).toFixed(1)} MB)`,
     '',
-    `${requests} distinct requests per round (${maxTokens} tokens max, temperature 0.8) from ${CLIENTS} clients, half of them streaming; ` +
+    `${requests} distinct requests per round (${maxTokens} tokens max, temperature 0.8) from ${CLIENTS} clients${STREAMING ? ', half of them streaming' : ', answers as JSON'}; ` +
       `each worker \`--threads 1\`, \`--parallel 1\`; ${of('pool', 1).length} rounds of each row, interleaved (pool 1, plain 1, pool 2, plain 2), medians. ` +
       'The plain rows ask the same worker nodes directly (clients split between them), no dispatcher: what the machine gives two engines without the pool.',
     '',
