@@ -25,12 +25,7 @@ import { REPO_ROOT } from './paths.js'
 import { cpuMeter } from './proc-cpu.js'
 
 const CLIENTS = 8
-/**
- * Off by default: with half the clients streaming, this bench measured 5–10× lower rates and
- * that much more worker CPU per token on the plain nodes as well as through the pool (2026-12-03),
- * which a standalone script sending the same mix to the same kind of nodes did not reproduce;
- * not yet explained, so the recorded numbers are for answers as JSON.
- */
+/** Every other client streams (server-sent events); off by default, as recorded in docs/benchmarks.md. */
 const STREAMING = process.env.HASHBEAM_BENCH_POOL_STREAMING === '1'
 /** Requests and tokens per round: about as many seconds per round for either model. */
 const WORK: Record<'tiny' | 'medium', { requests: number; maxTokens: number }> = {
@@ -94,7 +89,10 @@ async function drive(urls: readonly string[], model: string, tag: string, reques
       const i = next++
       const res = await fetch(`${url}/~gpu-infer@1.0/run&model=${model}&prompt=${tag}%20${i}&max-tokens+integer=${maxTokens}&temperature+float=0.8${stream ? '&stream=true' : ''}`,
         { headers: { accept: stream ? 'text/event-stream' : 'application/json' } })
-      tokens += await completionTokens(res, stream)
+      // Not `tokens += await …`: that reads `tokens` before the await and loses what the other
+      // clients added meanwhile (it undercounted every round while a streamed body was read).
+      const got = await completionTokens(res, stream)
+      tokens += got
     }
   }))
   return { tokens, seconds: (performance.now() - started) / 1000 }
