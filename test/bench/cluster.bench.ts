@@ -12,9 +12,9 @@
  * own with the worker and the load generator sharing the other, as a router on its own machine
  * in front of a worker would run.
  */
-import { execFileSync, spawn } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { cpus } from 'node:os'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { Agent, get } from 'node:http'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { freePort } from '../helpers/process.js'
@@ -23,7 +23,8 @@ import { join } from 'node:path'
 import autocannon from 'autocannon'
 import { walletAddress } from '../../identity/keys.js'
 import { loadOrCreateWallet } from '../../node/wallet-file.js'
-import { REPO_ROOT } from './paths.js'
+import { processCpuMs } from './proc-cpu.js'
+import { hashbeamServe } from './server-process.js'
 
 const PATH = '/~message@1.0&hello=world/hello'
 const ROUNDS = 3
@@ -31,31 +32,6 @@ const ROUNDS = 3
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 
-async function serve(args: string[]): Promise<{ url: string; pid: number | undefined; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/hashbeam.js'), 'serve', ...args], {
-    cwd: REPO_ROOT, env: { ...process.env, HASHBEAM_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let out = ''
-  const url = await new Promise<string>((done, fail) => {
-    const onData = (c: Buffer) => {
-      out += c.toString()
-      const m = /listening on (http:\/\/\S+)/.exec(out)
-      if (m?.[1] !== undefined) done(m[1])
-    }
-    child.stdout.on('data', onData)
-    child.stderr.on('data', onData)
-    child.once('exit', (code) => fail(new Error(`server exited ${code}: ${out}`)))
-  })
-  return { url, pid: child.pid, stop: () => new Promise((done) => { child.once('exit', () => done()); child.kill('SIGTERM') }) }
-}
-
-/** CPU seconds (user + system) a process has used, from /proc (undefined off Linux). */
-function cpuSeconds(pid: number | undefined): number | undefined {
-  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return undefined
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime: fields 14 and 15, in clock ticks (USER_HZ = 100)
-}
 
 /** Pins a process (all its threads) to CPUs; false when taskset is missing or refuses. */
 function pin(pid: number, cpuList: string): boolean {
@@ -71,6 +47,7 @@ interface Round { rate: number; cpuMicros: Record<string, number | undefined> }
 
 /** One load round; CPU µs per request of each named process over it. */
 async function round(url: string, seconds: number, pids: Record<string, number | undefined>): Promise<Round> {
+  const cpuSeconds = (pid: number | undefined) => (pid === undefined || !existsSync(`/proc/${pid}/stat`) ? undefined : processCpuMs(pid) / 1000)
   const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)]))
   const result = await load(url, seconds, 16)
   const cpuMicros: Record<string, number | undefined> = {}
@@ -142,26 +119,26 @@ export async function benchCluster(seconds = 4): Promise<string> {
   try {
     const workerWallet = join(data, 'worker', 'wallet.json')
     const address = walletAddress(await loadOrCreateWallet(workerWallet, 'ed25519'))
-    const router = await serve(['--port', '0', '--data', join(data, 'router'), '--store', 'memory', '--router', '--admit', address, '--wallet-kind', 'ed25519', '--no-demo-model'])
+    const router = await hashbeamServe(['--port', '0', '--data', join(data, 'router'), '--store', 'memory', '--router', '--admit', address, '--wallet-kind', 'ed25519', '--no-demo-model'])
     const port = await freePort()
-    const worker = await serve(['--port', String(port), '--data', join(data, 'worker'), '--wallet', workerWallet, '--join', router.url, '--no-demo-model'])
+    const worker = await hashbeamServe(['--port', String(port), '--data', join(data, 'worker'), '--wallet', workerWallet, '--join', router.url, '--no-demo-model'])
     try {
       // Registered once the router relays (bounded wait), then warm both paths.
       for (let i = 0; i < 100 && (await fetch(router.url + PATH)).status !== 200; i++) await new Promise((r) => setTimeout(r, 100))
       await load(worker.url + PATH, 1, 16)
       await load(router.url + PATH, 1, 16)
-      const pids = { router: router.pid, worker: worker.pid, client: process.pid }
+      const pids = { router: router.child.pid, worker: worker.child.pid, client: process.pid }
       const shared = await compare(worker.url + PATH, router.url + PATH, seconds, pids)
       await latency(worker.url + PATH, 200)
       await latency(router.url + PATH, 200)
       const lat = { direct: await latency(worker.url + PATH), relayed: await latency(router.url + PATH) }
       const all = cpus().map((_, i) => i).join(',')
       let pinned: Comparison | undefined
-      if (cpus().length >= 2 && router.pid !== undefined && worker.pid !== undefined && pin(router.pid, '1') && pin(worker.pid, '0') && pin(process.pid, '0')) {
+      if (cpus().length >= 2 && router.child.pid !== undefined && worker.child.pid !== undefined && pin(router.child.pid, '1') && pin(worker.child.pid, '0') && pin(process.pid, '0')) {
         try {
           pinned = await compare(worker.url + PATH, router.url + PATH, seconds, pids)
         } finally {
-          for (const pid of [router.pid, worker.pid, process.pid]) pin(pid, all)
+          for (const pid of [router.child.pid, worker.child.pid, process.pid]) pin(pid, all)
         }
       }
       const ms = (x: number) => `${x.toFixed(3)} ms`

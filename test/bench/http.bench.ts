@@ -4,7 +4,6 @@
  * plus in-process resolves/s. Load comes from autocannon in this process; each server runs in
  * its own child process, so on a 2-core machine client and server get one core each.
  */
-import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,27 +13,12 @@ import { createResolver } from '../../core/resolve.js'
 import { messageDevice } from '../../devices/message/index.js'
 import { memoryStore } from '../../devices/store/backends/memory.js'
 import { REPO_ROOT } from './paths.js'
+import { serverProcess } from './server-process.js'
 
 const PATH = '/~message@1.0&hello=world/hello'
 const ROUNDS = 3
 
 const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
-
-async function serverProcess(args: string[]): Promise<{ url: string; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: { ...process.env, HASHBEAM_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  const url = await new Promise<string>((done, fail) => {
-    const onData = (c: Buffer) => {
-      out += c.toString()
-      const m = /listening on (http:\/\/\S+)/.exec(out)
-      if (m?.[1] !== undefined) done(m[1])
-    }
-    child.stdout.on('data', onData)
-    child.stderr.on('data', onData)
-    child.once('exit', (code) => fail(new Error(`server exited ${code}: ${out}`)))
-  })
-  return { url, stop: () => new Promise((done) => { child.once('exit', () => done()); child.kill('SIGTERM') }) }
-}
 
 async function load(url: string, seconds: number): Promise<number> {
   const result = await autocannon({ url, connections: 16, duration: seconds, pipelining: 1 })

@@ -3,27 +3,15 @@
  * model and settings, timed from the client as a user sees it — first token = request sent to
  * first streamed token, tokens/s = the decode after it.
  */
-import { spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { REPO_ROOT } from './paths.js'
+import { hashbeamServe } from './server-process.js'
 
 export interface NodeProcess { url: string; stop(): Promise<void> }
 
 export async function startNodeProcess(modelPath: string, dataDir: string, o: { threads: number; contextSize: number; batchSize: number; flashAttention: boolean }): Promise<NodeProcess> {
-  const args = [join(REPO_ROOT, 'bin/hashbeam.js'), 'serve', '--port', '0', '--data', join(dataDir, 'node'), '--store', 'memory',
+  return hashbeamServe(['--port', '0', '--data', join(dataDir, 'node'), '--store', 'memory',
     '--model', `bench=${modelPath}`, '--preload', '--gpu', 'off', '--threads', String(o.threads),
-    '--context-size', String(o.contextSize), '--batch-size', String(o.batchSize), ...(o.flashAttention ? ['--flash-attention'] : [])]
-  const child = spawn(process.execPath, args, { env: { ...process.env, HASHBEAM_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'ignore', 'pipe'] })
-  let err = ''
-  const url = await new Promise<string>((done, fail) => {
-    child.stderr.on('data', (c: Buffer) => {
-      err += c.toString()
-      const m = /listening on (http:\/\/\S+)/.exec(err)
-      if (m?.[1] !== undefined) done(m[1])
-    })
-    child.once('exit', (code) => fail(new Error(`bench node exited ${code}: ${err}`)))
-  })
-  return { url, stop: () => new Promise((done) => { child.once('exit', () => done()); child.kill('SIGTERM') }) }
+    '--context-size', String(o.contextSize), '--batch-size', String(o.batchSize), ...(o.flashAttention ? ['--flash-attention'] : [])])
 }
 
 /** One streamed completion; counts tokens by `token` events. */

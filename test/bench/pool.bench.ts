@@ -21,7 +21,7 @@ import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { writeGguf, type GgufSize } from '../../devices/gpu-infer/gguf.js'
 import { freePort } from '../helpers/process.js'
-import { REPO_ROOT } from './paths.js'
+import { hashbeamServe, stopChild, type ServerProcess } from './server-process.js'
 import { cpuMeter } from './proc-cpu.js'
 
 const CLIENTS = 8
@@ -32,29 +32,6 @@ const WORK: Record<'tiny' | 'medium', { requests: number; maxTokens: number }> =
   tiny: { requests: 48, maxTokens: 48 },
   medium: { requests: 32, maxTokens: 64 },
 }
-
-function serve(args: string[]): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'bin/hashbeam.js'), 'serve', '--port', '0', ...args], {
-    cwd: REPO_ROOT, env: { ...process.env, HASHBEAM_LOG_LEVEL: 'silent' }, stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let out = ''
-  return new Promise((done, fail) => {
-    const onData = (c: Buffer) => {
-      out += c.toString()
-      const m = /listening on (http:\/\/\S+)/.exec(out)
-      if (m?.[1] !== undefined) done({ url: m[1], child })
-    }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', onData)
-    child.once('exit', (code) => fail(new Error(`server exited ${code}: ${out}`)))
-  })
-}
-
-const stop = (child: ChildProcess) => new Promise<void>((done) => {
-  if (child.exitCode !== null || child.signalCode !== null) return done()
-  child.once('exit', () => done())
-  child.kill('SIGTERM')
-})
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b)
@@ -127,15 +104,15 @@ async function benchSize(size: 'tiny' | 'medium', rounds: number): Promise<strin
     const pool = `redis://127.0.0.1:${port}/0`
     const workerArgs = (n: number) => ['--data', join(data, `w${n}`), '--store', 'memory', '--worker', pool, '--model', `${size}=${model}`,
       '--threads', '1', '--context-size', '512', '--max-queue', String(CLIENTS)]
-    const dispatcher = await serve(['--data', join(data, 'd'), '--store', 'memory', '--dispatch', pool, '--no-demo-model', '--max-queue', '64'])
+    const dispatcher = await hashbeamServe(['--port', '0', '--data', join(data, 'd'), '--store', 'memory', '--dispatch', pool, '--no-demo-model', '--max-queue', '64'])
     children.push(dispatcher.child)
-    const first = await serve(workerArgs(1))
+    const first = await hashbeamServe(['--port', '0', ...workerArgs(1)])
     children.push(first.child)
     await untilWorkers(dispatcher.url, size, 1)
     await drive([dispatcher.url], size, 'warm%20one', CLIENTS, maxTokens)
     const results: Round[] = []
     let seq = 0
-    const measure = async (kind: Kind, workers: 1 | 2, second: { url: string; child: ChildProcess } | undefined): Promise<void> => {
+    const measure = async (kind: Kind, workers: 1 | 2, second: ServerProcess | undefined): Promise<void> => {
       const pids = new Map<string, number>([['dispatcher', dispatcher.child.pid!], ['worker 1', first.child.pid!], ['redis-server', redis.pid!], ['client (bench)', process.pid]])
       if (second !== undefined) pids.set('worker 2', second.child.pid!)
       const urls = kind === 'pool' ? [dispatcher.url] : [first.url, ...(second === undefined ? [] : [second.url])]
@@ -153,18 +130,18 @@ async function benchSize(size: 'tiny' | 'medium', rounds: number): Promise<strin
     for (let r = 0; r < rounds; r++) {
       await measure('pool', 1, undefined)
       await measure('plain', 1, undefined)
-      const second = await serve(workerArgs(2))
+      const second = await hashbeamServe(['--port', '0', ...workerArgs(2)])
       await untilWorkers(dispatcher.url, size, 2)
       // The new worker's first jobs warm its caches; they are not measured.
       await drive([dispatcher.url], size, `warm%20two%20${r}`, CLIENTS, maxTokens)
       await measure('pool', 2, second)
       await measure('plain', 2, second)
-      await stop(second.child)
+      await stopChild(second.child)
       await untilWorkers(dispatcher.url, size, 1)
     }
     return table(size, bytes, requests, maxTokens, results)
   } finally {
-    for (const child of children.reverse()) await stop(child)
+    for (const child of children.reverse()) await stopChild(child)
     rmSync(data, { recursive: true, force: true })
   }
 }

@@ -4,7 +4,9 @@
  * form and the OpenAI routes, streamed (SSE) or not — reduced to {status, id, text}.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { freePort } from './process.js'
+import { join } from 'node:path'
+import { redisGate, uniquePrefix } from '../devices/store/redis-env.js'
+import { freePort, runCli } from './process.js'
 import { signRequest } from '../../devices/httpsig/index.js'
 import type { Wallet } from '../../identity/keys.js'
 import { Redis } from 'ioredis'
@@ -17,6 +19,58 @@ export interface OwnRedis {
   kill(): Promise<void>
   /** A fresh, empty server on the same port. */
   restart(): Promise<void>
+}
+
+/**
+ * What every pool test file sets up the same way: the suite's Redis gate, a private pool Redis,
+ * the shared ledger on the suite's Redis (database 13, a prefix of this run's own) and its removal.
+ */
+export interface PoolHarness {
+  readonly skip: boolean
+  readonly poolRedis: OwnRedis | undefined
+  /** `--store` (the shared ledger) and `--pool-lease-ms` for every node of the pool. */
+  poolFlags(leaseMs: number): string[]
+  /** Removes this run's ledger keys. */
+  dropLedger(): Promise<void>
+}
+
+export async function poolHarness(name: string): Promise<PoolHarness> {
+  const redis = await redisGate()
+  const poolRedis = redis.skip ? undefined : await startOwnRedis()
+  if (!redis.skip && poolRedis === undefined) console.warn(`[${name}] skipping: no redis-server binary to run a private pool Redis`)
+  const storeDb = (process.env.HASHBEAM_REDIS_URL ?? 'redis://127.0.0.1:6379/0').replace(/\/\d*$/, '/13')
+  const prefix = uniquePrefix(name.replace(/\W+/g, '-'))
+  const skip = redis.skip || poolRedis === undefined
+  return {
+    skip, poolRedis,
+    poolFlags: (leaseMs) => ['--store', `${storeDb}?prefix=${prefix}`, '--pool-lease-ms', String(leaseMs)],
+    async dropLedger() {
+      if (skip) return
+      const client = new Redis(storeDb)
+      const keys = await client.keys(`${prefix}*`)
+      if (keys.length > 0) await client.unlink(...keys)
+      client.disconnect()
+    },
+  }
+}
+
+/** Polls `check` (errors count as false) until it holds; throws after `tries`. */
+export async function until(what: string, check: () => Promise<boolean>, tries = 100, everyMs = 100): Promise<void> {
+  for (let i = 0; i < tries; i++) {
+    if (await check().catch(() => false)) return
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+export const getJson = async (url: string): Promise<Record<string, unknown>> =>
+  (await fetch(url, { headers: { accept: 'application/json' } })).json() as Promise<Record<string, unknown>>
+
+/** A fresh ed25519 wallet.json in each directory, made by the CLI; their addresses. */
+export async function keygenIn(dirs: readonly string[]): Promise<string[]> {
+  const addresses: string[] = []
+  for (const dir of dirs) addresses.push((await runCli(['keygen', '--out', join(dir, 'wallet.json'), '--kind', 'ed25519'])).stdout.trim())
+  return addresses
 }
 
 /** Starts `redis-server` without persistence on a free port; undefined when none is installed. */

@@ -17,17 +17,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { laneOf } from '../../devices/gpu-infer/dispatch-keys.js'
 import { createWallet, walletAddress, type Wallet } from '../../identity/keys.js'
 import { modelDir, type ModelDir } from '../devices/gpu-infer/fixtures.js'
-import { redisGate, uniquePrefix } from '../devices/store/redis-env.js'
 import { sharedWalletPath, tempDir } from '../helpers/node.js'
-import { ask, startOwnRedis, type Ask } from '../helpers/pool.js'
-import { runCli, startServer, type ServerProcess } from '../helpers/process.js'
+import { ask, getJson, keygenIn, poolHarness, until, type Ask } from '../helpers/pool.js'
+import { startServer, type ServerProcess } from '../helpers/process.js'
 
-const redis = await redisGate()
-const poolRedis = redis.skip ? undefined : await startOwnRedis()
-if (!redis.skip && poolRedis === undefined) console.warn('[inference pool faults] skipping: no redis-server binary to run a private pool Redis')
-const skip = redis.skip || poolRedis === undefined
-const STORE_DB = (process.env.HASHBEAM_REDIS_URL ?? 'redis://127.0.0.1:6379/0').replace(/\/\d*$/, '/13')
-const prefix = uniquePrefix('pool-faults')
+const harness = await poolHarness('inference pool faults')
+const { skip, poolRedis } = harness
 // Long enough that the dispatcher still counts a stopped worker as live (3 leases) while the
 // fairness case queues its jobs; short enough for a quick failover in the fault case.
 const LEASE_MS = 4000
@@ -40,19 +35,10 @@ let honest: ServerProcess
 let addresses: string[] = []
 const workerFlags = (dir: string) => ['--data', dir, '--wallet', join(dir, 'wallet.json'), '--worker', poolRedis!.url,
   '--model', `tiny=${modelPath}`, '--threads', '1', '--parallel', '1', '--context-size', '512', ...poolFlags()]
-const poolFlags = () => ['--store', `${STORE_DB}?prefix=${prefix}`, '--pool-lease-ms', String(LEASE_MS)]
-
-const json = async (url: string) => (await fetch(url, { headers: { accept: 'application/json' } })).json() as Promise<Record<string, unknown>>
+const poolFlags = () => harness.poolFlags(LEASE_MS)
+const json = getJson
 const liveWorkers = async () => ((await json(`${dispatcher.url}/~gpu-infer@1.0/queue`)).models as Array<{ model: string; workers: number }>)
   .find((m) => m.model === 'tiny')?.workers
-
-async function until(what: string, check: () => Promise<boolean>, tries = 100, everyMs = 100): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await check().catch(() => false)) return
-    await new Promise((r) => setTimeout(r, everyMs))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 async function withPoolRedis<T>(work: (client: Redis) => Promise<T>): Promise<T> {
   const client = new Redis(poolRedis!.url)
@@ -80,11 +66,7 @@ beforeAll(async () => {
   if (skip) return
   models = await modelDir()
   modelPath = await models.make('tiny', { size: 'tiny', seed: 11, chatTemplate: true })
-  addresses = []
-  for (const d of dirs.slice(1)) {
-    const made = await runCli(['keygen', '--out', join(d.dir, 'wallet.json'), '--kind', 'ed25519'])
-    addresses.push(made.stdout.trim())
-  }
+  addresses = await keygenIn(dirs.slice(1).map((d) => d.dir))
   honest = await startServer(workerFlags(dirs[1]!.dir), { HASHBEAM_LOG_LEVEL: 'info' })
   dispatcher = await startServer(['--data', dirs[0]!.dir, '--wallet', sharedWalletPath(), '--dispatch', poolRedis!.url, '--no-demo-model',
     '--max-queue', '64', ...poolFlags(), ...addresses.map((a) => `--trust=${a}`)])
@@ -97,11 +79,7 @@ afterAll(async () => {
   await poolRedis?.kill()
   for (const d of dirs) d.cleanup()
   await models?.cleanup()
-  if (skip) return
-  const client = new Redis(STORE_DB)
-  const keys = await client.keys(`${prefix}*`)
-  if (keys.length > 0) await client.unlink(...keys)
-  client.disconnect()
+  await harness.dropLedger()
 })
 
 describe.skipIf(skip)('inference pool: fairness and determinism faults on loopback', () => {

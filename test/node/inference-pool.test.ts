@@ -10,17 +10,12 @@ import { Redis } from 'ioredis'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { modelDir, type ModelDir } from '../devices/gpu-infer/fixtures.js'
-import { redisGate, uniquePrefix } from '../devices/store/redis-env.js'
 import { sharedWalletPath, tempDir } from '../helpers/node.js'
-import { ask, startOwnRedis, type Answer, type Ask } from '../helpers/pool.js'
-import { runCli, startServer, type ServerProcess } from '../helpers/process.js'
+import { ask, getJson, keygenIn, poolHarness, until, type Answer, type Ask } from '../helpers/pool.js'
+import { startServer, type ServerProcess } from '../helpers/process.js'
 
-const redis = await redisGate()
-const poolRedis = redis.skip ? undefined : await startOwnRedis()
-if (!redis.skip && poolRedis === undefined) console.warn('[inference pool] skipping: no redis-server binary to run a private pool Redis')
-const skip = redis.skip || poolRedis === undefined
-const STORE_DB = (process.env.HASHBEAM_REDIS_URL ?? 'redis://127.0.0.1:6379/0').replace(/\/\d*$/, '/13')
-const prefix = uniquePrefix('pool')
+const harness = await poolHarness('inference pool')
+const { skip, poolRedis } = harness
 const LEASE_MS = 1500
 // Prompts the generated tiny model (seed 11) answers greedily with all 450 tokens (checked by
 // hand): jobs long enough to kill a worker, cancel or lose Redis in the middle of.
@@ -32,21 +27,12 @@ let dispatcher: ServerProcess
 let workers: ServerProcess[] = []
 let addresses: string[] = []
 const engineFlags = () => ['--model', `tiny=${modelPath}`, '--threads', '1', '--context-size', '512']
-const poolFlags = () => ['--store', `${STORE_DB}?prefix=${prefix}`, '--pool-lease-ms', String(LEASE_MS)]
-
-const json = async (url: string) => (await fetch(url, { headers: { accept: 'application/json' } })).json() as Promise<Record<string, unknown>>
+const poolFlags = () => harness.poolFlags(LEASE_MS)
+const json = getJson
 const queueOf = async (node: ServerProcess) => json(`${node.url}/~gpu-infer@1.0/queue`)
 const tinyStats = async (node: ServerProcess) => ((await queueOf(node)).models as Array<Record<string, number>>).find((m) => (m as unknown as { model: string }).model === 'tiny')
 const executions = async () => (await Promise.all(workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null)
   .map(async (w) => Number(((await queueOf(w)).worker as { executions: number }).executions)))).reduce((a, b) => a + b, 0)
-
-async function until(what: string, check: () => Promise<boolean>, tries = 100, everyMs = 100): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await check().catch(() => false)) return
-    await new Promise((r) => setTimeout(r, everyMs))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
 
 /** Answers of the same requests on the fresh single node, one at a time. */
 async function soloAnswers(specs: readonly Ask[]): Promise<Answer[]> {
@@ -71,11 +57,7 @@ beforeAll(async () => {
   if (skip) return
   models = await modelDir()
   modelPath = await models.make('tiny', { size: 'tiny', seed: 11, chatTemplate: true })
-  addresses = []
-  for (const d of dirs.slice(2, 4)) {
-    const made = await runCli(['keygen', '--out', join(d.dir, 'wallet.json'), '--kind', 'ed25519'])
-    addresses.push(made.stdout.trim())
-  }
+  addresses = await keygenIn(dirs.slice(2, 4).map((d) => d.dir))
   const pool = poolRedis!.url
   ;[solo, ...workers] = await Promise.all([
     startServer(['--data', dirs[0]!.dir, '--wallet', sharedWalletPath(), ...engineFlags()]),
@@ -91,11 +73,7 @@ afterAll(async () => {
   await poolRedis?.kill()
   for (const d of dirs) d.cleanup()
   await models?.cleanup()
-  if (skip) return
-  const client = new Redis(STORE_DB)
-  const keys = await client.keys(`${prefix}*`)
-  if (keys.length > 0) await client.unlink(...keys)
-  client.disconnect()
+  await harness.dropLedger()
 })
 
 describe.skipIf(skip)('inference pool: dispatcher + 2 workers on loopback', () => {
